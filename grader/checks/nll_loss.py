@@ -1,0 +1,89 @@
+"""Checks for kata 10, `nll(inp, target)` and `cross_entropy(pred, target)`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from grader.checks import check
+from grader.checks.inputs import mnist_sample, randint, randn
+from grader.errors import CheckFailure
+from grader.expect import expect_close, expect_tensor, expect_unchanged, near, scale_factor, shape
+from grader.kata import Kata
+
+
+def _expect_loss(got: Any, expected: torch.Tensor, what: str, n: int) -> None:
+    """A 0-d mean loss, naming a wrong sign and a sum instead of a mean."""
+    got = expect_tensor(got, what)
+    if got.dim() != 0:
+        raise CheckFailure(
+            f"{what} has shape {shape(got)}, expected a 0-d tensor — take the mean over the batch"
+        )
+    k = scale_factor(got, expected)
+    if near(k, -1.0):
+        raise CheckFailure(
+            f"{what} has the wrong sign (expected {float(expected):.5g}, got "
+            f"{float(got):.5g}) — the loss is minus the mean log-probability"
+        )
+    if n > 1 and near(k, n):
+        raise CheckFailure(
+            f"{what} is N = {n} times too large (expected {float(expected):.5g}, "
+            f"got {float(got):.5g}) — a sum instead of a mean?"
+        )
+    if n > 1 and near(k, -n):
+        raise CheckFailure(f"{what} is a sum with the wrong sign — take minus the mean")
+    expect_close(got, expected, what)
+
+
+def _log_probs(n: int, c: int, seed: int) -> torch.Tensor:
+    return torch.log_softmax(randn(n, c, seed=seed), dim=-1)
+
+
+@check("nll_loss")
+def nll_values(kata: Kata) -> None:
+    """nll matches F.nll_loss for N = 1, odd shapes and the lesson's 10 classes."""
+    for seed, (n, c) in enumerate([(1, 3), (7, 4), (64, 10)]):
+        inp, target = _log_probs(n, c, seed), randint(c, n, seed=seed + 100)
+        got = kata.call("nll", inp, target).out
+        _expect_loss(got, F.nll_loss(inp.double(), target), f"nll(inp, target) for inp {(n, c)}", n)
+
+
+@check("nll_loss")
+def cross_entropy_values(kata: Kata) -> None:
+    """cross_entropy of raw scores matches F.cross_entropy, also for large scores."""
+    for seed, (n, c) in enumerate([(1, 5), (9, 3), (64, 10)]):
+        pred, target = randn(n, c, seed=seed + 10), randint(c, n, seed=seed + 200)
+        got = kata.call("cross_entropy", pred, target).out
+        _expect_loss(
+            got, F.cross_entropy(pred.double(), target), f"cross_entropy(pred, target) for pred {(n, c)}", n
+        )
+    pred, target = randn(8, 10, seed=30) * 1000, randint(10, 8, seed=31)
+    got = kata.call("cross_entropy", pred, target).out
+    _expect_loss(got, F.cross_entropy(pred.double(), target), "cross_entropy(pred * 1000, target)", 8)
+
+
+@check("nll_loss")
+def mnist_scores(kata: Kata) -> None:
+    """cross_entropy on the scores of a random 784-10 layer for real MNIST digits."""
+    x_train, y_train = mnist_sample()[:2]
+    pred = x_train[:100] @ (randn(784, 10, seed=40) * 0.05)
+    got = kata.call("cross_entropy", pred, y_train[:100]).out
+    _expect_loss(got, F.cross_entropy(pred.double(), y_train[:100]), "cross_entropy on MNIST scores", 100)
+
+
+@check("nll_loss")
+def inputs_dtype_device(kata: Kata) -> None:
+    """Inputs are not modified; float64 in gives a float64 loss on the same device."""
+    inp, target = _log_probs(6, 4, 50).double(), randint(4, 6, seed=51)
+    called = kata.call("nll", inp, target)
+    expect_close(
+        called.out,
+        F.nll_loss(inp, target),
+        "nll(inp, target) for float64 inp",
+        dtype=torch.float64,
+        device=kata.device,
+    )
+    expect_unchanged(inp, called.args[0], "`inp`")
+    expect_unchanged(target, called.args[1], "`target`")

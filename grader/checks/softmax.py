@@ -1,0 +1,37 @@
+"""Inputs and diagnoses shared by the softmax-family katas (8–10)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from grader.checks.inputs import randn
+from grader.errors import CheckFailure
+from grader.expect import expect_close, expect_tensor, input_tol, shape
+
+
+def ordinary_inputs() -> list[torch.Tensor]:
+    """Rows of scores of several shapes: N = 1, one class, the lesson's 10 classes, 3-D."""
+    return [randn(1, 4, seed=1), randn(5, 1, seed=2), randn(64, 10, seed=3), randn(2, 3, 7, seed=4)]
+
+
+def extreme_inputs() -> list[tuple[str, torch.Tensor]]:
+    """Scores that overflow a naive exp in float32: around ±1e4 and ×1000."""
+    x = randn(6, 10, seed=5)
+    return [("x + 1e4", x + 1e4), ("x - 1e4", x - 1e4), ("x * 1000", x * 1000)]
+
+
+def expect_stable(got: Any, expected: torch.Tensor, what: str, x: torch.Tensor, tricky: bool) -> None:
+    """Compare f(x) with `expected`, naming the classic problems: keepdim shapes and overflow."""
+    got = expect_tensor(got, what)
+    if got.shape != expected.shape and got.numel() == expected.numel():
+        raise CheckFailure(
+            f"{what} has shape {shape(got)}, expected {shape(expected)} — "
+            "check keepdim / which axis you reduce over"
+        )
+    if tricky and got.shape == expected.shape and not torch.isfinite(got).all():
+        raise CheckFailure(
+            f"{what} gives inf/nan for inputs around 1e4 — subtract the max first (the max trick)"
+        )
+    expect_close(got, expected, what, abs_tol=input_tol(x) if tricky else 0.0)

@@ -1,0 +1,135 @@
+"""Grade a folder of kata files: every check of every kata, each kata in its own worker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.checks import Check, checks_for
+from grader.errors import CheckFailure, StudentError, WorkerEnded
+from grader.kata import REPO, Kata, WorkerKata
+from grader.rubric import KataSpec, katas
+
+STATUSES = ("passed", "failed", "error", "timeout")
+
+
+@dataclass
+class TestResult:
+    """One check of one kata. `status` is passed / failed / error / timeout."""
+
+    name: str
+    status: str
+    message: str = ""
+    details: str = ""
+
+
+@dataclass
+class KataResult:
+    name: str
+    max_score: int
+    tests: list[TestResult] = field(default_factory=list)
+    output: str = ""  # what the student's code printed
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.tests) and all(t.status == "passed" for t in self.tests)
+
+    @property
+    def score(self) -> int:
+        """All or nothing: a kata counts when every one of its checks passes."""
+        return self.max_score if self.passed else 0
+
+    @property
+    def first_failure(self) -> TestResult | None:
+        return next((t for t in self.tests if t.status != "passed"), None)
+
+    @property
+    def state(self) -> str:
+        """done / todo / failed / error / timeout, for the table."""
+        failure = self.first_failure
+        if failure is None:
+            return "done"
+        if failure.message.startswith(NOT_IMPLEMENTED):
+            return "todo"
+        return failure.status
+
+
+@dataclass
+class Report:
+    source: str
+    katas: list[KataResult]
+
+    @property
+    def score(self) -> int:
+        return sum(k.score for k in self.katas)
+
+    @property
+    def max_score(self) -> int:
+        return sum(k.max_score for k in self.katas)
+
+
+NOT_IMPLEMENTED = "not implemented yet"
+
+
+def describe_student_error(err: StudentError, spec: KataSpec) -> tuple[str, str]:
+    """(status, message) for an exception raised by the student's code."""
+    if err.not_implemented:
+        return "error", f"{NOT_IMPLEMENTED} — fill in the YOUR CODE HERE parts of {spec.filename}"
+    if err.kind == "ForbiddenCall":
+        return "failed", err.message
+    if err.kind == "MemoryError":
+        return "error", f"ran out of memory: used more than the {spec.memory_gb:g} GB limit"
+    if err.kind == "import":
+        return "error", f"{spec.filename} {err.message}"
+    if err.kind in ("MissingName", "NotPlainData", "SystemExit"):
+        return "error", err.message
+    where = f"{err.where} " if err.where else ""
+    return "error", f"{where}raised {err.kind}: {err.message}".strip()
+
+
+def run_check(check: Check, kata: Kata) -> TestResult:
+    """Run one check; whatever happens becomes a TestResult."""
+    try:
+        check(kata)
+    except CheckFailure as failure:
+        return TestResult(check.name, "failed", str(failure))
+    except StudentError as err:
+        status, message = describe_student_error(err, kata.spec)
+        return TestResult(check.name, status, message, err.details)
+    except WorkerEnded as ended:
+        return TestResult(check.name, ended.status, ended.message, ended.details)
+    except Exception as exc:  # noqa: BLE001 - a result the checks could not even read
+        message = f"could not check the result ({type(exc).__name__}: {exc})"
+        return TestResult(check.name, "error", message)
+    return TestResult(check.name, "passed")
+
+
+def grade_kata(
+    folder: Path, spec: KataSpec, device: str = "cpu", make_kata: Callable[..., Kata] | None = None
+) -> KataResult:
+    """Grade one kata file of `folder` in a fresh worker."""
+    result = KataResult(spec.name, spec.points)
+    checks = checks_for(spec.name)
+    path = folder / spec.filename
+    if not path.is_file():
+        message = f"{spec.filename} is missing from {folder.name}/ — copy it from exercises/"
+        result.tests = [TestResult(c.name, "error", message) for c in checks]
+        return result
+    protect = (REPO / "solutions",) if path.resolve().parent != (REPO / "solutions") else ()
+    maker = make_kata or WorkerKata
+    kata = maker(spec, path, device=device, protect=protect)
+    try:
+        for check in checks:
+            result.tests.append(run_check(check, kata))
+    finally:
+        kata.close()
+        result.output = getattr(kata, "output", "")
+    return result
+
+
+def grade(folder: Path, names: Iterable[str] | None = None, device: str = "cpu") -> Report:
+    """Grade the katas `names` (all, in lesson order, by default) of `folder`."""
+    specs = katas()
+    selected = [specs[n] for n in names] if names else list(specs.values())
+    return Report(str(folder), [grade_kata(folder, spec, device) for spec in selected])

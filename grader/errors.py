@@ -1,0 +1,43 @@
+"""The ways a check can end other than passing."""
+
+from __future__ import annotations
+
+
+class CheckFailure(AssertionError):
+    """The student's code ran but gave a wrong result; the message says what and why."""
+
+
+class StudentError(Exception):
+    """The student's code raised (or could not be imported).
+
+    `kind` is the exception's type name ("ValueError", "NotImplementedError", ...),
+    "ForbiddenCall" for a broken rule, or "import" for a failure while importing.
+    """
+
+    def __init__(self, kind: str, message: str, where: str = "", details: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.where = where
+        self.details = details
+
+    @property
+    def not_implemented(self) -> bool:
+        return self.kind == "NotImplementedError"
+
+
+class WorkerEnded(Exception):
+    """The worker running the student's code died, hung or hit a limit.
+
+    `status` is "timeout" for a hang and "error" otherwise.
+    """
+
+    def __init__(self, status: str, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.details = details
+
+
+class ForbiddenCall(Exception):
+    """Raised inside the worker when the student calls what the kata re-implements."""

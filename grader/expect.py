@@ -1,0 +1,145 @@
+"""Comparisons that explain themselves: every failure says expected vs got.
+
+Tolerances. Students compute in float32; the expected values are computed in
+float64 from the same inputs. An element passes when
+`|got - expected| <= RTOL * |expected| + ATOL * scale`, where `scale` is the
+largest |expected| (1 if all are zero). RTOL = 1e-4 is about a thousand float32
+roundings, enough for sums over 784 terms in any order and for a few chained
+layers, yet an answer off by 1% anywhere fails.
+
+One exception: where an input is huge (the ±1e4 cases of the softmax katas), a
+float32 input is itself only known to ~1e-3, and subtracting two such numbers
+loses that much in absolute terms. Those checks add `abs_tol = 8 * eps32 * max|x|`
+(about 0.01 for 1e4), still far below a 1% error in the result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from grader.errors import CheckFailure
+from grader.transport import device_of
+
+RTOL = 1e-4
+ATOL = 1e-5
+
+
+def shape(t: torch.Tensor) -> str:
+    return str(tuple(t.shape))
+
+
+def preview(t: torch.Tensor, count: int = 4) -> str:
+    """The first few values of a tensor, compactly."""
+    flat = t.detach().reshape(-1)
+    values = ", ".join(f"{float(v):.4g}" for v in flat[:count])
+    more = ", …" if flat.numel() > count else ""
+    return f"[{values}{more}]"
+
+
+def _kind(obj: Any) -> str:
+    return f"a {type(obj).__name__}" if obj is not None else "None"
+
+
+def expect_tensor(got: Any, what: str) -> torch.Tensor:
+    if not isinstance(got, torch.Tensor):
+        raise CheckFailure(f"{what} should be a tensor, got {_kind(got)}")
+    return got
+
+
+def errors(got: torch.Tensor, expected: torch.Tensor) -> tuple[float, float]:
+    """Max absolute and max relative error of got against expected (float64)."""
+    diff = (got.double() - expected.double()).abs()
+    rel = diff / expected.double().abs().clamp_min(1e-12)
+    return float(diff.max()) if diff.numel() else 0.0, float(rel.max()) if rel.numel() else 0.0
+
+
+EPS32 = float(torch.finfo(torch.float32).eps)
+
+
+def input_tol(x: torch.Tensor) -> float:
+    """Absolute tolerance a float32 input of this magnitude allows (see the docstring)."""
+    return 8 * EPS32 * float(x.abs().max())
+
+
+def is_close(
+    got: torch.Tensor, expected: torch.Tensor, rtol: float = RTOL, atol: float = ATOL, abs_tol: float = 0.0
+) -> bool:
+    """Same shape and every element within tolerance (see the module docstring)."""
+    if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
+        return False
+    g, e = got.double(), expected.double()
+    if not torch.isfinite(g).all():
+        return bool(torch.equal(g.isnan(), e.isnan()) and torch.equal(g[~g.isnan()], e[~e.isnan()]))
+    scale = float(e.abs().max()) if e.numel() else 1.0
+    scale = scale if scale > 0 else 1.0
+    return bool(((g - e).abs() <= rtol * e.abs() + atol * scale + abs_tol).all())
+
+
+def expect_close(
+    got: Any,
+    expected: torch.Tensor,
+    what: str,
+    *,
+    rtol: float = RTOL,
+    atol: float = ATOL,
+    abs_tol: float = 0.0,
+    dtype: torch.dtype | None = None,
+    device: str | None = None,
+    hint: str = "",
+) -> torch.Tensor:
+    """Fail with a precise message unless `got` matches `expected`.
+
+    Checks, in order: a tensor; the shape; the dtype (`dtype`, if given); the
+    device (`device`, if given); no inf/nan where a finite value is expected;
+    the values. `hint` is appended to a value mismatch.
+    """
+    got = expect_tensor(got, what)
+    if got.shape != expected.shape:
+        raise CheckFailure(f"{what} has shape {shape(got)}, expected {shape(expected)}")
+    if dtype is not None and got.dtype != dtype:
+        raise CheckFailure(f"{what} has dtype {got.dtype}, expected {dtype} (the inputs' dtype)")
+    if device is not None and device_of(got) != device:
+        raise CheckFailure(f"{what} is on {device_of(got)}, expected {device} (the inputs' device)")
+    bad = ~torch.isfinite(got.double()) & torch.isfinite(expected.double())
+    if bad.any():
+        raise CheckFailure(
+            f"{what} contains inf/nan where finite values are expected "
+            f"(got {preview(got)}, expected {preview(expected)})" + (f" — {hint}" if hint else "")
+        )
+    if not is_close(got, expected, rtol, atol, abs_tol):
+        abs_err, rel_err = errors(got, expected)
+        message = (
+            f"{what} is off: max abs error {abs_err:.3g}, max rel error {rel_err:.3g} "
+            f"(tolerance {rtol:g} relative{f', {abs_tol:.2g} absolute' if abs_tol else ''})\n  expected {preview(expected)}\n  got      {preview(got)}"
+        )
+        raise CheckFailure(message + (f"\n  hint: {hint}" if hint else ""))
+    return got
+
+
+def expect_unchanged(before: torch.Tensor, after: Any, what: str) -> None:
+    """The student's code must not modify its inputs in place."""
+    after = expect_tensor(after, what)
+    if after.shape != before.shape or not torch.equal(after, before.to(after.dtype)):
+        raise CheckFailure(
+            f"you modified {what} in place (before {preview(before)}, after {preview(after)}) "
+            "— compute a new tensor instead"
+        )
+
+
+def scale_factor(got: torch.Tensor, expected: torch.Tensor) -> float | None:
+    """k when got ≈ k * expected for one k (e.g. a missing /N), else None."""
+    if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
+        return None
+    e = expected.double().reshape(-1)
+    g = got.double().reshape(-1)
+    denom = float(e @ e)
+    if denom == 0:
+        return None
+    k = float(g @ e) / denom
+    return k if is_close(g, k * e, rtol=1e-3, atol=1e-5) else None
+
+
+def near(value: float | None, target: float, rtol: float = 1e-3) -> bool:
+    return value is not None and abs(value - target) <= rtol * abs(target)

@@ -1,0 +1,432 @@
+"""The one door between the checks and the student's code.
+
+A check never imports the student's module. It asks a `Kata` to run a *driver*
+— a small module-level function `driver(module, *args)` that exercises the
+student's code and returns plain data — and gets back tensors, numbers and
+strings. Two kinds of `Kata` open that door:
+
+- `WorkerKata` runs the driver in a worker process forked from the grading
+  process (torch is already imported, so a fork costs milliseconds). The
+  worker has a time budget, a memory cap and the runtime rule guard; whatever
+  the student's code does there — patch torch, exit, crash, loop — the grading
+  process only sees plain data, an error, or a dead worker.
+- `LocalKata` runs it in the current process: for notebooks (nbgrader test
+  cells) and a student's inline self-check, where the code is already here.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import io
+import os
+import resource
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, Pipe
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from grader import transport
+from grader.errors import ForbiddenCall, StudentError, WorkerEnded
+from grader.rubric import KataSpec
+
+Driver = Callable[..., Any]
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Called:
+    """What `Kata.call` gives back: the return value and the arguments afterwards."""
+
+    out: Any
+    args: list[Any]
+
+
+def call_function(module: Any, name: str, *args: Any) -> dict[str, Any]:
+    """Driver: call `module.<name>(*args)`; return its result and the arguments after."""
+    func = getattr(module, name, None)
+    if func is None:
+        raise StudentError("MissingName", f"there is no `{name}` — did you rename it?")
+    return {"out": func(*args), "args": list(args)}
+
+
+class Kata:
+    """Runs drivers against one kata of one submission."""
+
+    def __init__(self, spec: KataSpec, device: str = "cpu") -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.device = device
+
+    @property
+    def source(self) -> Path | None:
+        """The student's kata file, when there is one to read."""
+        return None
+
+    def run(self, driver: Driver, *args: Any, timeout: float | None = None) -> Any:
+        """Run `driver(student_module, *args)`, tensors on `self.device`; plain data back.
+
+        `timeout` (seconds) shortens the kata's time budget for this one call.
+        """
+        raise NotImplementedError
+
+    def call(self, name: str, *args: Any, timeout: float | None = None) -> Called:
+        """Call the student's `name(*args)`: `kata.call("matmul", a, b).out`."""
+        result = self.run(call_function, name, *args, timeout=timeout)
+        return Called(result["out"], result["args"])
+
+    def close(self) -> None:
+        """Release what the kata holds (a worker process)."""
+
+    def __enter__(self) -> Kata:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _driver_name(driver: Driver) -> str:
+    return f"{driver.__module__}:{driver.__qualname__}"
+
+
+def _resolve_driver(name: str) -> Driver:
+    module_name, _, qualname = name.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _describe_exception(exc: BaseException, student_file: str) -> dict[str, str]:
+    """Type, message and the student's line for an exception raised in their code."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = ""
+    for frame in frames:
+        if frame.filename == student_file:
+            where = f"{Path(frame.filename).name}:{frame.lineno}"
+    kind = type(exc).__name__
+    if isinstance(exc, ForbiddenCall):
+        kind = "ForbiddenCall"
+    elif isinstance(exc, StudentError):
+        kind = exc.kind
+    elif (
+        isinstance(exc, MemoryError)
+        or "can't allocate memory" in str(exc)
+        or ("not enough memory" in str(exc))
+    ):
+        kind = "MemoryError"
+    details = "".join(traceback.format_exception(exc))
+    return {"kind": kind, "message": str(exc), "where": where, "details": details}
+
+
+def _run_driver(driver: Driver, module: Any, args: tuple, guard: Any, student_file: str) -> dict:
+    """Run one driver; every outcome becomes a plain dict."""
+    try:
+        if guard is not None:
+            with guard:
+                value = driver(module, *args)
+        else:
+            value = driver(module, *args)
+        return {"ok": True, "value": transport.export(value)}
+    except transport.NotPlainData as exc:
+        return {
+            "ok": False,
+            "error": {"kind": "NotPlainData", "message": f"returned {exc}", "where": "", "details": ""},
+        }
+    except SystemExit as exc:
+        return {
+            "ok": False,
+            "error": {
+                "kind": "SystemExit",
+                "message": f"called sys.exit({exc.code!r})",
+                "where": "",
+                "details": "",
+            },
+        }
+    except BaseException as exc:  # noqa: BLE001 - the student's code may raise anything
+        return {"ok": False, "error": _describe_exception(exc, student_file)}
+
+
+def _raise_student_error(error: dict[str, str]) -> None:
+    raise StudentError(
+        str(error.get("kind", "Exception")),
+        str(error.get("message", "")),
+        str(error.get("where", "")),
+        str(error.get("details", "")),
+    )
+
+
+class LocalKata(Kata):
+    """Runs drivers in this process against an already-loaded module or namespace."""
+
+    def __init__(self, spec: KataSpec, module: Any, device: str = "cpu", student_file: str = "") -> None:
+        super().__init__(spec, device)
+        self.module = module
+        self.student_file = student_file
+        self._guard: Any = None
+
+    @property
+    def source(self) -> Path | None:
+        path = Path(self.student_file) if self.student_file else None
+        return path if path is not None and path.is_file() else None
+
+    def run(self, driver: Driver, *args: Any, timeout: float | None = None) -> Any:
+        from grader.rules import RuntimeGuard
+
+        if self._guard is None and self.spec.forbidden:
+            self._guard = RuntimeGuard(self.spec.forbidden, self.student_file)
+        args = transport.to_device(copy.deepcopy(args), self.device)
+        reply = _run_driver(driver, self.module, args, self._guard, self.student_file)
+        if not reply["ok"]:
+            _raise_student_error(reply["error"])
+        return transport.restore(reply["value"])
+
+
+def load_module(path: Path, name: str) -> ModuleType:
+    """Import a kata file as a fresh module (worker side)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_SIGNALS = {
+    signal.SIGSEGV: "SIGSEGV",
+    signal.SIGABRT: "SIGABRT",
+    signal.SIGKILL: "SIGKILL",
+    signal.SIGBUS: "SIGBUS",
+    signal.SIGFPE: "SIGFPE",
+    signal.SIGILL: "SIGILL",
+    signal.SIGTERM: "SIGTERM",
+}
+
+
+def _vm_bytes() -> int:
+    """Current address-space size of this process (0 where /proc is unavailable)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return 0
+
+
+class WorkerKata(Kata):
+    """Runs drivers in a forked worker that has imported the student's kata file."""
+
+    def __init__(
+        self, spec: KataSpec, path: Path, device: str = "cpu", protect: tuple[Path, ...] = ()
+    ) -> None:
+        super().__init__(spec, device)
+        self.path = Path(path).resolve()
+        self.protect = tuple(p.resolve() for p in protect)
+        self.deadline = time.monotonic() + spec.timeout
+        self.output = ""  # what the student's code printed, for -v
+        self._ended: WorkerEnded | None = None
+        self._conn: Connection | None = None
+        self._pid = 0
+        self._started = False
+        self._log = tempfile.TemporaryFile()
+
+    @property
+    def source(self) -> Path | None:
+        return self.path
+
+    # -- the worker side -------------------------------------------------------
+    def _serve(self, conn: Connection) -> None:
+        os.setsid()  # its own process group: killing the group ends any grandchildren too
+        os.dup2(self._log.fileno(), 1)
+        os.dup2(self._log.fileno(), 2)
+        sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", closefd=False), line_buffering=True)
+        sys.stderr = io.TextIOWrapper(os.fdopen(2, "wb", closefd=False), line_buffering=True)
+        limit = int(self.spec.memory_gb * 2**30)
+        if limit and _vm_bytes():
+            soft = _vm_bytes() + limit
+            resource.setrlimit(resource.RLIMIT_AS, (soft, soft))
+        import torch
+
+        torch.set_num_threads(1)
+        student_file = str(self.path)
+        self._protect_files()
+        sys.path.insert(0, str(self.path.parent))
+        try:
+            module = load_module(self.path, self.spec.name)
+            reply: dict = {"ok": True, "value": "ready"}
+        except SystemExit as exc:
+            reply = {
+                "ok": False,
+                "error": {
+                    "kind": "import",
+                    "where": "",
+                    "details": "",
+                    "message": f"exited during import (sys.exit({exc.code!r}))",
+                },
+            }
+        except BaseException as exc:  # noqa: BLE001
+            error = _describe_exception(exc, student_file)
+            error["message"] = _import_message(error)
+            error["kind"] = "import"
+            reply = {"ok": False, "error": error}
+        conn.send_bytes(transport.dumps(reply))
+        if not reply["ok"]:
+            return
+        from grader.rules import RuntimeGuard
+
+        guard = RuntimeGuard(self.spec.forbidden, student_file) if self.spec.forbidden else None
+        while True:
+            try:
+                request = transport.loads(conn.recv_bytes())
+            except EOFError:
+                return
+            driver = _resolve_driver(request["driver"])
+            args = transport.to_device(tuple(request["args"]), self.device)
+            reply = _run_driver(driver, module, args, guard, student_file)
+            try:
+                data = transport.dumps(reply)
+            except Exception as exc:  # noqa: BLE001 - torch.save patched or broken
+                data = transport.dumps(
+                    {
+                        "ok": False,
+                        "error": {
+                            "kind": "NotPlainData",
+                            "message": f"returned something unsaveable ({exc})",
+                            "where": "",
+                            "details": "",
+                        },
+                    }
+                )
+            conn.send_bytes(data)
+
+    def _protect_files(self) -> None:
+        """Refuse, from inside the worker, to open or import the protected folders."""
+        protected = tuple(str(p) + os.sep for p in self.protect)
+        if not protected:
+            return
+
+        def hook(event: str, args: tuple) -> None:
+            if event in ("open", "import", "os.listdir", "os.scandir") and args:
+                target = args[0]
+                if isinstance(target, str | bytes | os.PathLike):
+                    text = os.path.abspath(os.fsdecode(target))
+                    if (text + os.sep).startswith(protected):
+                        raise PermissionError(f"reading {Path(text).name} is not allowed while grading")
+
+        sys.addaudithook(hook)
+
+    # -- the grading side ------------------------------------------------------
+    def _start(self) -> None:
+        self._started = True
+        parent_conn, child_conn = Pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the worker
+            code = 0
+            try:
+                parent_conn.close()
+                self._serve(child_conn)
+            except BaseException:  # noqa: BLE001
+                code = 70
+            finally:
+                os._exit(code)
+        child_conn.close()
+        self._pid = pid
+        self._conn = parent_conn
+        self._receive("during import")  # the import report
+
+    def _receive(self, when: str, timeout: float | None = None) -> Any:
+        assert self._conn is not None
+        remaining = self.deadline - time.monotonic()
+        if timeout is not None and timeout < remaining:
+            remaining, budget = timeout, timeout
+        else:
+            budget = self.spec.timeout
+        try:
+            ready = remaining > 0 and self._conn.poll(remaining)
+            data = self._conn.recv_bytes() if ready else None
+        except (EOFError, OSError):
+            self._end(self._death_message(when))
+        if data is None:
+            self._end(WorkerEnded("timeout", f"timed out after {budget:g} s"))
+        try:
+            reply = transport.loads(data)
+            if not reply["ok"]:
+                _raise_student_error(reply["error"])
+            return transport.restore(reply["value"])
+        except (StudentError, WorkerEnded):
+            raise
+        except Exception as exc:  # noqa: BLE001 - anything unreadable the worker sent
+            raise StudentError(
+                "NotPlainData", f"sent back something that is not plain data ({exc})"
+            ) from None
+
+    def _death_message(self, when: str) -> WorkerEnded:
+        status = self._reap()
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            name = _SIGNALS.get(sig, f"signal {sig}")
+            return WorkerEnded("error", f"crashed {when} (signal {sig}, {name})")
+        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else status
+        verb = "exited during import" if when == "during import" else f"exited {when}"
+        return WorkerEnded("error", f"{verb} (exit code {code}) — the kata must return, not exit")
+
+    def _reap(self) -> int:
+        if not self._pid:
+            return 0
+        try:
+            os.killpg(self._pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            _, status = os.waitpid(self._pid, 0)
+        except ChildProcessError:
+            status = 0
+        self._pid = 0
+        return status
+
+    def _end(self, ended: WorkerEnded) -> None:
+        self._reap()
+        self._ended = ended
+        raise ended
+
+    def run(self, driver: Driver, *args: Any, timeout: float | None = None) -> Any:
+        if self._ended is not None:
+            raise self._ended
+        if not self._started:
+            self._start()
+        assert self._conn is not None
+        request = transport.dumps({"driver": _driver_name(driver), "args": list(args)})
+        try:
+            self._conn.send_bytes(request)
+        except OSError:
+            self._end(self._death_message("during a call"))
+        return self._receive("during a call", timeout)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        self._reap()
+        self._log.seek(0)
+        self.output = self._log.read().decode(errors="replace")
+        self._log.close()
+
+
+def _import_message(error: dict[str, str]) -> str:
+    """One line for a kata file that could not be imported."""
+    kind, message, where = error["kind"], error["message"], error["where"]
+    if kind == "SyntaxError":
+        return f"has a syntax error: {message}"
+    if kind == "ModuleNotFoundError":
+        return f"could not be imported: {message}"
+    location = f" at {where}" if where else ""
+    return f"failed while importing{location}: {kind}: {message}"

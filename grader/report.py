@@ -1,0 +1,86 @@
+"""The score table and the JSON report."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from grader.engine import Report
+from grader.rubric import katas
+
+STATE_MARK = {"done": "✔", "todo": "·", "failed": "✘", "error": "✘", "timeout": "⧗"}
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    """The report as the documented JSON structure."""
+    return {
+        "score": report.score,
+        "max_score": report.max_score,
+        "katas": [
+            {
+                "name": k.name,
+                "score": k.score,
+                "max_score": k.max_score,
+                "tests": [{"name": t.name, "status": t.status, "message": t.message} for t in k.tests],
+            }
+            for k in report.katas
+        ],
+    }
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write a file so that a reader never sees half of it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(report: Report, path: Path) -> None:
+    write_atomic(path, json.dumps(to_dict(report), indent=2) + "\n")
+
+
+def _first_line(text: str, width: int) -> str:
+    line = text.splitlines()[0] if text else ""
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def table(report: Report, verbose: bool = False, width: int = 100) -> str:
+    """The score table a student sees: one row per kata, the first problem of each."""
+    specs = katas()
+    lines = [f"backprop-kata · {report.source}", ""]
+    lines.append(f" #  {'kata':<14} {'points':>7}  status")
+    for k in report.katas:
+        spec = specs[k.name]
+        mark = STATE_MARK.get(k.state, "?")
+        lines.append(f"{spec.number:>2}  {k.name:<14} {k.score:>3}/{k.max_score:<3}  {mark} {k.state}")
+        failure = k.first_failure
+        if failure is not None:
+            detail = failure.message if verbose else _first_line(failure.message, width - 8)
+            lines.extend("      " + line for line in detail.splitlines())
+        if verbose:
+            for t in k.tests:
+                lines.append(f"        - {t.name}: {t.status}")
+                if t.status != "passed" and t.details:
+                    lines.extend("            " + line for line in t.details.rstrip().splitlines())
+            if k.output.strip():
+                lines.append("      printed:")
+                lines.extend("        " + line for line in k.output.rstrip().splitlines()[-20:])
+    lines.append("")
+    done = sum(k.passed for k in report.katas)
+    lines.append(f"score: {report.score}/{report.max_score} · {done}/{len(report.katas)} katas done")
+    todo = next((k for k in report.katas if not k.passed), None)
+    if todo is not None:
+        lines.append(
+            f"next: {todo.name} — `make grade KATA={todo.name}`, stuck? `make hint KATA={todo.name}`"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,61 @@
+"""The rubric: points, limits, rules and hints of every kata (from rubric.toml)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+RUBRIC_PATH = Path(__file__).with_name("rubric.toml")
+
+
+@dataclass(frozen=True)
+class KataSpec:
+    """One kata as the rubric describes it."""
+
+    name: str
+    number: int
+    points: int
+    teaches: str
+    timeout: float
+    memory_gb: float
+    forbidden: tuple[str, ...]
+    hints: tuple[str, ...]
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.py"
+
+
+@cache
+def katas() -> dict[str, KataSpec]:
+    """Every kata in lesson order, by name."""
+    raw = tomllib.loads(RUBRIC_PATH.read_text())
+    defaults = raw["defaults"]
+    specs = {}
+    for number, (name, entry) in enumerate(raw["katas"].items(), start=1):
+        specs[name] = KataSpec(
+            name=name,
+            number=number,
+            points=int(entry["points"]),
+            teaches=entry["teaches"],
+            timeout=float(entry.get("timeout", defaults["timeout"])),
+            memory_gb=float(entry.get("memory_gb", defaults["memory_gb"])),
+            forbidden=tuple(entry.get("forbidden", ())),
+            hints=tuple(entry.get("hints", ())),
+        )
+    return specs
+
+
+def kata(name: str) -> KataSpec:
+    """The spec of one kata; ValueError naming the known katas otherwise."""
+    try:
+        return katas()[name]
+    except KeyError:
+        known = ", ".join(katas())
+        raise ValueError(f"unknown kata {name!r}; the katas are: {known}") from None
+
+
+def max_score() -> int:
+    return sum(spec.points for spec in katas().values())

@@ -1,0 +1,200 @@
+"""The rules of the game: a kata may not call what it re-implements.
+
+Two layers. `inspect_source` reads the student's file without running it and
+finds forbidden names, the `@` operator and imports of the reference
+solutions. `RuntimeGuard` runs inside the worker around every call into the
+student's code and stops forbidden torch functions however they were reached
+(an alias, `getattr`, a helper module), plus autograd, `torch.optim` and
+NumPy's products where the kata forbids them.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.errors import ForbiddenCall
+
+WHY = "this kata is about writing it yourself"
+_AUTOGRAD = ("torch.Tensor.backward", "torch.autograd.backward", "torch.autograd.grad")
+
+
+@dataclass(frozen=True)
+class Violation:
+    filename: str
+    line: int
+    what: str
+
+    def message(self) -> str:
+        return f"{self.filename}:{self.line} uses {self.what} — {WHY}"
+
+
+def _short_names(forbidden: Iterable[str]) -> set[str]:
+    """Attribute / imported names that betray a forbidden call in source code."""
+    names = set()
+    for entry in forbidden:
+        if entry == "autograd":
+            names.add("autograd")
+        elif entry == "torch.optim":
+            names.add("optim")
+        elif entry != "@":
+            names.add(entry.rsplit(".", 1)[-1])
+    return names
+
+
+def inspect_source(source: str, filename: str, forbidden: Iterable[str]) -> list[Violation]:
+    """Forbidden calls, `@` and `solutions` imports found in one kata's source.
+
+    A file that does not parse has no violations here (the import reports it).
+    """
+    forbidden = tuple(forbidden)
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    names = _short_names(forbidden)
+    found: list[Violation] = []
+
+    def add(node: ast.AST, what: str) -> None:
+        found.append(Violation(filename, getattr(node, "lineno", 0), what))
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp | ast.AugAssign) and isinstance(node.op, ast.MatMult):
+            if "@" in forbidden:
+                add(node, "the @ operator")
+        elif isinstance(node, ast.Attribute) and node.attr in names:
+            add(node, ast.get_source_segment(source, node) or node.attr)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            modules += [alias.name for alias in node.names]
+            if any(m == "solutions" or m.startswith("solutions.") for m in modules):
+                add(node, "the reference solutions (import of solutions)")
+            elif isinstance(node, ast.ImportFrom):
+                for alias in node.names:
+                    if alias.name in names or (node.module or "").rsplit(".", 1)[-1] in names:
+                        add(node, f"{node.module}.{alias.name}")
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "getattr"
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant)
+            and node.args[1].value in names
+        ):
+            add(node, f"{node.args[1].value} (through getattr)")
+    return sorted(set(found), key=lambda v: v.line)
+
+
+def inspect_file(path: Path, forbidden: Iterable[str]) -> list[Violation]:
+    try:
+        source = path.read_text()
+    except (OSError, UnicodeDecodeError):
+        return []
+    return inspect_source(source, path.name, forbidden)
+
+
+def _resolve(dotted: str) -> Any:
+    """The object a dotted name points at, or None when this torch lacks it."""
+    parts = dotted.split(".")
+    obj: Any = __import__(parts[0])
+    for part in parts[1:]:
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+class RuntimeGuard:
+    """Stops forbidden calls while the student's code runs (worker side only).
+
+    Use as a context manager around each call into the student's code; what it
+    patches (NumPy's products, optimizers, loss classes) is restored on exit.
+    """
+
+    def __init__(self, forbidden: Iterable[str], student_file: str) -> None:
+        import torch
+        from torch.overrides import TorchFunctionMode
+
+        self.student_file = student_file
+        self.blocked: dict[Any, str] = {}
+        self._patches: list[tuple[Any, str, Any]] = []  # (owner, attribute, replacement)
+        self._saved: list[tuple[Any, str, Any]] = []
+        for entry in forbidden:
+            if entry == "@":
+                for name in ("matmul", "__matmul__", "__rmatmul__", "__imatmul__"):
+                    self._block(getattr(torch.Tensor, name, None), "the @ operator")
+            elif entry == "autograd":
+                for name in _AUTOGRAD:
+                    self._block(_resolve(name), name)
+            elif entry == "torch.optim":
+                self._patch_class(torch.optim.Optimizer, "torch.optim")
+            elif entry.startswith("numpy."):
+                self._patch_attr(entry)
+            else:
+                target = _resolve(entry)
+                if isinstance(target, type):
+                    self._patch_class(target, entry)
+                    continue
+                self._block(target, entry)
+                method = getattr(torch.Tensor, entry.rsplit(".", 1)[-1], None)
+                if entry.startswith("torch.") and entry.count(".") == 1:
+                    self._block(method, f"Tensor.{entry.rsplit('.', 1)[-1]}")
+        guard = self
+
+        class _Mode(TorchFunctionMode):
+            def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+                name = guard.blocked.get(func)
+                if name is not None:
+                    guard.refuse(name)
+                return func(*args, **(kwargs or {}))
+
+        self._mode_class = _Mode
+        self._mode: Any = None
+
+    def _block(self, func: Any, name: str) -> None:
+        if func is not None:
+            self.blocked.setdefault(func, name)
+
+    def _patch_attr(self, dotted: str) -> None:
+        module_name, _, attr = dotted.rpartition(".")
+        module = _resolve(module_name)
+        if module is None or getattr(module, attr, None) is None:
+            return
+
+        def refused(*args: Any, **kwargs: Any) -> Any:
+            self.refuse(dotted)
+
+        self._patches.append((module, attr, refused))
+
+    def _patch_class(self, cls: type, name: str) -> None:
+        def refused(*args: Any, **kwargs: Any) -> None:
+            self.refuse(name)
+
+        self._patches.append((cls, "__init__", refused))
+
+    def refuse(self, name: str) -> None:
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code.co_filename != self.student_file:
+            frame = frame.f_back
+        where = f"{Path(self.student_file).name}:{frame.f_lineno} " if frame is not None else ""
+        raise ForbiddenCall(f"{where}uses {name} — {WHY}")
+
+    def __enter__(self) -> RuntimeGuard:
+        self._saved = [(owner, attr, owner.__dict__[attr]) for owner, attr, _ in self._patches]
+        for owner, attr, replacement in self._patches:
+            setattr(owner, attr, replacement)
+        # Without blocked torch functions the mode would only slow every op down.
+        self._mode = self._mode_class() if self.blocked else None
+        if self._mode is not None:
+            self._mode.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._mode is not None:
+            self._mode.__exit__(*exc)
+        for owner, attr, original in self._saved:
+            setattr(owner, attr, original)

@@ -1,0 +1,53 @@
+"""`check("matmul")`: run a kata's checks on the code right here (a notebook or a script).
+
+This is the student's inline self-check and the body of every nbgrader test
+cell. It runs in the student's own process (that is what a notebook is), so it
+is feedback, not a grade you can trust against hostile code — the trusted grade
+comes from `python -m grader`, which isolates the code in a worker.
+"""
+
+from __future__ import annotations
+
+import sys
+from types import SimpleNamespace
+from typing import Any
+
+from grader.engine import NOT_IMPLEMENTED, run_check
+
+
+class KataFailed(AssertionError):
+    """A kata's self-check found a problem; the message says which."""
+
+
+def check(kata: str, namespace: dict[str, Any] | None = None) -> bool:
+    """Run every check of `kata` against the names defined in the caller's namespace.
+
+    Prints one line when all pass and returns True. Otherwise raises KataFailed
+    with the first problem (in a notebook, and so in nbgrader) or, in a script,
+    prints it and exits with status 1.
+    """
+    __tracebackhide__ = True  # noqa: F841 - read by IPython and pytest
+    from grader.checks import checks_for
+    from grader.kata import LocalKata
+    from grader.rubric import kata as kata_spec
+
+    if namespace is None:
+        namespace = sys._getframe(1).f_globals
+    spec = kata_spec(kata)
+    student_file = str(namespace.get("__file__", ""))
+    local = LocalKata(spec, SimpleNamespace(**namespace), student_file=student_file)
+    checks = checks_for(kata)
+    for check_ in checks:
+        result = run_check(check_, local)
+        if result.status == "passed":
+            continue
+        if result.message.startswith(NOT_IMPLEMENTED):
+            message = f"{kata}: {NOT_IMPLEMENTED} — replace the `raise NotImplementedError()` lines"
+        else:
+            message = f"{kata}: {result.name} {result.status}\n{result.message}"
+        if student_file:
+            print(message)
+            raise SystemExit(1)
+        raise KataFailed(message)
+    print(f"✔ {kata}: all {len(checks)} checks pass")
+    return True

@@ -1,0 +1,25 @@
+"""Generated files are in sync with their source."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tools"))
+
+import make_stubs  # noqa: E402
+
+
+def test_exercises_match_make_stubs() -> None:
+    expected = make_stubs.expected_stubs()
+    actual = {p.name: p.read_text() for p in sorted((REPO / "exercises").glob("*.py"))}
+    assert sorted(actual) == sorted(expected), "exercises/ and solutions/ hold different files"
+    stale = [name for name, text in expected.items() if actual[name] != text]
+    assert not stale, f"exercises/ is out of date for {stale} — run `make stubs`"
+
+
+def test_solutions_mark_every_solution_region() -> None:
+    for path in (REPO / "solutions").glob("*.py"):
+        text = path.read_text()
+        assert text.count("### BEGIN SOLUTION") == text.count("### END SOLUTION") > 0, path.name
