@@ -42,3 +42,6 @@ data: $(STAMP) ## download the lesson's full MNIST (data/mnist.pkl.gz, SHA-256 c
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Targets of the instructors' and students' workflows live in mk/*.mk.
+include $(sort $(wildcard mk/*.mk))

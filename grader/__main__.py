@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.kata import REPO
+
+if TYPE_CHECKING:
+    from grader.engine import Report
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +24,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--kata", action="append", metavar="NAME", help="grade only this kata (repeatable)")
     parser.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    parser.add_argument("--junit", metavar="FILE", help="also write JUnit XML (a testcase per check)")
+    parser.add_argument("--gradescope", metavar="FILE", help="also write Gradescope's results.json")
+    parser.add_argument("--badge", metavar="FILE", help="also write a shields.io endpoint JSON")
+    parser.add_argument(
+        "--classroom",
+        metavar="FILE",
+        help="append GitHub Classroom's `result=<base64>` line (e.g. to $GITHUB_OUTPUT)",
+    )
     parser.add_argument("--min-score", type=int, metavar="N", help="exit 1 when the score is below N")
     parser.add_argument("--device", default="cpu", help="device for the inputs (e.g. cuda)")
     parser.add_argument(
@@ -27,7 +40,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# `python -m grader NAME ...` hands over to the module that implements NAME.
+SUBCOMMANDS = {
+    "batch": "grader.batch",
+    "hint": "grader.hints",
+    "watch": "grader.watch",
+    "train": "grader.train",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in SUBCOMMANDS:
+        import importlib
+
+        return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
     args = build_parser().parse_args(argv)
     path = Path(args.path)
     if not path.is_dir():
@@ -41,16 +68,36 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unknown kata {unknown[0]!r}; the katas are: {', '.join(katas())}", file=sys.stderr)
         return 2
     from grader.engine import grade
-    from grader.report import table, write_json
+    from grader.report import table
 
     report = grade(path, names, device=args.device)
     print(table(report, verbose=args.verbose))
-    if args.json:
-        write_json(report, Path(args.json))
+    write_reports(report, args, str(args.path))
     if args.min_score is not None and report.score < args.min_score:
         print(f"score {report.score} is below the minimum {args.min_score}", file=sys.stderr)
         return 1
     return 0
+
+
+def write_reports(report: Report, args: argparse.Namespace, folder: str) -> None:
+    """Every report the options (and GitHub's environment variables) ask for."""
+    from grader import formats
+    from grader.report import write_json
+
+    if args.json:
+        write_json(report, Path(args.json))
+    if args.junit:
+        formats.write_junit(report, Path(args.junit))
+    if args.gradescope:
+        formats.write_gradescope(report, Path(args.gradescope))
+    if args.badge:
+        formats.write_badge(report, Path(args.badge))
+    if args.classroom:
+        formats.append(Path(args.classroom), formats.classroom_output_line(report))
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        formats.append(Path(os.environ["GITHUB_STEP_SUMMARY"]), formats.markdown_summary(report))
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        print(formats.annotations(report, os.path.relpath(folder)), end="")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,20 +107,23 @@ def run_check(check: Check, kata: Kata) -> TestResult:
     return TestResult(check.name, "passed")
 
 
-def grade_kata(
-    folder: Path, spec: KataSpec, device: str = "cpu", make_kata: Callable[..., Kata] | None = None
-) -> KataResult:
-    """Grade one kata file of `folder` in a fresh worker."""
-    result = KataResult(spec.name, spec.points)
-    checks = checks_for(spec.name)
+def _worker(folder: Path, spec: KataSpec, device: str) -> WorkerKata | None:
+    """A (not yet forked) worker for one kata file of `folder`; None when the file is missing."""
     path = folder / spec.filename
     if not path.is_file():
+        return None
+    protect = (REPO / "solutions",) if path.resolve().parent != (REPO / "solutions") else ()
+    return WorkerKata(spec, path, device=device, protect=protect)
+
+
+def _run_checks(folder: Path, spec: KataSpec, kata: Kata | None) -> KataResult:
+    """Every check of one kata through `kata` (None: the file is missing)."""
+    result = KataResult(spec.name, spec.points)
+    checks = checks_for(spec.name)
+    if kata is None:
         message = f"{spec.filename} is missing from {folder.name}/ — copy it from exercises/"
         result.tests = [TestResult(c.name, "error", message) for c in checks]
         return result
-    protect = (REPO / "solutions",) if path.resolve().parent != (REPO / "solutions") else ()
-    maker = make_kata or WorkerKata
-    kata = maker(spec, path, device=device, protect=protect)
     try:
         for check in checks:
             result.tests.append(run_check(check, kata))
@@ -128,8 +133,37 @@ def grade_kata(
     return result
 
 
-def grade(folder: Path, names: Iterable[str] | None = None, device: str = "cpu") -> Report:
-    """Grade the katas `names` (all, in lesson order, by default) of `folder`."""
+def grade_kata(folder: Path, spec: KataSpec, device: str = "cpu") -> KataResult:
+    """Grade one kata file of `folder` in a fresh worker."""
+    return _run_checks(folder, spec, _worker(folder, spec, device))
+
+
+def grade(
+    folder: Path, names: Iterable[str] | None = None, device: str = "cpu", jobs: int | None = None
+) -> Report:
+    """Grade the katas `names` (all, in lesson order, by default) of `folder`.
+
+    Katas are graded `jobs` at a time (default: the CPU count) from threads. Their
+    workers are all forked first, from this thread, and each waits for its turn
+    before importing the kata, so no process is ever forked from a busy thread.
+    """
     specs = katas()
     selected = [specs[n] for n in names] if names else list(specs.values())
-    return Report(str(folder), [grade_kata(folder, spec, device) for spec in selected])
+    for spec in selected:
+        checks_for(spec.name)  # import every check module before a thread starts
+    workers = [_worker(folder, spec, device) for spec in selected]
+    for worker in workers:
+        if worker is not None:
+            worker.fork()
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(selected)))
+    try:
+        if jobs == 1:
+            results = [_run_checks(folder, s, w) for s, w in zip(selected, workers, strict=True)]
+        else:
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                results = list(pool.map(_run_checks, [folder] * len(selected), selected, workers))
+    finally:
+        for worker in workers:
+            if worker is not None:
+                worker.close()
+    return Report(str(folder), results)

@@ -33,12 +33,19 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import torch
+
 from grader import transport
 from grader.errors import ForbiddenCall, StudentError, WorkerEnded
 from grader.rubric import KataSpec
 
 Driver = Callable[..., Any]
 REPO = Path(__file__).resolve().parent.parent
+
+# The grading process forks workers. A process whose OpenMP / BLAS thread pools
+# have started forks children that can hang in their first matrix product, so
+# the grading process keeps torch single-threaded (its own arithmetic is small).
+torch.set_num_threads(1)
 
 
 @dataclass
@@ -229,11 +236,12 @@ class WorkerKata(Kata):
         super().__init__(spec, device)
         self.path = Path(path).resolve()
         self.protect = tuple(p.resolve() for p in protect)
-        self.deadline = time.monotonic() + spec.timeout
+        self.deadline = 0.0  # set when the kata's first call starts its clock
         self.output = ""  # what the student's code printed, for -v
         self._ended: WorkerEnded | None = None
         self._conn: Connection | None = None
         self._pid = 0
+        self._forked = False
         self._started = False
         self._log = tempfile.TemporaryFile()
 
@@ -258,6 +266,10 @@ class WorkerKata(Kata):
         student_file = str(self.path)
         self._protect_files()
         sys.path.insert(0, str(self.path.parent))
+        try:
+            conn.recv_bytes()  # wait for the grader's go: the kata's clock starts now
+        except EOFError:
+            return
         try:
             module = load_module(self.path, self.spec.name)
             reply: dict = {"ok": True, "value": "ready"}
@@ -323,8 +335,15 @@ class WorkerKata(Kata):
         sys.addaudithook(hook)
 
     # -- the grading side ------------------------------------------------------
-    def _start(self) -> None:
-        self._started = True
+    def fork(self) -> None:
+        """Fork the worker now; it waits, without importing the kata, for the first call.
+
+        Forking all workers up front from the main thread lets their katas be
+        graded from several threads without ever forking a multi-threaded process.
+        """
+        if self._forked:
+            return
+        self._forked = True
         parent_conn, child_conn = Pipe()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -341,6 +360,16 @@ class WorkerKata(Kata):
         child_conn.close()
         self._pid = pid
         self._conn = parent_conn
+
+    def _start(self) -> None:
+        self.fork()
+        self._started = True
+        self.deadline = time.monotonic() + self.spec.timeout
+        assert self._conn is not None
+        try:
+            self._conn.send_bytes(b"go")
+        except OSError:
+            self._end(self._death_message("before import"))
         self._receive("during import")  # the import report
 
     def _receive(self, when: str, timeout: float | None = None) -> Any:
@@ -412,6 +441,8 @@ class WorkerKata(Kata):
         return self._receive("during a call", timeout)
 
     def close(self) -> None:
+        if self._log.closed:
+            return
         if self._conn is not None:
             self._conn.close()
             self._conn = None

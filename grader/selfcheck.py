@@ -19,8 +19,8 @@ class KataFailed(AssertionError):
     """A kata's self-check found a problem; the message says which."""
 
 
-def check(kata: str, namespace: dict[str, Any] | None = None) -> bool:
-    """Run every check of `kata` against the names defined in the caller's namespace.
+def check(kata: str, namespace: dict[str, Any] | None = None, only: list[str] | None = None) -> bool:
+    """Run every check of `kata` (or those named in `only`) against the caller's namespace.
 
     Prints one line when all pass and returns True. Otherwise raises KataFailed
     with the first problem (in a notebook, and so in nbgrader) or, in a script,
@@ -36,7 +36,9 @@ def check(kata: str, namespace: dict[str, Any] | None = None) -> bool:
     spec = kata_spec(kata)
     student_file = str(namespace.get("__file__", ""))
     local = LocalKata(spec, SimpleNamespace(**namespace), student_file=student_file)
-    checks = checks_for(kata)
+    checks = [c for c in checks_for(kata) if only is None or c.name in only]
+    if only is not None and len(checks) != len(set(only)):
+        raise ValueError(f"unknown checks in {only} for {kata}")
     for check_ in checks:
         result = run_check(check_, local)
         if result.status == "passed":
