@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -81,13 +82,16 @@ def describe_student_error(err: StudentError, spec: KataSpec) -> tuple[str, str]
     if err.kind == "ForbiddenCall":
         return "failed", err.message
     if err.kind == "MemoryError":
-        return "error", f"ran out of memory: used more than the {spec.memory_gb:g} GB limit"
+        asked = re.search(r"allocate (\d+) bytes", err.message)
+        more = f" (it asked for {int(asked.group(1)) / 2**30:.1f} GB more)" if asked else ""
+        return "error", f"ran out of memory: used more than the {spec.memory_gb:g} GB limit{more}"
     if err.kind == "import":
         return "error", f"{spec.filename} {err.message}"
     if err.kind in ("MissingName", "NotPlainData", "SystemExit"):
         return "error", err.message
     where = f"{err.where} " if err.where else ""
-    return "error", f"{where}raised {err.kind}: {err.message}".strip()
+    detail = f": {err.message}" if err.message else ""
+    return "error", f"{where}raised {err.kind}{detail}"
 
 
 def run_check(check: Check, kata: Kata) -> TestResult:
