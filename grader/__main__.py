@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grader.kata import REPO
+REPO = Path(__file__).resolve().parent.parent  # not grader.kata's: that would import torch
 
 if TYPE_CHECKING:
     from grader.engine import Report
@@ -57,9 +58,6 @@ def main(argv: list[str] | None = None) -> int:
         return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
     args = build_parser().parse_args(argv)
     path = Path(args.path)
-    if not path.is_dir():
-        print(f"error: {path} is not a folder of kata files", file=sys.stderr)
-        return 2
     from grader.rubric import katas
 
     names = args.kata or None
@@ -67,16 +65,51 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"error: unknown kata {unknown[0]!r}; the katas are: {', '.join(katas())}", file=sys.stderr)
         return 2
+    notebooks = _notebooks(path)
+    if not path.is_dir() and not notebooks:
+        print(f"error: {path} is not a folder of kata files or a notebook", file=sys.stderr)
+        return 2
     from grader.engine import grade
     from grader.report import table
 
-    report = grade(path, names, device=args.device)
+    with tempfile.TemporaryDirectory(prefix="kata-notebooks-") as scratch:
+        folder = path
+        if notebooks:
+            from grader.notebooks import extract
+
+            try:
+                found = extract(path, Path(scratch))
+            except ValueError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            if not found:
+                print(f"error: no kata solution cells found in {path}", file=sys.stderr)
+                return 2
+            folder, names = Path(scratch), names or [n for n in katas() if n in found]
+        report = grade(folder, names, device=args.device)
+    report.source = _display(path)
     print(table(report, verbose=args.verbose))
     write_reports(report, args, str(args.path))
     if args.min_score is not None and report.score < args.min_score:
         print(f"score {report.score} is below the minimum {args.min_score}", file=sys.stderr)
         return 1
     return 0
+
+
+def _notebooks(path: Path) -> list[Path]:
+    """The notebooks to grade: PATH itself, or those in a folder without kata .py files."""
+    if path.is_file() and path.suffix == ".ipynb":
+        return [path]
+    if path.is_dir() and not any(path.glob("*.py")):
+        return sorted(path.glob("*.ipynb"))
+    return []
+
+
+def _display(path: Path) -> str:
+    """PATH as the student would type it: relative to here when it is inside this folder."""
+    relative = os.path.relpath(path.resolve())
+    text = str(path) if relative.startswith("..") else relative
+    return text + "/" if path.is_dir() and not text.endswith("/") else text
 
 
 def write_reports(report: Report, args: argparse.Namespace, folder: str) -> None:
@@ -101,4 +134,8 @@ def write_reports(report: Report, args: argparse.Namespace, folder: str) -> None
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # e.g. `python -m grader | head`: the reader left, nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)

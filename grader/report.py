@@ -16,9 +16,12 @@ STATE_MARK = {"done": "✔", "todo": "·", "failed": "✘", "error": "✘", "tim
 
 def to_dict(report: Report) -> dict[str, Any]:
     """The report as the documented JSON structure."""
+    from grader.manifest import integrity
+
     return {
         "score": report.score,
         "max_score": report.max_score,
+        "integrity": integrity(),
         "katas": [
             {
                 "name": k.name,

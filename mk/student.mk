@@ -1,0 +1,30 @@
+# The student's tools: watch mode, hints, progress, notebooks, pictures; and the manifest.
+# Included by the Makefile, which defines PY, STAMP, VENV, DIR and KATA.
+
+.PHONY: watch hint progress lab train manifest
+
+# JupyterLab opens a .py kata as a notebook (through jupytext) on a double click:
+# a default viewer set for this virtualenv only, never in your home directory.
+LAB_OVERRIDES := $(VENV)/etc/jupyter/labconfig/default_setting_overrides.json
+LAB_ARGS ?=
+ARGS ?=
+
+watch: $(STAMP) ## re-grade each kata when you save it, with progress and hints (DIR=folder)
+	@$(PY) -m grader watch --dir $(DIR)
+
+hint: $(STAMP) ## the next hint for KATA (default: your first unfinished kata; RESET=1 starts over)
+	@$(PY) -m grader hint $(KATA) --dir $(DIR) $(if $(RESET),--reset)
+
+progress: $(STAMP) ## done and remaining katas in lesson order, the next one and its hint
+	@$(PY) -m grader watch --once --dir $(DIR)
+
+lab: $(STAMP) ## open the katas as notebooks in JupyterLab (the .py file is the notebook)
+	@mkdir -p $(dir $(LAB_OVERRIDES))
+	@printf '%s\n' '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}}}' > $(LAB_OVERRIDES)
+	$(PY) -m jupyterlab --ServerApp.root_dir=. --ServerApp.default_url=/lab/tree/$(DIR) $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+
+train: $(STAMP) ## train the lesson's MLP with your fit; save plots to out/ (DIR=solutions: the reference)
+	@$(PY) -m grader train --dir $(DIR) $(ARGS)
+
+manifest: $(STAMP) ## write MANIFEST.sha256 (digests of grader/, tests/, .github/workflows/); commit it
+	@$(PY) -m grader.manifest write

@@ -1,0 +1,261 @@
+"""The GitHub workflows: valid against GitHub's schema, and the grading workflow's steps run here.
+
+`test_grade_workflow_runs_on_a_fresh_clone` plays a student's first push: a fresh
+clone of this working tree (uncommitted files copied over), one kata solved and
+one broken, then every `run:` step of grade.yml in order, with bash as GitHub
+runs it and GITHUB_ACTIONS / GITHUB_OUTPUT / GITHUB_STEP_SUMMARY pointing at
+temporary files. Only the steps named in LOCAL_SKIP do not run (they need the
+network); the project's .venv stands in for the install step. The `uses:` steps
+are actions; the test checks what each one would consume instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+WORKFLOWS = REPO / ".github" / "workflows"
+GRADE = WORKFLOWS / "grade.yml"
+CI = WORKFLOWS / "ci.yml"
+
+# Steps of grade.yml that the local run skips, by id, and why. Nothing else is skipped.
+LOCAL_SKIP = {
+    "install": "downloads packages; the project's .venv (on PATH) stands in for it",
+    "publish-badge": "pushes to GitHub; the test checks reports/badge.json instead",
+}
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text())
+    # YAML 1.1 reads the key `on` as True.
+    if True in data:
+        data["on"] = data.pop(True)
+    return data
+
+
+def steps(workflow: dict[str, Any], job: str) -> list[dict[str, Any]]:
+    return workflow["jobs"][job]["steps"]
+
+
+def test_workflows_are_valid_for_github(tmp_path: Path) -> None:
+    """check-jsonschema's vendored GitHub-workflow schema accepts both files and rejects a broken one."""
+    broken = tmp_path / "broken-workflow.yml"
+    # A step with both `run` and `uses`, in a job without `runs-on`: invalid twice over.
+    broken.write_text(
+        "on: push\njobs:\n  x:\n    steps:\n      - run: echo\n        uses: actions/checkout@v4\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows"]
+        + [str(GRADE), str(CI), str(broken)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert broken.name in output, output
+    assert "grade.yml" not in output and "ci.yml" not in output, f"a workflow is invalid:\n{output}"
+
+
+def test_grade_workflow_settings() -> None:
+    wf = load(GRADE)
+    assert {"push", "pull_request"} <= set(wf["on"])
+    # MIN_SCORE is set in one place, at the top, and used by the grading step only.
+    assert "MIN_SCORE" in wf["env"]
+    text = GRADE.read_text()
+    assert len(re.findall(r"^\s*MIN_SCORE:", text, re.M)) == 1
+    job = wf["jobs"]["grade"]
+    assert job["permissions"]["contents"] == "write"
+    by_id = {s.get("id"): s for s in steps(wf, "grade")}
+    assert set(LOCAL_SKIP) <= set(by_id), "a step the local run skips is gone: update LOCAL_SKIP"
+    setup = next(s for s in steps(wf, "grade") if s.get("uses", "").startswith("actions/setup-python@"))
+    assert str(setup["with"]["python-version"]) == "3.11" and setup["with"]["cache"] == "pip"
+    install = by_id["install"]["run"]
+    assert "torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" in install
+    assert install.index("download.pytorch.org") < install.index("-r requirements.txt -c constraints.txt")
+    assert "--no-deps -e ." in install
+    grade = by_id["grade"]["run"]
+    for flag in ("--json", "--junit", "--gradescope", "--badge", "--classroom", '--min-score "$MIN_SCORE"'):
+        assert flag in grade
+    # The badge is pushed only from a push to the default branch (pull requests have no write token).
+    assert "github.event_name == 'push'" in by_id["publish-badge"]["if"]
+    upload = next(s for s in steps(wf, "grade") if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert upload["with"]["path"] == "reports/" and "cancelled()" in upload["if"]
+
+
+def test_ci_workflow_runs_make_test_upstream_only() -> None:
+    wf = load(CI)
+    job = wf["jobs"]["test"]
+    assert "fork" in job["if"]
+    runs = [s["run"] for s in job["steps"] if "run" in s]
+    assert any(r.strip().startswith("make test") for r in runs)
+    assert any("download.pytorch.org/whl/cpu" in r for r in runs)
+
+
+def _tree_files(repo: Path) -> list[str]:
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=repo,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    return [p for p in listed.split("\0") if p]
+
+
+def fresh_clone(repo: Path, dest: Path) -> Path:
+    """A `git clone` of `repo` with its working tree's current files copied over it.
+
+    Copies what a commit of the working tree would hold: tracked and untracked
+    files that git does not ignore (so no .venv, no data/mnist.pkl.gz, no out/).
+    """
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    probe = subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=repo, capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("not a git checkout with a commit")
+    subprocess.run(["git", "clone", "--quiet", str(repo), str(dest)], check=True, timeout=120)
+    wanted = set(_tree_files(repo))
+    for rel in _tree_files(dest):
+        if rel not in wanted or not (repo / rel).exists():
+            (dest / rel).unlink(missing_ok=True)
+    for rel in wanted:
+        src = repo / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    return dest
+
+
+def _parse_output_file(path: Path) -> dict[str, str]:
+    outputs = {}
+    for line in path.read_text().splitlines():
+        name, sep, value = line.partition("=")
+        if sep:
+            outputs[name] = value
+    return outputs
+
+
+def test_grade_workflow_runs_on_a_fresh_clone(tmp_path: Path) -> None:
+    clone = fresh_clone(REPO, tmp_path / "fork")
+    # The student's push: matmul solved, relu broken (its forward pass is off by 0.1).
+    shutil.copy(REPO / "solutions" / "matmul.py", clone / "exercises" / "matmul.py")
+    relu = (REPO / "solutions" / "relu.py").read_text()
+    assert "clamp_min(0.0)" in relu
+    (clone / "exercises" / "relu.py").write_text(relu.replace("clamp_min(0.0)", "clamp_min(0.1)"))
+
+    gh = tmp_path / "github"
+    gh.mkdir()
+    summary, output = gh / "step_summary.md", gh / "output"
+    summary.touch()
+    output.touch()
+    wf = load(GRADE)
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_"))}
+    base_env.update(
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        CI="true",
+        GITHUB_ACTIONS="true",
+        GITHUB_STEP_SUMMARY=str(summary),
+        GITHUB_OUTPUT=str(output),
+        GITHUB_WORKSPACE=str(clone),
+        GITHUB_EVENT_NAME="push",
+        GITHUB_REPOSITORY="student/backprop-kata",
+        GITHUB_SERVER_URL="https://github.com",
+        GITHUB_SHA="0" * 40,
+        RUNNER_TEMP=str(gh),
+        NO_COLOR="1",
+        PYTHONIOENCODING="utf-8",
+    )
+    base_env.update({k: str(v) for k, v in wf.get("env", {}).items()})
+    base_env.update({k: str(v) for k, v in wf["jobs"]["grade"].get("env", {}).items()})
+
+    logs: dict[str, str] = {}
+    ran = []
+    for number, step in enumerate(steps(wf, "grade"), start=1):
+        key = step.get("id") or step.get("name") or f"step {number}"
+        if "uses" in step or step.get("id") in LOCAL_SKIP:
+            continue
+        script = step["run"]
+        assert "${{" not in script, f"{key}: the local run cannot evaluate expressions in run:"
+        assert "if" not in step, f"{key}: a conditional run step must be in LOCAL_SKIP or lose its if:"
+        env = dict(base_env)
+        for name, value in step.get("env", {}).items():
+            assert "${{" not in str(value), f"{key}: env {name} uses an expression"
+            env[name] = str(value)
+        script_file = gh / f"step{number}.sh"
+        script_file.write_text(script)
+        result = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script_file)],
+            cwd=clone / step.get("working-directory", "."),
+            env=env,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=300,
+        )
+        logs[key] = result.stdout + result.stderr
+        assert result.returncode == 0, f"step {key!r} failed ({result.returncode}):\n{logs[key]}"
+        ran.append(key)
+    assert "grade" in ran and len(ran) >= 2, ran
+
+    # The grader that ran is the clone's own, not the one installed in .venv.
+    where = subprocess.run(
+        [sys.executable, "-c", "import grader; print(grader.__file__)"],
+        cwd=clone,
+        env=base_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert Path(where.strip()).resolve().is_relative_to(clone.resolve())
+
+    grade_log = logs["grade"]
+    assert "Traceback" not in grade_log
+    assert "score: 8/100" in grade_log
+    assert re.search(r"^::error file=exercises/relu\.py,title=relu: failed", grade_log, re.M), grade_log
+    assert not re.search(r"^::error file=exercises/matmul\.py", grade_log, re.M)
+    # The manifest step reports (whether the manifest is current is test_student_tools' business).
+    assert any(log.startswith("integrity:") for log in logs.values()), logs
+
+    # Job summary
+    text = summary.read_text()
+    assert "8/100" in text and "relu" in text
+
+    # The artifact: every report the workflow uploads.
+    upload = next(s for s in steps(wf, "grade") if s.get("uses", "").startswith("actions/upload-artifact@"))
+    reports = clone / upload["with"]["path"]
+    report = json.loads((reports / "report.json").read_text())
+    assert report["score"] == 8 and report["max_score"] == 100
+    if "integrity" in report:
+        assert {"manifest", "files", "modified", "missing", "added"} <= set(report["integrity"])
+    junit = ET.parse(reports / "junit.xml").getroot()
+    assert junit.tag == "testsuites" and len(junit.findall("testsuite")) == 11
+    gradescope = json.loads((reports / "results.json").read_text())
+    assert gradescope["score"] == 8 and len(gradescope["tests"]) == 11
+    badge = json.loads((reports / "badge.json").read_text())
+    assert badge["schemaVersion"] == 1 and badge["message"] == "8/100"
+    assert {"label", "color"} <= set(badge)
+
+    # GitHub Classroom: the reporter reads <RUNNER>_RESULTS, base64 JSON from the grade step's output.
+    reporter = next(s for s in steps(wf, "grade") if "autograding-grading-reporter" in s.get("uses", ""))
+    outputs = {"grade": _parse_output_file(output)}
+    for runner in reporter["with"]["runners"].split(","):
+        expression = reporter["env"][f"{runner.strip().upper()}_RESULTS"]
+        match = re.fullmatch(r"\$\{\{\s*steps\.([\w-]+)\.outputs\.([\w-]+)\s*\}\}", expression)
+        assert match, expression
+        encoded = outputs[match.group(1)][match.group(2)]
+        results = json.loads(base64.b64decode(encoded))
+        assert results["max_score"] == 100
+        assert sum(t["score"] for t in results["tests"]) == 8
+        assert results["status"] in ("pass", "fail", "error")
