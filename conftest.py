@@ -40,3 +40,11 @@ def device(request: pytest.FixtureRequest) -> str:
         if not torch.cuda.is_available():
             pytest.skip(f"--device {name}: CUDA is not available on this machine")
     return name
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Fork the workers' fork server now, before any test computes anything
+    # (see grader/forkserver.py for why that order matters).
+    from grader.kata import start_fork_server
+
+    start_fork_server()

@@ -141,13 +141,10 @@ def grade_kata(folder: Path, spec: KataSpec, device: str = "cpu") -> KataResult:
 
 
 def grade(folder: Path, names: Iterable[str] | None = None, device: str = "cpu") -> Report:
-    """Grade the katas `names` (all, in lesson order, by default) of `folder`.
+    """Grade the katas `names` (all, in lesson order, by default) of `folder`, one at a time.
 
-    One kata at a time, from this thread: MKL keeps per-thread buffers, and a
-    worker forked after other threads have used it can spin forever in its
-    first matrix product. (Measured: grading from two threads hung about one
-    run in twelve; see docs/performance.md.) The katas' workers still run
-    one after another in milliseconds each.
+    Each kata's worker comes from the fork server (grader/forkserver.py); grading
+    all eleven takes a second or two after torch's import, so no parallelism.
     """
     specs = katas()
     selected = [specs[n] for n in names] if names else list(specs.values())

@@ -100,7 +100,7 @@ def expect_close(
         raise CheckFailure(f"{what} has shape {shape(got)}, expected {shape(expected)}")
     if dtype is not None and got.dtype != dtype:
         raise CheckFailure(f"{what} has dtype {got.dtype}, expected {dtype} (the inputs' dtype)")
-    if device is not None and device_of(got) != device:
+    if device is not None and not same_device(device_of(got), device):
         raise CheckFailure(f"{what} is on {device_of(got)}, expected {device} (the inputs' device)")
     bad = ~torch.isfinite(got.double()) & torch.isfinite(expected.double())
     if bad.any():
@@ -116,6 +116,12 @@ def expect_close(
         )
         raise CheckFailure(message + (f"\n  hint: {hint}" if hint else ""))
     return got
+
+
+def same_device(got: str, expected: str) -> bool:
+    """"cuda:0" matches "cuda" (any index) and "cuda:0"; "cpu" matches only "cpu"."""
+    want, have = torch.device(expected), torch.device(got)
+    return want.type == have.type and (want.index is None or want.index == have.index)
 
 
 def expect_unchanged(before: torch.Tensor, after: Any, what: str) -> None:

@@ -28,14 +28,14 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection, Pipe
+from multiprocessing.connection import Connection
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import torch
 
-from grader import transport
+from grader import forkserver, transport
 from grader.errors import ForbiddenCall, StudentError, WorkerEnded
 from grader.rubric import KataSpec
 
@@ -250,14 +250,15 @@ class WorkerKata(Kata):
         return self.path
 
     # -- the worker side -------------------------------------------------------
-    def _serve(self, conn: Connection) -> None:
+    def serve(self, conn: Connection, log_fd: int) -> None:
         os.setsid()  # its own process group: killing the group ends any grandchildren too
-        os.dup2(self._log.fileno(), 1)
-        os.dup2(self._log.fileno(), 2)
+        os.dup2(log_fd, 1)
+        os.dup2(log_fd, 2)
         sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", closefd=False), line_buffering=True)
         sys.stderr = io.TextIOWrapper(os.fdopen(2, "wb", closefd=False), line_buffering=True)
         limit = int(self.spec.memory_gb * 2**30)
-        if limit and _vm_bytes():
+        # CUDA reserves far more address space than it uses, so there is no cap on a GPU.
+        if limit and _vm_bytes() and not self.device.startswith("cuda"):
             soft = _vm_bytes() + limit
             resource.setrlimit(resource.RLIMIT_AS, (soft, soft))
         import torch
@@ -336,30 +337,14 @@ class WorkerKata(Kata):
 
     # -- the grading side ------------------------------------------------------
     def fork(self) -> None:
-        """Fork the worker now; it waits, without importing the kata, for the first call.
-
-        Forking all workers up front from the main thread lets their katas be
-        graded from several threads without ever forking a multi-threaded process.
-        """
+        """Fork the worker now; it waits, without importing the kata, for the first call."""
         if self._forked:
             return
         self._forked = True
-        parent_conn, child_conn = Pipe()
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - runs in the worker
-            code = 0
-            try:
-                parent_conn.close()
-                self._serve(child_conn)
-            except BaseException:  # noqa: BLE001
-                code = 70
-            finally:
-                os._exit(code)
-        child_conn.close()
-        self._pid = pid
-        self._conn = parent_conn
+        params = (self.spec, str(self.path), self.device, tuple(str(p) for p in self.protect))
+        self._pid, self._conn = start_fork_server().spawn(self._log.fileno(), params)
 
     def _start(self) -> None:
         self.fork()
@@ -415,10 +400,7 @@ class WorkerKata(Kata):
             os.killpg(self._pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        try:
-            _, status = os.waitpid(self._pid, 0)
-        except ChildProcessError:
-            status = 0
+        status = start_fork_server().wait(self._pid)
         self._pid = 0
         return status
 
@@ -450,6 +432,17 @@ class WorkerKata(Kata):
         self._log.seek(0)
         self.output = self._log.read().decode(errors="replace")
         self._log.close()
+
+
+def _worker_main(conn: Connection, log_fd: int, params: tuple) -> None:
+    """What a worker forked by the fork server runs (see grader/forkserver.py)."""
+    spec, path, device, protect = params
+    WorkerKata(spec, Path(path), device=device, protect=tuple(Path(p) for p in protect)).serve(conn, log_fd)
+
+
+def start_fork_server() -> forkserver.ForkServer:
+    """This process's fork server; call it early, before the process computes anything."""
+    return forkserver.server(_worker_main)
 
 
 def _import_message(error: dict[str, str]) -> str:

@@ -9,6 +9,7 @@ comes from `python -m grader`, which isolates the code in a worker.
 from __future__ import annotations
 
 import sys
+import warnings
 from types import SimpleNamespace
 from typing import Any
 
@@ -40,7 +41,13 @@ def check(kata: str, namespace: dict[str, Any] | None = None, only: list[str] | 
     if only is not None and len(checks) != len(set(only)):
         raise ValueError(f"unknown checks in {only} for {kata}")
     for check_ in checks:
-        result = run_check(check_, local)
+        # nbgrader gives 0 to a test cell that writes to stderr, warnings included:
+        # show them on stdout instead, so they inform without costing points.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = run_check(check_, local)
+        for warning in caught:
+            print(f"  warning from your code: {warning.category.__name__}: {warning.message}")
         if result.status == "passed":
             continue
         if result.message.startswith(NOT_IMPLEMENTED):

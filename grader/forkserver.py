@@ -1,0 +1,123 @@
+"""A clean process to fork the workers from.
+
+Forking the grading process itself is not safe once it has done real work:
+a child forked after autograd has started its device threads, after CUDA has
+been initialised, or after MKL has handed out per-thread buffers can fail or
+spin forever in its first matrix product (all three were seen). So each
+grading process forks, before it computes anything, one *fork server*: a copy
+of itself with torch imported and nothing computed. Workers are forked from
+it on request; the server hands the grading process the worker's end of a
+pipe (over a Unix socket, with SCM_RIGHTS) and later reaps it and reports how
+it ended. The server never runs student code and never computes.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import socket
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection, Pipe
+from typing import Any
+
+_PACKET = 1 << 16
+
+
+def _die_with_parent() -> None:
+    """Linux: be killed when the parent dies (a killed grader leaves no worker behind)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+WorkerMain = Callable[[Connection, int, Any], None]
+
+
+def _serve_forever(sock: socket.socket, worker_main: WorkerMain) -> None:
+    """The fork server's loop: spawn a worker, or reap one, per request."""
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(sock, _PACKET, 1)
+        except OSError:
+            return
+        if not message:
+            return  # the grading process is gone
+        op, arg = pickle.loads(message)
+        if op == "spawn":
+            parent_end, child_end = Pipe()
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the worker
+                code = 0
+                try:
+                    _die_with_parent()
+                    sock.close()
+                    parent_end.close()
+                    worker_main(child_end, fds[0], arg)
+                except BaseException:  # noqa: BLE001
+                    code = 70
+                finally:
+                    os._exit(code)
+            child_end.close()
+            for fd in fds:
+                os.close(fd)
+            socket.send_fds(sock, [pickle.dumps(pid)], [parent_end.fileno()])
+            parent_end.close()
+        elif op == "wait":
+            try:
+                _, status = os.waitpid(arg, 0)
+            except ChildProcessError:
+                status = 0
+            sock.send(pickle.dumps(status))
+
+
+class ForkServer:
+    """The grading process's handle on its fork server (thread-safe)."""
+
+    def __init__(self, worker_main: WorkerMain) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the fork server
+            code = 0
+            try:
+                _die_with_parent()
+                ours.close()
+                _serve_forever(theirs, worker_main)
+            except BaseException:  # noqa: BLE001
+                code = 70
+            finally:
+                os._exit(code)
+        theirs.close()
+        self.pid = pid
+        self.owner = os.getpid()
+        self._sock = ours
+        self._lock = threading.Lock()
+
+    def spawn(self, log_fd: int, params: Any) -> tuple[int, Connection]:
+        """Fork a worker running `worker_main(conn, log_fd, params)`; (pid, our end)."""
+        with self._lock:
+            socket.send_fds(self._sock, [pickle.dumps(("spawn", params))], [log_fd])
+            message, fds, _, _ = socket.recv_fds(self._sock, _PACKET, 1)
+        return pickle.loads(message), Connection(fds[0])
+
+    def wait(self, pid: int) -> int:
+        """Block until worker `pid` has ended; its wait status."""
+        with self._lock:
+            self._sock.send(pickle.dumps(("wait", pid)))
+            return pickle.loads(self._sock.recv(_PACKET))
+
+
+_SERVERS: dict[int, ForkServer] = {}
+_START_LOCK = threading.Lock()
+
+
+def server(worker_main: WorkerMain) -> ForkServer:
+    """This process's fork server, started on first use (each process gets its own)."""
+    with _START_LOCK:
+        current = _SERVERS.get(os.getpid())
+        if current is None:
+            current = _SERVERS[os.getpid()] = ForkServer(worker_main)
+        return current

@@ -1,0 +1,49 @@
+# The instructors' workflow (docs/instructors.md): the nbgrader course in course/,
+# and batch grading without nbgrader. Included by the Makefile (PY, STAMP, VENV).
+# Every nbgrader command runs inside $(COURSE), where nbgrader_config.py lives;
+# nbgrader runs `alembic` from PATH, so the virtualenv's bin/ goes first.
+
+.PHONY: notebooks release sample-submissions autograde feedback gradebook batch
+
+COURSE     ?= course
+ASSIGNMENT := lesson13
+# Extra nbgrader flags for autograde / feedback, e.g. NBGRADER_FLAGS=--force to regrade.
+NBGRADER_FLAGS ?=
+SUBMISSIONS ?= $(COURSE)/submitted
+BATCH_OUT   ?= $(COURSE)/batch-grades
+JOBS        ?=
+NBGRADER    = cd $(COURSE) && PATH="$(abspath $(VENV))/bin:$$PATH" "$(abspath $(VENV))/bin/nbgrader"
+
+notebooks: $(STAMP) ## regenerate course/source/ from solutions/ and rubric.toml (never edit it by hand)
+	$(PY) tools/make_notebooks.py
+
+release: $(STAMP) ## nbgrader generate_assignment, then validate --invert: every test must fail unsolved
+	$(NBGRADER) generate_assignment $(ASSIGNMENT) --force
+	@out=$$($(NBGRADER) validate --invert release/$(ASSIGNMENT)/*.ipynb 2>&1); \
+	  total=$$(ls $(COURSE)/release/$(ASSIGNMENT)/*.ipynb | wc -l); \
+	  ok=$$(printf '%s\n' "$$out" | grep -c 'does not pass any tests'); \
+	  if [ "$$ok" -ne "$$total" ]; then \
+	    printf '%s\n' "$$out"; \
+	    echo "release: a test cell passes in an unsolved release notebook (nbgrader validate --invert, above)"; \
+	    exit 1; \
+	  fi; \
+	  echo "validate --invert: every test cell fails in the $$total unsolved release notebooks, as it must"
+
+sample-submissions: $(STAMP) ## four sample students in course/submitted/ (needs make release)
+	$(PY) tools/make_notebooks.py --samples --course $(COURSE)
+
+autograde: $(STAMP) ## nbgrader autograde lesson13 for every course/submitted/<student>/
+	@test -f $(COURSE)/gradebook.db || { echo "no $(COURSE)/gradebook.db yet: run make release first"; exit 1; }
+	@ls -d $(COURSE)/submitted/*/$(ASSIGNMENT) >/dev/null 2>&1 || { \
+	  echo "no submissions in $(COURSE)/submitted/<student>/$(ASSIGNMENT)/: collect them (docs/instructors.md) or run make sample-submissions"; exit 1; }
+	$(NBGRADER) autograde $(ASSIGNMENT) $(NBGRADER_FLAGS)
+
+feedback: $(STAMP) ## nbgrader generate_feedback: one HTML report per student in course/feedback/
+	$(NBGRADER) generate_feedback $(ASSIGNMENT) $(NBGRADER_FLAGS)
+
+gradebook: $(STAMP) ## nbgrader export: course/grades.csv, one row per student
+	$(NBGRADER) export --to grades.csv
+	@echo "wrote $(COURSE)/grades.csv"
+
+batch: $(STAMP) ## grade SUBMISSIONS=folder (one sub-folder per student) without nbgrader, JOBS=N in parallel
+	$(PY) -m grader batch $(SUBMISSIONS) --out $(BATCH_OUT) $(if $(JOBS),--jobs $(JOBS))

@@ -1,0 +1,191 @@
+"""The nbgrader course: generated notebooks in sync, and the instructors' workflow end to end.
+
+The end-to-end test follows docs/instructors.md in a temporary copy of the course:
+`make release`, `make sample-submissions`, `make autograde`, `make gradebook`, with
+real nbgrader and real kernels; meanwhile `python -m grader batch` grades the same
+submitted notebooks in isolation, and both must agree kata by kata.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from grader.rubric import katas
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tools"))
+
+import make_notebooks  # noqa: E402
+
+ASSIGNMENT = make_notebooks.ASSIGNMENT
+STAMP = ".venv/.installed"
+
+
+def _cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text())["cells"]
+
+
+def _meta(cell: dict) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _text(cell: dict) -> str:
+    source = cell["source"]
+    return "".join(source) if isinstance(source, list) else source
+
+
+def test_source_notebooks_in_sync_with_make_notebooks() -> None:
+    stale = make_notebooks.write_notebooks(check=True)
+    assert not stale, f"course/source/ is out of date for {stale} — run `make notebooks`"
+    assert not make_notebooks.write_guide(check=True), (
+        "the checks table in docs/instructors.md is out of date — run `make notebooks`"
+    )
+
+
+def test_source_notebooks_carry_every_kata_once_with_rubric_points() -> None:
+    tests: dict[str, dict] = {}
+    for part in make_notebooks.PARTS:
+        for cell in _cells(REPO / "course" / "source" / ASSIGNMENT / f"{part}.ipynb"):
+            meta = _meta(cell)
+            if meta.get("grade"):
+                assert meta["grade_id"] not in tests, f"{meta['grade_id']} twice"
+                tests[meta["grade_id"]] = {**meta, "source": _text(cell)}
+    assert list(tests) == [f"{k}-test" for k in katas()]
+    for kata, spec in katas().items():
+        test = tests[f"{kata}-test"]
+        assert test["points"] == spec.points and test["locked"] and not test["solution"], kata
+        calls = test["source"].replace("\n", "").replace(" ", "")
+        assert f'assertcheck("{kata}",only=[' in calls, kata
+        hidden = make_notebooks.hidden_checks(kata)
+        assert ("### BEGIN HIDDEN TESTS" in test["source"]) == bool(hidden), kata
+
+
+def _make(target: str, course: Path, timeout: int) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    start = time.monotonic()
+    result = subprocess.run(
+        # -o: never rebuild the virtualenv from here, whatever its stamp's age.
+        ["make", "--no-print-directory", "-o", STAMP, "-C", str(REPO), target, f"COURSE={course}"],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+    assert result.returncode == 0, f"make {target} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    print(f"make {target}: {time.monotonic() - start:.1f} s")  # shown by pytest -s
+    return result.stdout + result.stderr
+
+
+def _nbgrader_grades(course: Path) -> dict[str, dict[str, float]]:
+    """student -> kata -> points, from gradebook.db."""
+    from nbgrader.api import Gradebook
+
+    grades: dict[str, dict[str, float]] = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for student in gb.students:
+            submission = gb.find_submission(ASSIGNMENT, student.id)
+            grades[student.id] = {
+                g.name.removesuffix("-test"): g.score for nb in submission.notebooks for g in nb.grades
+            }
+    return grades
+
+
+def test_course_workflow_end_to_end(tmp_path: Path) -> None:
+    start = time.monotonic()
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(REPO / "course" / "nbgrader_config.py", course)
+    shutil.copytree(REPO / "course" / "source", course / "source")
+
+    # Release: solutions and hidden tests stripped, and every test fails unsolved.
+    out = _make("release", course, timeout=240)
+    assert "every test cell fails" in out
+    release = course / "release" / ASSIGNMENT
+    for part in make_notebooks.PARTS:
+        text = (release / f"{part}.ipynb").read_text()
+        assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text, part
+        for kata in make_notebooks.PARTS[part]:
+            assert not any(f'"{name}"' in text for name in make_notebooks.hidden_checks(kata)), kata
+        for cell in _cells(release / f"{part}.ipynb"):
+            if _meta(cell).get("solution"):
+                assert "raise NotImplementedError()" in _text(cell), _meta(cell)["grade_id"]
+            if _meta(cell).get("grade"):
+                assert cell["metadata"].get("editable") is False, _meta(cell)["grade_id"]
+
+    _make("sample-submissions", course, timeout=120)
+    students = sorted(make_notebooks.SAMPLES)
+    assert sorted(p.name for p in (course / "submitted").iterdir()) == students
+
+    # The isolated grader on the same notebooks, while nbgrader autogrades.
+    batch_out = tmp_path / "batch"
+    batch_log = (tmp_path / "batch.log").open("w")
+    command = [sys.executable, "-m", "grader", "batch", str(course / "submitted"), "--out", str(batch_out)]
+    batch = subprocess.Popen(
+        [*command, "--jobs", "1"],  # one job: nbgrader keeps the other core busy
+        cwd=REPO,
+        stdout=batch_log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _make("autograde", course, timeout=400)
+        with ThreadPoolExecutor(2) as pool:  # both only read gradebook.db
+            feedback = pool.submit(_make, "feedback", course, 120)
+            _make("gradebook", course, timeout=120)
+            feedback.result()
+        assert batch.wait(timeout=300) == 0, (tmp_path / "batch.log").read_text()[-3000:]
+    finally:
+        if batch.poll() is None:
+            batch.kill()
+        batch_log.close()
+
+    # nbgrader's CSV: the total of every sample student.
+    with (course / "grades.csv").open() as f:
+        rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    assert sorted(rows) == students
+    for student in students:
+        expected = make_notebooks.expected_scores(student)
+        assert float(rows[student]["score"]) == sum(expected.values()), student
+        assert float(rows[student]["max_score"]) == 100, student
+
+    # Kata by kata: nbgrader's gradebook, the expected scores and the isolated grader agree.
+    with (batch_out / "gradebook.csv").open() as f:
+        isolated = {row["student"]: row for row in csv.DictReader(f)}
+    nbgrader = _nbgrader_grades(course)
+    for student in students:
+        expected = make_notebooks.expected_scores(student)
+        assert nbgrader[student] == expected, student
+        assert {k: int(isolated[student][k]) for k in katas()} == expected, student
+        assert int(isolated[student]["total"]) == sum(expected.values()), student
+        assert (batch_out / f"{student}.json").is_file()
+
+    # The tampered test cell was restored (and failed); passing test cells wrote nothing to stderr.
+    graded = course / "autograded"
+    for cell in _cells(graded / "tampered" / ASSIGNMENT / "backprop.ipynb"):
+        if _meta(cell).get("grade_id") == f"{make_notebooks.TAMPERED_KATA}-test":
+            assert _text(cell) != "pass" and "check(" in _text(cell)
+            assert any(o["output_type"] == "error" for o in cell["outputs"])
+    for part in make_notebooks.PARTS:
+        for cell in _cells(graded / "reference" / ASSIGNMENT / f"{part}.ipynb"):
+            for output in cell.get("outputs", []):
+                assert output["output_type"] != "error", _meta(cell).get("grade_id")
+                assert output.get("name") != "stderr", (_meta(cell).get("grade_id"), output.get("text"))
+    wrong = next(
+        c
+        for c in _cells(graded / "mse-broadcast" / ASSIGNMENT / "backprop.ipynb")
+        if _meta(c).get("grade_id") == f"{make_notebooks.WRONG_KATA}-test"
+    )
+    assert any("(N, N) matrix" in o.get("evalue", "") for o in wrong["outputs"])
+
+    for student in students:
+        for part in make_notebooks.PARTS:
+            assert (course / "feedback" / student / ASSIGNMENT / f"{part}.html").is_file(), student
+    print(f"course workflow: {time.monotonic() - start:.0f} s")
