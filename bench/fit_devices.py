@@ -23,7 +23,9 @@ from grader.data import load_mnist  # noqa: E402
 
 
 def reference_fit():  # noqa: ANN201
-    spec = importlib.util.spec_from_file_location("reference_training_loop", ROOT / "solutions" / "training_loop.py")
+    spec = importlib.util.spec_from_file_location(
+        "reference_training_loop", ROOT / "solutions" / "training_loop.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.fit
@@ -49,8 +51,10 @@ def main() -> None:
             times.append((time.perf_counter() - start) / 3)
             with torch.no_grad():
                 accs.append((model(xv).argmax(1) == yv).float().mean().item())
-        print(f"{device}: {statistics.median(times):.3f} s/epoch (runs {', '.join(f'{t:.3f}' for t in times)}), "
-              f"held-out accuracy {statistics.median(accs):.1%}")
+        print(
+            f"{device}: {statistics.median(times):.3f} s/epoch (runs {', '.join(f'{t:.3f}' for t in times)}), "
+            f"held-out accuracy {statistics.median(accs):.1%}"
+        )
 
 
 if __name__ == "__main__":

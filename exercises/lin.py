@@ -1,7 +1,8 @@
-# This file is generated from solutions/ by `make stubs`; fill in the parts marked
-# YOUR CODE HERE. Run `make grade KATA=lin` to check your work.
 # %% [markdown]
 # # Kata 4 · `Lin` — the linear layer as an object
+#
+# *Fill in the parts marked `YOUR CODE HERE`, then run `make grade KATA=lin`.*
+# *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # The same three gradient formulas as in `lin_grad`, now kept next to the forward
 # computation they belong to. The layer owns its weights `w` and bias `b`; the

@@ -1,7 +1,8 @@
-# This file is generated from solutions/ by `make stubs`; fill in the parts marked
-# YOUR CODE HERE. Run `make grade KATA=lin_grad` to check your work.
 # %% [markdown]
 # # Kata 2 · `lin_grad` — the forward and backward pass, by hand
+#
+# *Fill in the parts marked `YOUR CODE HERE`, then run `make grade KATA=lin_grad`.*
+# *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # The lesson's first network: 784 pixels → `nh` hidden units → ReLU → 1 output,
 # trained with mean squared error. The forward pass is three small functions.

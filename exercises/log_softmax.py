@@ -1,7 +1,8 @@
-# This file is generated from solutions/ by `make stubs`; fill in the parts marked
-# YOUR CODE HERE. Run `make grade KATA=log_softmax` to check your work.
 # %% [markdown]
 # # Kata 9 · `log_softmax`
+#
+# *Fill in the parts marked `YOUR CODE HERE`, then run `make grade KATA=log_softmax`.*
+# *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # Softmax turns raw scores into probabilities: `exp(x) / sum(exp(x))`. The loss
 # needs their logarithm, and the log of a quotient is a difference:

@@ -1,7 +1,8 @@
-# This file is generated from solutions/ by `make stubs`; fill in the parts marked
-# YOUR CODE HERE. Run `make grade KATA=logsumexp` to check your work.
 # %% [markdown]
 # # Kata 8 · `logsumexp` — the max trick
+#
+# *Fill in the parts marked `YOUR CODE HERE`, then run `make grade KATA=logsumexp`.*
+# *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # `log(sum(exp(x)))` is the heart of softmax and cross-entropy, and computed
 # literally it breaks: in float32, `exp(89)` is already infinite and `exp(-104)`

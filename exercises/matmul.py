@@ -1,7 +1,8 @@
-# This file is generated from solutions/ by `make stubs`; fill in the parts marked
-# YOUR CODE HERE. Run `make grade KATA=matmul` to check your work.
 # %% [markdown]
 # # Kata 1 · `matmul` — a matrix product from broadcasting
+#
+# *Fill in the parts marked `YOUR CODE HERE`, then run `make grade KATA=matmul`.*
+# *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # Every layer of the network in this lesson is a matrix product, so we start by
 # writing one. Entry `(i, j)` of `a @ b` is the dot product of row `i` of `a` with

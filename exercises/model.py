@@ -1,7 +1,8 @@
-# This file is generated from solutions/ by `make stubs`; fill in the parts marked
-# YOUR CODE HERE. Run `make grade KATA=model` to check your work.
 # %% [markdown]
 # # Kata 7 · `Model` — chaining layers, forward and backward
+#
+# *Fill in the parts marked `YOUR CODE HERE`, then run `make grade KATA=model`.*
+# *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # A model is a list of layers and a loss. Forward: feed the input through each
 # layer in turn, then give the result and the target to the loss. Backward: the

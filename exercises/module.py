@@ -1,7 +1,8 @@
-# This file is generated from solutions/ by `make stubs`; fill in the parts marked
-# YOUR CODE HERE. Run `make grade KATA=module` to check your work.
 # %% [markdown]
 # # Kata 6 · `Module` — what every layer has in common
+#
+# *Fill in the parts marked `YOUR CODE HERE`, then run `make grade KATA=module`.*
+# *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # `Relu`, `Lin` and `Mse` all do the same bookkeeping: remember the arguments,
 # compute and remember the output, later hand both to a backward function. A base

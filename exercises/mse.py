@@ -1,7 +1,8 @@
-# This file is generated from solutions/ by `make stubs`; fill in the parts marked
-# YOUR CODE HERE. Run `make grade KATA=mse` to check your work.
 # %% [markdown]
 # # Kata 5 · `Mse` — the loss as a layer
+#
+# *Fill in the parts marked `YOUR CODE HERE`, then run `make grade KATA=mse`.*
+# *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # The loss is the last node of the graph: nothing comes after it, so its
 # backward pass starts the chain without reading any `out.g` (the gradient of

@@ -1,7 +1,8 @@
-# This file is generated from solutions/ by `make stubs`; fill in the parts marked
-# YOUR CODE HERE. Run `make grade KATA=nll_loss` to check your work.
 # %% [markdown]
 # # Kata 10 · `nll` and `cross_entropy`
+#
+# *Fill in the parts marked `YOUR CODE HERE`, then run `make grade KATA=nll_loss`.*
+# *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # With one-hot targets, the cross-entropy sum `-sum(t * log p)` has a single
 # non-zero term per row: minus the log-probability of the correct class. So there

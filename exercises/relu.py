@@ -1,7 +1,8 @@
-# This file is generated from solutions/ by `make stubs`; fill in the parts marked
-# YOUR CODE HERE. Run `make grade KATA=relu` to check your work.
 # %% [markdown]
 # # Kata 3 · `Relu` — a layer that remembers
+#
+# *Fill in the parts marked `YOUR CODE HERE`, then run `make grade KATA=relu`.*
+# *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # To backpropagate through a whole model we turn each step into an object that
 # keeps what it saw on the way forward. Calling a `Relu` stores its input and its

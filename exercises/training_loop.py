@@ -1,7 +1,8 @@
-# This file is generated from solutions/ by `make stubs`; fill in the parts marked
-# YOUR CODE HERE. Run `make grade KATA=training_loop` to check your work.
 # %% [markdown]
 # # Kata 11 · the training loop: `accuracy` and `fit`
+#
+# *Fill in the parts marked `YOUR CODE HERE`, then run `make grade KATA=training_loop`.*
+# *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # Minibatch stochastic gradient descent, written out. Each epoch walks the
 # training set in slices of `bs` rows, in order; the last slice may be shorter.

@@ -119,7 +119,7 @@ def expect_close(
 
 
 def same_device(got: str, expected: str) -> bool:
-    """"cuda:0" matches "cuda" (any index) and "cuda:0"; "cpu" matches only "cpu"."""
+    """ "cuda:0" matches "cuda" (any index) and "cuda:0"; "cpu" matches only "cpu"."""
     want, have = torch.device(expected), torch.device(got)
     return want.type == have.type and (want.index is None or want.index == have.index)
 

@@ -34,6 +34,7 @@ def _die_with_parent() -> None:
     except (OSError, AttributeError):
         pass
 
+
 WorkerMain = Callable[[Connection, int, Any], None]
 
 

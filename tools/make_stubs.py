@@ -16,9 +16,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Goes into the first markdown cell, so the file round-trips through JupyterLab unchanged.
 HEADER = (
-    "# This file is generated from solutions/ by `make stubs`; fill in the parts marked\n"
-    "# YOUR CODE HERE. Run `make grade KATA={kata}` to check your work.\n"
+    "*Fill in the parts marked `YOUR CODE HERE`, then run `make grade KATA={kata}`.*\n"
+    "*(This file is generated from `solutions/` by `make stubs`.)*\n\n"
 )
 
 
@@ -29,7 +30,11 @@ def stub_source(solution: Path) -> str:
 
     nb = jupytext.read(solution, fmt="py:percent")
     nb, _ = ClearSolutions(enforce_metadata=False).preprocess(nb, {})
-    return HEADER.format(kata=solution.stem) + jupytext.writes(nb, fmt="py:percent")
+    first = nb.cells[0]
+    if first.cell_type == "markdown":
+        title, _, rest = first.source.partition("\n")
+        first.source = f"{title}\n\n{HEADER.format(kata=solution.stem)}{rest.lstrip()}"
+    return jupytext.writes(nb, fmt="py:percent")
 
 
 def expected_stubs(solutions: Path = ROOT / "solutions") -> dict[str, str]:

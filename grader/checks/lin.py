@@ -67,8 +67,8 @@ def forward_and_backward(kata: Kata) -> None:
 
 @check("lin")
 def lesson_and_odd_shapes(kata: Kata) -> None:
-    """The lesson's 784 -> 50 and 50 -> 1 layers, N = 1 and odd shapes."""
-    for seed, shape in enumerate([(64, 784, 50), (64, 50, 1), (1, 5, 2), (3, 1, 7)]):
+    """The lesson's 784 -> 50, 50 -> 1 and 50 -> 10 layers, N = 1 and odd shapes."""
+    for seed, shape in enumerate([(64, 784, 50), (64, 50, 1), (64, 50, 10), (1, 5, 2), (3, 1, 7)]):
         _expect_lin(kata, *shape, seed=10 * seed + 5)
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
 from grader.checks.inputs import randn
 from grader.errors import CheckFailure
-from grader.expect import expect_close, expect_tensor, input_tol, shape
+from grader.expect import expect_close, expect_tensor, expect_unchanged, input_tol, shape
+from grader.kata import Kata
 
 
 def ordinary_inputs() -> list[torch.Tensor]:
@@ -35,3 +37,11 @@ def expect_stable(got: Any, expected: torch.Tensor, what: str, x: torch.Tensor, 
             f"{what} gives inf/nan for inputs around 1e4 — subtract the max first (the max trick)"
         )
     expect_close(got, expected, what, abs_tol=input_tol(x) if tricky else 0.0)
+
+
+def expect_float64_untouched(kata: Kata, name: str, expected: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    """`name(x)` leaves x alone and keeps its float64 dtype and its device."""
+    x = randn(3, 4, seed=9, dtype=torch.float64)
+    called = kata.call(name, x)
+    expect_close(called.out, expected(x), f"{name}(x) for float64 x", dtype=torch.float64, device=kata.device)
+    expect_unchanged(x, called.args[0], "`x`")

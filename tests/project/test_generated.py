@@ -23,3 +23,12 @@ def test_solutions_mark_every_solution_region() -> None:
     for path in (REPO / "solutions").glob("*.py"):
         text = path.read_text()
         assert text.count("### BEGIN SOLUTION") == text.count("### END SOLUTION") > 0, path.name
+
+
+def test_exercises_round_trip_through_jupytext() -> None:
+    """Opening a kata in JupyterLab and saving it changes nothing but the student's edits."""
+    import jupytext
+
+    for path in sorted((REPO / "exercises").glob("*.py")):
+        text = path.read_text()
+        assert jupytext.writes(jupytext.reads(text, fmt="py:percent"), fmt="py:percent") == text, path.name

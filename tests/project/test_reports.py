@@ -81,7 +81,9 @@ def mixed_report(tmp_path_factory: pytest.TempPathFactory):
     for name in ("matmul", "relu", "logsumexp"):
         (folder / f"{name}.py").write_text((REPO / "solutions" / f"{name}.py").read_text())
     source = (REPO / "solutions" / "mse.py").read_text()
-    (folder / "mse.py").write_text(source.replace("(inp[:, 0] - targ).pow(2).mean()", "(inp - targ).pow(2).mean()"))
+    (folder / "mse.py").write_text(
+        source.replace("(inp[:, 0] - targ).pow(2).mean()", "(inp - targ).pow(2).mean()")
+    )
     (folder / "lin.py").write_text("raise RuntimeError('broken')\n")
     (folder / "model.py").write_text((REPO / "exercises" / "model.py").read_text())
     return grade(folder, ["matmul", "relu", "lin", "mse", "model", "logsumexp"])
@@ -99,7 +101,9 @@ def test_junit_is_read_by_junitparser(mixed_report, tmp_path: Path) -> None:
         assert all(c.classname == kata.name for c in cases)
         for case, test in zip(cases, kata.tests, strict=True):
             kinds = {type(r) for r in case.result}
-            assert kinds == ({Failure} if test.status == "failed" else {Error} if test.status != "passed" else set())
+            assert kinds == (
+                {Failure} if test.status == "failed" else {Error} if test.status != "passed" else set()
+            )
     mse = next(c for c in suites["mse"] if c.result)
     assert "(N, N) matrix" in mse.result[0].text
 
@@ -126,8 +130,14 @@ def test_classroom_result_decodes_like_the_reporter(mixed_report, tmp_path: Path
     assert results["max_score"] == mixed_report.max_score
     assert results["status"] == "fail"
     statuses = {t["name"]: t["status"] for t in results["tests"]}
-    assert statuses == {"matmul": "pass", "relu": "pass", "lin": "error", "mse": "fail", "model": "fail",
-                        "logsumexp": "pass"}
+    assert statuses == {
+        "matmul": "pass",
+        "relu": "pass",
+        "lin": "error",
+        "mse": "fail",
+        "model": "fail",
+        "logsumexp": "pass",
+    }
 
 
 def test_summary_badge_and_annotations(mixed_report) -> None:
@@ -135,8 +145,12 @@ def test_summary_badge_and_annotations(mixed_report) -> None:
     assert summary.startswith(f"## backprop-kata: {mixed_report.score}/{mixed_report.max_score}")
     assert summary.count("\n| ") == len(mixed_report.katas) + 1
     badge = formats.badge(mixed_report)
-    assert badge == {"schemaVersion": 1, "label": "backprop-kata",
-                     "message": f"{mixed_report.score}/{mixed_report.max_score}", "color": "yellow"}
+    assert badge == {
+        "schemaVersion": 1,
+        "label": "backprop-kata",
+        "message": f"{mixed_report.score}/{mixed_report.max_score}",
+        "color": "yellow",
+    }
     lines = formats.annotations(mixed_report, "exercises").splitlines()
     assert lines[0].startswith("::error file=exercises/lin.py,title=lin: error (0/8)::")
     assert any(line.startswith("::notice file=exercises/model.py") for line in lines)
@@ -145,17 +159,37 @@ def test_summary_badge_and_annotations(mixed_report) -> None:
 
 def test_cli_writes_every_report_and_the_github_extras(tmp_path: Path) -> None:
     env = {**os.environ, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
-    args = ["--kata", "relu", "--json", "r.json", "--junit", "j.xml", "--gradescope", "g.json",
-            "--badge", "b.json", "--classroom", "out.txt"]
-    result = subprocess.run([sys.executable, "-m", "grader", str(REPO / "exercises"), *args], cwd=tmp_path,
-                            env=env, capture_output=True, text=True, timeout=120)
+    args = [
+        "--kata",
+        "relu",
+        "--json",
+        "r.json",
+        "--junit",
+        "j.xml",
+        "--gradescope",
+        "g.json",
+        "--badge",
+        "b.json",
+        "--classroom",
+        "out.txt",
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "grader", str(REPO / "exercises"), *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "::notice file=" in result.stdout
     for name in ("r.json", "j.xml", "g.json", "b.json", "out.txt", "summary.md"):
         assert (tmp_path / name).stat().st_size > 0, name
 
 
-def test_reports_are_written_atomically(mixed_report, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reports_are_written_atomically(
+    mixed_report, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "report.json"
     write_json(mixed_report, path)
     before = path.read_text()
@@ -200,11 +234,19 @@ def test_notebook_submissions_are_graded_in_isolation(tmp_path: Path) -> None:
         cell.source = cell.source.replace("(inp[:, 0] - targ).pow(2).mean()", "(inp - targ).pow(2).mean()")
     jupytext.write(wrong, tmp_path / "mse.ipynb")
     out = tmp_path / "report.json"
-    result = subprocess.run([sys.executable, "-m", "grader", str(tmp_path), "--json", str(out)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "grader", str(tmp_path), "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     scores = {k["name"]: k["score"] for k in json.loads(out.read_text())["katas"]}
     assert scores == {"relu": 6, "mse": 0, "nll_loss": 9}
-    single = subprocess.run([sys.executable, "-m", "grader", str(tmp_path / "relu.ipynb")],
-                            capture_output=True, text=True, timeout=120)
+    single = subprocess.run(
+        [sys.executable, "-m", "grader", str(tmp_path / "relu.ipynb")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "score: 6/6" in single.stdout
