@@ -73,18 +73,27 @@ def bench_grade(repeats: int) -> list[Figure]:
         {
             "floor": lambda: wall([PY, "-c", "import torch"]),
             "grade": lambda: wall([PY, "-m", "grader", "solutions"]),
+            "inprocess": lambda: wall([PY, "bench/inprocess_grade.py", "solutions"]),
         },
         repeats,
     )
     ratio = statistics.median(times["grade"]) / statistics.median(times["floor"])
+    isolation = statistics.median(times["grade"]) / statistics.median(times["inprocess"])
     return [
+        Figure(
+            "isolation: `python -m grader` ÷ the same checks with every kata imported in-process",
+            f"{isolation:.2f}× (in-process {spread(times['inprocess'])})",
+            "≤ 1.25×",
+            isolation <= 1.25,
+            "python -m grader solutions  vs  python bench/inprocess_grade.py solutions",
+        ),
         Figure(
             "`make grade` on the reference ÷ `import torch`",
             f"{ratio:.2f}× (grade {spread(times['grade'])}; floor {spread(times['floor'])})",
             "≤ 2×",
             ratio <= 2.0,
             'python -m grader solutions  vs  python -c "import torch"',
-        )
+        ),
     ]
 
 
