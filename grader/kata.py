@@ -5,9 +5,10 @@ A check never imports the student's module. It asks a `Kata` to run a *driver*
 student's code and returns plain data — and gets back tensors, numbers and
 strings. Two kinds of `Kata` open that door:
 
-- `WorkerKata` runs the driver in a worker process forked from the grading
-  process (torch is already imported, so a fork costs milliseconds). The
-  worker has a time budget, a memory cap and the runtime rule guard; whatever
+- `WorkerKata` runs the driver in a worker process forked from this process's
+  fork server (grader/forkserver.py: torch is already imported there, so a
+  worker costs milliseconds). The worker has a time budget, a memory cap and
+  the runtime rule guard; whatever
   the student's code does there — patch torch, exit, crash, loop — the grading
   process only sees plain data, an error, or a dead worker.
 - `LocalKata` runs it in the current process: for notebooks (nbgrader test
@@ -42,9 +43,9 @@ from grader.rubric import KataSpec
 Driver = Callable[..., Any]
 REPO = Path(__file__).resolve().parent.parent
 
-# The grading process forks workers. A process whose OpenMP / BLAS thread pools
-# have started forks children that can hang in their first matrix product, so
-# the grading process keeps torch single-threaded (its own arithmetic is small).
+# The grading process forks its fork server. A process whose OpenMP / BLAS thread
+# pools have started forks children that can hang in their first matrix product,
+# so the grading process keeps torch single-threaded (its own arithmetic is small).
 torch.set_num_threads(1)
 
 
@@ -305,7 +306,7 @@ class WorkerKata(Kata):
             reply = _run_driver(driver, module, args, guard, student_file)
             try:
                 data = transport.dumps(reply)
-            except Exception as exc:  # noqa: BLE001 - torch.save patched or broken
+            except Exception as exc:  # noqa: BLE001 - a reply that cannot be encoded
                 data = transport.dumps(
                     {
                         "ok": False,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +53,13 @@ def write_json(report: Report, path: Path) -> None:
     write_atomic(path, json.dumps(to_dict(report), indent=2) + "\n")
 
 
-def _first_line(text: str, width: int) -> str:
-    line = text.splitlines()[0] if text else ""
-    return line if len(line) <= width else line[: width - 1] + "…"
+def _message_lines(text: str, width: int, most: int = 6) -> list[str]:
+    """A failure message wrapped to `width`: the problem, then expected / got / hint lines."""
+    lines: list[str] = []
+    for line in text.splitlines():
+        indent = " " * (len(line) - len(line.lstrip()) + 2)
+        lines += textwrap.wrap(line, width, subsequent_indent=indent) or [""]
+    return lines if len(lines) <= most else [*lines[: most - 1], "… (python -m grader -v shows the rest)"]
 
 
 def table(report: Report, verbose: bool = False, width: int = 100) -> str:
@@ -68,8 +73,8 @@ def table(report: Report, verbose: bool = False, width: int = 100) -> str:
         lines.append(f"{spec.number:>2}  {k.name:<14} {k.score:>3}/{k.max_score:<3}  {mark} {k.state}")
         failure = k.first_failure
         if failure is not None:
-            detail = failure.message if verbose else _first_line(failure.message, width - 8)
-            lines.extend("      " + line for line in detail.splitlines())
+            detail = failure.message.splitlines() if verbose else _message_lines(failure.message, width - 6)
+            lines.extend("      " + line for line in detail)
         if verbose:
             for t in k.tests:
                 lines.append(f"        - {t.name}: {t.status}")

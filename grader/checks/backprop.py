@@ -97,8 +97,11 @@ def mse_value(output: torch.Tensor, targ: torch.Tensor) -> torch.Tensor:
     return (output.double()[:, 0] - targ.double()).pow(2).mean()
 
 
-def expect_mse(got: Any, output: torch.Tensor, targ: torch.Tensor, what: str) -> None:
-    """The MSE value, naming the (N, N) broadcasting trap and a missing mean."""
+def expect_mse(got: Any, output: torch.Tensor, targ: torch.Tensor, what: str, name: str = "output") -> None:
+    """The MSE value, naming the (N, N) broadcasting trap and a missing mean.
+
+    `name` is what the student calls the (N, 1) predictions (`output` or `inp`).
+    """
     expected = mse_value(output, targ)
     if isinstance(got, torch.Tensor) and got.dim() > 0:
         raise CheckFailure(
@@ -113,8 +116,8 @@ def expect_mse(got: Any, output: torch.Tensor, targ: torch.Tensor, what: str) ->
         and not torch.isclose(broadcast, expected)
     ):
         raise CheckFailure(
-            f"{what} is the mean of an (N, N) matrix: `output` is {shape(output)}, `targ` is "
-            f"{shape(targ)}, so output - targ broadcasts to ({n}, {n}) — take output[:, 0] first "
+            f"{what} is the mean of an (N, N) matrix: `{name}` is {shape(output)}, `targ` is "
+            f"{shape(targ)}, so {name} - targ broadcasts to ({n}, {n}) — take {name}[:, 0] first "
             f"(expected {float(expected):.6g}, got {float(got):.6g})"
         )
     k = scale_factor(got, expected)

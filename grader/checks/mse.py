@@ -33,7 +33,7 @@ def _mse_round_trip(module: Any, inp: torch.Tensor, targ: torch.Tensor) -> dict[
 def _expect_mse_layer(kata: Kata, n: int, seed: int, dtype: torch.dtype = torch.float32) -> dict:
     inp, targ = randn(n, 1, seed=seed, dtype=dtype), randn(n, seed=seed + 1, dtype=dtype)
     got = kata.run(_mse_round_trip, inp, targ)
-    expect_mse(got["loss"], inp, targ, f"Mse()(inp, targ) for N = {n}")
+    expect_mse(got["loss"], inp, targ, f"Mse()(inp, targ) for N = {n}", name="inp")
     for key, attr in (("inp_stored", "self.inp"), ("targ_stored", "self.targ"), ("out_stored", "self.out")):
         if not got[key]:
             raise CheckFailure(f"Mse must store {attr} (the same tensor it received or returned)")
