@@ -118,6 +118,18 @@ def expect_close(
     return got
 
 
+def expect_dtype_device(got: Any, what: str, dtype: torch.dtype, device: str) -> torch.Tensor:
+    """A tensor with the inputs' dtype, on the inputs' device (values are checked elsewhere)."""
+    got = expect_tensor(got, what)
+    if got.dtype != dtype:
+        raise CheckFailure(
+            f"{what} has dtype {got.dtype}, expected {dtype} (the inputs' dtype) — avoid .float()"
+        )
+    if not same_device(device_of(got), device):
+        raise CheckFailure(f"{what} is on {device_of(got)}, expected {device} (the inputs' device)")
+    return got
+
+
 def same_device(got: str, expected: str) -> bool:
     """ "cuda:0" matches "cuda" (any index) and "cuda:0"; "cpu" matches only "cpu"."""
     want, have = torch.device(expected), torch.device(got)

@@ -10,7 +10,7 @@ from grader.checks import check
 from grader.checks.backprop import expect_linear_grads
 from grader.checks.inputs import randn
 from grader.errors import CheckFailure
-from grader.expect import expect_close, expect_unchanged
+from grader.expect import expect_close, expect_dtype_device, expect_unchanged
 from grader.kata import Kata
 
 
@@ -77,6 +77,4 @@ def dtype_and_device(kata: Kata) -> None:
     """float64 in, float64 out and gradients, on the inputs' device."""
     got = _expect_lin(kata, 5, 3, 2, seed=60, dtype=torch.float64)
     for key in ("out", "inp.g", "w.g", "b.g"):
-        expect_close(
-            got[key], got[key], f"`{key}` for float64 inputs", dtype=torch.float64, device=kata.device
-        )
+        expect_dtype_device(got[key], f"`{key}` for float64 inputs", torch.float64, kata.device)

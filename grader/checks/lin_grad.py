@@ -10,7 +10,7 @@ from grader.checks import check
 from grader.checks.backprop import autograd_grads, expect_grad, expect_linear_grads, expect_mse
 from grader.checks.inputs import mnist_sample, randn
 from grader.errors import CheckFailure
-from grader.expect import expect_close, expect_unchanged
+from grader.expect import expect_close, expect_dtype_device, expect_unchanged
 from grader.kata import Kata
 
 
@@ -124,12 +124,6 @@ def dtype_and_device(kata: Kata) -> None:
     if not isinstance(got["loss"], torch.Tensor):
         raise CheckFailure(f"forward_and_backward should return the loss tensor, got {got['loss']!r}")
     for key in ("loss", "w1.g", "b1.g", "w2.g", "b2.g", "inp.g"):
-        value = got[key]
-        if value is None:
+        if got[key] is None:
             raise CheckFailure(f"`{key}` was not set")
-        if value.dtype != torch.float64:
-            raise CheckFailure(
-                f"`{key}` has dtype {value.dtype} for float64 inputs — keep the "
-                "inputs' dtype (e.g. avoid .float())"
-            )
-        expect_close(value, value.double(), f"`{key}`", device=kata.device)
+        expect_dtype_device(got[key], f"`{key}` for float64 inputs", torch.float64, kata.device)

@@ -10,7 +10,7 @@ from grader.checks import check
 from grader.checks.backprop import autograd_grads, expect_grad, expect_mse, mse_value
 from grader.checks.inputs import randn
 from grader.errors import CheckFailure
-from grader.expect import expect_close, expect_unchanged
+from grader.expect import expect_dtype_device, expect_unchanged
 from grader.kata import Kata
 
 
@@ -68,6 +68,4 @@ def dtype_and_device(kata: Kata) -> None:
     """float64 in, float64 loss and gradient, on the inputs' device."""
     got = _expect_mse_layer(kata, 5, seed=50, dtype=torch.float64)
     for key in ("loss", "inp.g"):
-        expect_close(
-            got[key], got[key], f"`{key}` for float64 inputs", dtype=torch.float64, device=kata.device
-        )
+        expect_dtype_device(got[key], f"`{key}` for float64 inputs", torch.float64, kata.device)

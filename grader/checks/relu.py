@@ -10,7 +10,7 @@ from grader.checks import check
 from grader.checks.backprop import expect_grad
 from grader.checks.inputs import randn
 from grader.errors import CheckFailure
-from grader.expect import expect_close, expect_unchanged, is_close
+from grader.expect import expect_close, expect_dtype_device, expect_unchanged, is_close
 from grader.kata import Kata
 
 
@@ -78,6 +78,4 @@ def dtype_and_device(kata: Kata) -> None:
     expect_close(
         got["out"], inp.clamp_min(0), "Relu()(inp) for float64 inp", dtype=torch.float64, device=kata.device
     )
-    expect_close(
-        got.get("inp.g"), got.get("inp.g"), "`inp.g` for float64 inp", dtype=torch.float64, device=kata.device
-    )
+    expect_dtype_device(got.get("inp.g"), "`inp.g` for float64 inp", torch.float64, kata.device)
