@@ -109,19 +109,23 @@ def run_check(check: Check, kata: Kata) -> TestResult:
     return TestResult(check.name, "passed")
 
 
-def _worker(folder: Path, spec: KataSpec, device: str) -> WorkerKata | None:
-    """A (not yet forked) worker for one kata file of `folder`; None when the file is missing."""
+def worker_for(folder: Path, spec: KataSpec, device: str = "cpu") -> WorkerKata | None:
+    """The worker for one kata file of `folder` (None when the file is missing).
+
+    Unless `folder` is solutions/ itself, the worker may not read solutions/.
+    """
     path = folder / spec.filename
     if not path.is_file():
         return None
-    protect = (REPO / "solutions",) if path.resolve().parent != (REPO / "solutions") else ()
+    protect = (REPO / "solutions",) if path.resolve().parent != REPO / "solutions" else ()
     return WorkerKata(spec, path, device=device, protect=protect)
 
 
-def _run_checks(folder: Path, spec: KataSpec, kata: Kata | None) -> KataResult:
-    """Every check of one kata through `kata` (None: the file is missing)."""
+def grade_kata(folder: Path, spec: KataSpec, device: str = "cpu") -> KataResult:
+    """Grade one kata file of `folder` in a fresh worker."""
     result = KataResult(spec.name, spec.points)
     checks = checks_for(spec.name)
+    kata = worker_for(folder, spec, device)
     if kata is None:
         message = f"{spec.filename} is missing from {folder.name}/ — copy it from exercises/"
         result.tests = [TestResult(c.name, "error", message) for c in checks]
@@ -131,13 +135,8 @@ def _run_checks(folder: Path, spec: KataSpec, kata: Kata | None) -> KataResult:
             result.tests.append(run_check(check, kata))
     finally:
         kata.close()
-        result.output = getattr(kata, "output", "")
+        result.output = kata.output
     return result
-
-
-def grade_kata(folder: Path, spec: KataSpec, device: str = "cpu") -> KataResult:
-    """Grade one kata file of `folder` in a fresh worker."""
-    return _run_checks(folder, spec, _worker(folder, spec, device))
 
 
 def grade(folder: Path, names: Iterable[str] | None = None, device: str = "cpu") -> Report:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import IO, Any
 
 import torch
 
@@ -242,9 +242,7 @@ class WorkerKata(Kata):
         self._ended: WorkerEnded | None = None
         self._conn: Connection | None = None
         self._pid = 0
-        self._forked = False
-        self._started = False
-        self._log = tempfile.TemporaryFile()
+        self._log: IO[bytes] | None = None  # the worker's stdout and stderr, once started
 
     @property
     def source(self) -> Path | None:
@@ -268,10 +266,6 @@ class WorkerKata(Kata):
         student_file = str(self.path)
         self._protect_files()
         sys.path.insert(0, str(self.path.parent))
-        try:
-            conn.recv_bytes()  # wait for the grader's go: the kata's clock starts now
-        except EOFError:
-            return
         try:
             module = load_module(self.path, self.spec.name)
             reply: dict = {"ok": True, "value": "ready"}
@@ -337,25 +331,14 @@ class WorkerKata(Kata):
         sys.addaudithook(hook)
 
     # -- the grading side ------------------------------------------------------
-    def fork(self) -> None:
-        """Fork the worker now; it waits, without importing the kata, for the first call."""
-        if self._forked:
-            return
-        self._forked = True
+    def _start(self) -> None:
+        """Fork the worker (from the fork server); it imports the kata and reports back."""
         sys.stdout.flush()
         sys.stderr.flush()
+        self._log = tempfile.TemporaryFile()
         params = (self.spec, str(self.path), self.device, tuple(str(p) for p in self.protect))
-        self._pid, self._conn = start_fork_server().spawn(self._log.fileno(), params)
-
-    def _start(self) -> None:
-        self.fork()
-        self._started = True
         self.deadline = time.monotonic() + self.spec.timeout
-        assert self._conn is not None
-        try:
-            self._conn.send_bytes(b"go")
-        except OSError:
-            self._end(self._death_message("before import"))
+        self._pid, self._conn = start_fork_server().spawn(self._log.fileno(), params)
         self._receive("during import")  # the import report
 
     def _receive(self, when: str, timeout: float | None = None) -> Any:
@@ -413,7 +396,7 @@ class WorkerKata(Kata):
     def run(self, driver: Driver, *args: Any, timeout: float | None = None) -> Any:
         if self._ended is not None:
             raise self._ended
-        if not self._started:
+        if self._log is None:
             self._start()
         assert self._conn is not None
         request = transport.dumps({"driver": _driver_name(driver), "args": list(args)})
@@ -424,7 +407,7 @@ class WorkerKata(Kata):
         return self._receive("during a call", timeout)
 
     def close(self) -> None:
-        if self._log.closed:
+        if self._log is None or self._log.closed:
             return
         if self._conn is not None:
             self._conn.close()

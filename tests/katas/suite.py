@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from grader.checks import checks_for
-from grader.engine import run_check
-from grader.kata import REPO, WorkerKata
+from grader.engine import run_check, worker_for
 from grader.rubric import kata as kata_spec
 
 
@@ -21,11 +20,10 @@ def suite(name: str) -> Callable[..., None]:
     @getattr(pytest.mark, name)
     @pytest.mark.parametrize("check", checks, ids=[c.name for c in checks])
     def test(check, katas_dir: Path, device: str) -> None:  # noqa: ANN001
-        path = katas_dir / spec.filename
-        if not path.is_file():
-            pytest.fail(f"{path} is missing", pytrace=False)
-        protect = () if katas_dir.resolve() == REPO / "solutions" else (REPO / "solutions",)
-        with WorkerKata(spec, path, device=device, protect=protect) as kata:
+        kata = worker_for(katas_dir, spec, device)
+        if kata is None:
+            pytest.fail(f"{katas_dir / spec.filename} is missing", pytrace=False)
+        with kata:
             result = run_check(check, kata)
         if result.status != "passed":
             pytest.fail(f"{result.status}: {result.message}", pytrace=False)
