@@ -44,7 +44,7 @@ def device(request: pytest.FixtureRequest) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     # Fork the workers' fork server now, before any test computes anything
-    # (see grader/forkserver.py for why that order matters).
+    # (see grader/isolation/forkserver.py for why that order matters).
     from grader.kata import start_fork_server
 
     start_fork_server()

@@ -337,7 +337,7 @@ KNOWN_COSTS = """\
   buffers to other threads could fail or spin forever in its first `sgemm` (measured:
   about one run in twelve hung when katas were graded from two threads; every kata
   failed on a GPU). The grading process therefore forks one fork server before it
-  computes anything and takes every worker from it (`grader/forkserver.py`), and keeps
+  computes anything and takes every worker from it (`grader/isolation/forkserver.py`), and keeps
   its own torch single-threaded.
 - **`torch.optim`'s first use imports `torch._dynamo`** (about 3.5 s). The `fit` checks
   compute their ground truth with the same update written out, so grading never pays it.

@@ -70,12 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {path} is not a folder of kata files or a notebook", file=sys.stderr)
         return 2
     from grader.engine import grade
-    from grader.report import table
+    from grader.outputs.report import table
 
     with tempfile.TemporaryDirectory(prefix="kata-notebooks-") as scratch:
         folder = path
         if notebooks:
-            from grader.notebooks import extract
+            from grader.intake.notebooks import extract
 
             try:
                 found = extract(path, Path(scratch))
@@ -114,8 +114,8 @@ def _display(path: Path) -> str:
 
 def write_reports(report: Report, args: argparse.Namespace, folder: str) -> None:
     """Every report the options (and GitHub's environment variables) ask for."""
-    from grader import formats
-    from grader.report import write_json
+    from grader.outputs import formats
+    from grader.outputs.report import write_json
 
     if args.json:
         write_json(report, Path(args.json))

@@ -2,7 +2,7 @@
 
 DIR holds one sub-folder per student: kata files (`matmul.py`, ...) or notebooks
 (`.ipynb`, anywhere below the student's folder, so an nbgrader `submitted/` tree
-works as it is; their kata code is extracted with `grader.notebooks`). Each
+works as it is; their kata code is extracted with `grader.intake.notebooks`). Each
 submission is graded by `grader.engine` in a process of its own, forked from this
 one; that process never imports student code either (each kata still runs in its
 own worker, with the rubric's time limits). A submission whose grading fails, or
@@ -97,7 +97,7 @@ def prepare(submission: Path, work: Path) -> tuple[Path, list[str]]:
     notebooks = _notebooks(submission)
     if not notebooks:
         return submission, ["no kata files and no notebooks in this folder"]
-    from grader.notebooks import kata_sources
+    from grader.intake.notebooks import kata_sources
 
     dest = work / submission.name
     dest.mkdir(parents=True, exist_ok=True)
@@ -127,7 +127,7 @@ def prepare(submission: Path, work: Path) -> tuple[Path, list[str]]:
 def grade_submission(submission: Path, timeout_scale: float = 1.0, device: str = "cpu") -> dict[str, Any]:
     """Grade one student's folder; the JSON report as a dict, with `student` and `notes`."""
     from grader.engine import Report, grade_kata
-    from grader.report import to_dict
+    from grader.outputs.report import to_dict
 
     with tempfile.TemporaryDirectory(prefix="batch-") as tmp:
         folder, notes = prepare(submission, Path(tmp))
@@ -310,7 +310,7 @@ def main(argv: list[str]) -> int:
     from tqdm import tqdm
 
     from grader.checks import all_checks
-    from grader.report import write_atomic
+    from grader.outputs.report import write_atomic
 
     all_checks()
     out.mkdir(parents=True, exist_ok=True)

@@ -142,7 +142,7 @@ def grade_kata(folder: Path, spec: KataSpec, device: str = "cpu") -> KataResult:
 def grade(folder: Path, names: Iterable[str] | None = None, device: str = "cpu") -> Report:
     """Grade the katas `names` (all, in lesson order, by default) of `folder`, one at a time.
 
-    Each kata's worker comes from the fork server (grader/forkserver.py); grading
+    Each kata's worker comes from the fork server (grader/isolation/forkserver.py); grading
     all eleven takes a second or two after torch's import, so no parallelism.
     """
     specs = katas()

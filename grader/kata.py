@@ -6,7 +6,7 @@ student's code and returns plain data — and gets back tensors, numbers and
 strings. Two kinds of `Kata` open that door:
 
 - `WorkerKata` runs the driver in a worker process forked from this process's
-  fork server (grader/forkserver.py: torch is already imported there, so a
+  fork server (grader/isolation/forkserver.py: torch is already imported there, so a
   worker costs milliseconds). The worker has a time budget, a memory cap and
   the runtime rule guard; whatever
   the student's code does there — patch torch, exit, crash, loop — the grading
@@ -36,8 +36,9 @@ from typing import IO, Any
 
 import torch
 
-from grader import forkserver, transport
+from grader import transport
 from grader.errors import ForbiddenCall, StudentError, WorkerEnded
+from grader.isolation import forkserver
 from grader.rubric import KataSpec
 
 Driver = Callable[..., Any]
@@ -419,7 +420,7 @@ class WorkerKata(Kata):
 
 
 def _worker_main(conn: Connection, log_fd: int, params: tuple) -> None:
-    """What a worker forked by the fork server runs (see grader/forkserver.py)."""
+    """What a worker forked by the fork server runs (see grader/isolation/forkserver.py)."""
     spec, path, device, protect = params
     WorkerKata(spec, Path(path), device=device, protect=tuple(Path(p) for p in protect)).serve(conn, log_fd)
 

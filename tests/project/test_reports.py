@@ -13,9 +13,9 @@ import jsonschema
 import pytest
 from junitparser import Error, Failure, JUnitXml
 
-from grader import formats
 from grader.engine import grade
-from grader.report import write_atomic, write_json
+from grader.outputs import formats
+from grader.outputs.report import write_atomic, write_json
 from grader.rubric import katas
 
 REPO = Path(__file__).resolve().parents[2]

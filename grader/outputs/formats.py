@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.engine import KataResult, Report
-from grader.report import write_atomic
+from grader.outputs.report import write_atomic
 from grader.rubric import katas
 
 _JUNIT_TAG = {"failed": "failure", "error": "error", "timeout": "error"}
