@@ -60,6 +60,7 @@ class KataResult:
 class Report:
     source: str
     katas: list[KataResult]
+    sandbox: str = ""  # grader.isolation.sandbox.current().name of the process that graded
 
     @property
     def score(self) -> int:
