@@ -23,8 +23,11 @@ def _sections(report: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]
     for k in report["katas"]:
         passed = all(t["status"] == "passed" for t in k["tests"]) and bool(k["tests"])
         heading = f"{_MARK[passed]} {k['name']}: {k['score']}/{k['max_score']}"
-        failing = [(t["name"], t["message"]) for t in k["tests"] if t["status"] != "passed"]
-        sections.append((heading, failing))
+        failing: dict[str, list[str]] = {}  # message -> the checks that gave it, each message once
+        for t in k["tests"]:
+            if t["status"] != "passed":
+                failing.setdefault(t["message"], []).append(t["name"])
+        sections.append((heading, [(", ".join(names), message) for message, names in failing.items()]))
     return sections
 
 
