@@ -35,6 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 DOC = ROOT / "docs" / "performance.md"
+# Speed, not safety, is measured here: grade whatever sandbox this machine has.
+BATCH = [PY, "-m", "grader", "batch", "--allow-weak-sandbox"]
 
 
 @dataclass
@@ -146,7 +148,7 @@ def bench_batch(scratch: Path, count: int) -> list[Figure]:
     times = {}
     for jobs in (1, 2):
         out = scratch / f"batch-out-{jobs}"
-        times[jobs] = wall([PY, "-m", "grader", "batch", str(subs), "--out", str(out), "--jobs", str(jobs)])
+        times[jobs] = wall([*BATCH, str(subs), "--out", str(out), "--jobs", str(jobs)])
     speedup = times[1] / times[2]
     cores = os.cpu_count() or 1
     return [
@@ -187,7 +189,7 @@ def bench_nbgrader(scratch: Path, repeats: int) -> list[Figure]:
         for _ in range(repeats)
     ]
     batch = [
-        wall([PY, "-m", "grader", "batch", str(submitted), "--out", str(scratch / f"nb-batch-{i}")])
+        wall([*BATCH, str(submitted), "--out", str(scratch / f"nb-batch-{i}")])
         / len(students)
         for i in range(repeats)
     ]
