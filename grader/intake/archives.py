@@ -87,8 +87,8 @@ def _unzip(archive: Path, dest: Path, limits: Limits) -> list[str]:
         members = zf.infolist()
         for info in members:  # everything checked before anything is written
             _safe_name(archive.name, info.filename)
-            mode = info.external_attr >> 16
-            if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            kind = stat.S_IFMT(info.external_attr >> 16)  # 0 when the archiver recorded no type
+            if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
                 raise UnsafeArchive(f"{archive.name}: {info.filename!r} is a link or a device, not a file")
             if not info.is_dir():
                 declared.count(info.filename)
