@@ -124,3 +124,20 @@ def test_compare_lists_every_disagreement(tmp_path: Path, capsys: pytest.Capture
     )
     assert compare.main([str(tmp_path / "same.csv"), str(batch)]) == 0
     assert compare.main([str(batch), str(batch)]) == 2  # not nbgrader's export
+
+
+def test_make_clean_course_starts_over_and_keeps_the_source(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[2]
+    course = tmp_path / "course"
+    shutil.copytree(repo / "course" / "source", course / "source")
+    shutil.copy(repo / "course" / "nbgrader_config.py", course)
+    made = ["gradebook.db", "grades.csv", "submitted/ada/lesson13/x.ipynb", "batch-grades/gradebook.csv"]
+    for rel in made:
+        (course / rel).parent.mkdir(parents=True, exist_ok=True)
+        (course / rel).write_text("x")
+    subprocess.run(["make", "-s", "clean-course", f"COURSE={course}"], cwd=repo, check=True, capture_output=True)
+    assert sorted(p.name for p in course.iterdir()) == ["nbgrader_config.py", "source"]
+    assert (course / "source" / "lesson13" / "backprop.ipynb").is_file()
