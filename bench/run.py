@@ -3,7 +3,8 @@
 Measures, with medians of several runs and their spread:
 1. `python -m grader solutions` against the floor `python -c "import torch"`;
 2. watch mode: save -> result line for one kata (bench/watch_latency.py);
-3. `python -m grader batch` on 40 submissions with 1 and with 2 workers;
+3. `python -m grader batch` on 40 submissions with 1 and with 2 workers, as 2 shards
+   merged, and rerun with nothing changed (bench/batch_scale.py);
 4. `python -m grader` against `nbgrader autograde` on the same notebook submission;
 5. the reference `fit` against the same loop written with `torch.optim.SGD`;
 6. the reference `matmul` against `torch.matmul` at the lesson's shapes;
@@ -162,6 +163,12 @@ def bench_batch(scratch: Path, count: int) -> list[Figure]:
             "" if cores >= 2 else "this machine has one core: no speed-up possible",
         )
     ]
+
+
+def bench_batch_scale(scratch: Path, count: int) -> list[Figure]:
+    from batch_scale import bench_scale  # bench/batch_scale.py
+
+    return [Figure(**figure) for figure in bench_scale(scratch, count)]
 
 
 def bench_nbgrader(scratch: Path, repeats: int) -> list[Figure]:
@@ -405,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
             ("grade vs import torch", lambda: bench_grade(repeats)),
             ("watch latency", lambda: bench_watch(5 if args.quick else 11)),
             ("batch 1 vs 2 workers", lambda: bench_batch(Path(scratch), 8 if args.quick else 40)),
+            ("batch shards, rerun", lambda: bench_batch_scale(Path(scratch), 8 if args.quick else 40)),
             ("grader vs nbgrader", lambda: bench_nbgrader(Path(scratch), 2 if args.quick else 3)),
             ("fit vs torch.optim", lambda: bench_fit(repeats)),
             ("matmul vs torch.matmul", lambda: bench_matmul(repeats)),

@@ -1,7 +1,8 @@
 """`python -m grader export GRADEBOOK.csv --roster ROSTER.csv --to canvas|moodle`: a file to import.
 
 The roster is the class list: a CSV with `student` (the submission folder's
-name), `name`, `email`, `sis_id`, and for Canvas optionally `canvas_id`,
+name; or `id`, as `nbgrader db student import` reads it), `name` (or `first_name`
+and `last_name`), `email`, `sis_id`, and for Canvas optionally `canvas_id`,
 `login_id` and `section`. Every roster row gets a line (0 points when nothing
 was handed in); a gradebook student missing from the roster is an error, so no
 grade is dropped silently.
@@ -29,19 +30,33 @@ from grader.outputs.gradebook import read_gradebook
 from grader.outputs.report import write_atomic
 
 ROSTER_COLUMNS = ("student", "name", "email", "sis_id")
+_ALIASES = (("student", ("id",)), ("name", ("first_name", "last_name")))
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 MOODLE_COLUMNS = ("First name", "Last name", "ID number", "Email address")
+
+
+def _normalise(row: dict[str, str]) -> dict[str, str]:
+    """A roster row with nbgrader's column names (`id`, `first_name`, `last_name`) read as ours."""
+    row = {k: (v or "").strip() for k, v in row.items() if k}
+    row.setdefault("student", row.get("id", ""))
+    if "name" not in row and "first_name" in row:
+        row["name"] = f"{row.get('last_name', '')}, {row['first_name']}".strip(", ")
+    return row
 
 
 def read_roster(path: Path) -> list[dict[str, str]]:
     """The roster's rows, in file order; ValueError without the required columns."""
     with Path(path).open(newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
-        if not reader.fieldnames or not set(ROSTER_COLUMNS) <= set(reader.fieldnames):
+        have = set(reader.fieldnames or ())
+        for column, aliases in _ALIASES:
+            if column not in have and set(aliases) <= have:
+                have.add(column)
+        if not set(ROSTER_COLUMNS) <= have:
             raise ValueError(
                 f"{path} needs the columns {', '.join(ROSTER_COLUMNS)} (it has {reader.fieldnames})"
             )
-        return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
+        return [_normalise(row) for row in reader]
 
 
 def _split_name(name: str) -> tuple[str, str]:

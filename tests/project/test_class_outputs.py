@@ -88,6 +88,12 @@ def test_canvas_and_moodle_imports_join_the_roster(tmp_path: Path) -> None:
     assert moodle[1] == ["Ada", "Lovelace", "S001", "ada@example.org", "100"]
     assert moodle[2][:2] == ["Charles", "Babbage"]
 
+    # nbgrader's own roster columns (`nbgrader db student import`) work as well.
+    nbgrader_roster = tmp_path / "nbgrader-roster.csv"
+    nbgrader_roster.write_text("id,first_name,last_name,email,sis_id\nada,Ada,Lovelace,ada@example.org,S001\n")
+    same = lms.export({"ada": book["ada"]}, lms.read_roster(nbgrader_roster), "moodle", "Lesson 13")
+    assert same.splitlines()[1] == "Ada,Lovelace,S001,ada@example.org,100"
+
     with pytest.raises(ValueError, match="bob graded but not in the roster"):
         lms.export(book, people[:1], "canvas", "Lesson 13")
 
