@@ -164,6 +164,8 @@ def main(argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     def finish(intake: Intake, report: dict[str, Any]) -> None:
+        # A report whose grading failed has only the failure as a note: keep intake's too.
+        report["notes"] = [*intake.notes, *(n for n in report.get("notes", []) if n not in intake.notes)]
         report.update(provenance(intake, sandbox))
         report["late"] = due.late(intake.student, report["submitted_at"], deadline, extensions)
         write_atomic(gradebook.report_path(out, intake.student), json.dumps(report, indent=2) + "\n")

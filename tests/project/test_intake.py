@@ -302,3 +302,20 @@ def test_a_rule_broken_in_a_notebook_is_reported_at_its_cell(tmp_path: Path) -> 
     )
     assert f"backprop.ipynb, cell {number}, line {at + 1} uses torch.matmul" in result.stdout, result.stdout
     assert "matmul.py" not in result.stdout
+
+
+def test_python_m_grader_reads_a_folder_through_the_same_intake(tmp_path: Path) -> None:
+    sub = tmp_path / "kim"
+    sub.mkdir()
+    shutil.copy(REPO / "solutions" / "matmul.py", sub / "matmul (1).py")
+    _stub_notebook(sub / "backprop.ipynb")
+    result = subprocess.run(
+        [sys.executable, "-m", "grader", str(sub), "--kata", "matmul"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "matmul" in result.stdout and "✔ done" in result.stdout, result.stdout
+    assert "note: matmul: graded matmul (1).py; not backprop.ipynb" in result.stderr
