@@ -93,3 +93,20 @@ def kata_sources(notebook: Path) -> dict[str, str]:
         raise ValueError(f"{notebook.name} is not a readable notebook ({exc})") from None
     cells = parse(text, notebook.name)
     return {kata: e.text for kata, e in katas_in(cells, notebook.name, notebook.stem).items()}
+
+
+def extract(source: Path, dest: Path) -> list[str]:
+    """Write the kata files found in a notebook, or a folder of notebooks, into `dest`.
+
+    Returns the katas written; a later notebook does not overwrite a kata already found.
+    (`grader.intake.collect` is the full intake, with its rules and notes.)
+    """
+    notebooks = sorted(Path(source).glob("*.ipynb")) if Path(source).is_dir() else [Path(source)]
+    dest.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    for notebook in notebooks:
+        for kata, text in kata_sources(notebook).items():
+            if kata not in written:
+                (dest / f"{kata}.py").write_text(text)
+                written.append(kata)
+    return written

@@ -280,6 +280,12 @@ def test_every_extracted_line_maps_back_to_its_cell() -> None:
             assert source_lines[in_cell - 1] == line, (kata, number)
 
 
+def _grade_matmul(path: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m grader PATH --kata matmul`, as a student runs it."""
+    command = [sys.executable, "-m", "grader", str(path), "--kata", "matmul"]
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+
+
 def test_a_rule_broken_in_a_notebook_is_reported_at_its_cell(tmp_path: Path) -> None:
     nb = json.loads(NOTEBOOK.read_text())
     number, cell = next(
@@ -293,13 +299,7 @@ def test_a_rule_broken_in_a_notebook_is_reported_at_its_cell(tmp_path: Path) -> 
     cell["source"] = "\n".join(lines)
     path = tmp_path / "backprop.ipynb"
     path.write_text(json.dumps(nb))
-    result = subprocess.run(
-        [sys.executable, "-m", "grader", str(path), "--kata", "matmul"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _grade_matmul(path)
     assert f"backprop.ipynb, cell {number}, line {at + 1} uses torch.matmul" in result.stdout, result.stdout
     assert "matmul.py" not in result.stdout
 
@@ -309,13 +309,7 @@ def test_python_m_grader_reads_a_folder_through_the_same_intake(tmp_path: Path) 
     sub.mkdir()
     shutil.copy(REPO / "solutions" / "matmul.py", sub / "matmul (1).py")
     _stub_notebook(sub / "backprop.ipynb")
-    result = subprocess.run(
-        [sys.executable, "-m", "grader", str(sub), "--kata", "matmul"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _grade_matmul(sub)
     assert result.returncode == 0, result.stderr
     assert "matmul" in result.stdout and "✔ done" in result.stdout, result.stdout
     assert "note: matmul: graded matmul (1).py; not backprop.ipynb" in result.stderr
