@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -65,7 +66,12 @@ class Intake:
     def localise(self, kata: str, text: str) -> str:
         """`text` (a message or traceback about `<kata>.py`) in the terms of what was handed in."""
         source_map = self.maps.get(kata)
-        return source_map.relocate(text) if source_map is not None else text
+        if source_map is not None:
+            return source_map.relocate(text)
+        handed_in = self.graded.get(kata, "")
+        if handed_in.endswith(".py") and handed_in != f"{kata}.py":  # renamed: same lines, another name
+            return re.sub(rf"(?<![\w/.-]){re.escape(kata)}\.py\b", lambda _: handed_in, text)
+        return text
 
     def apply(self, results: list[KataResult]) -> None:
         """Rewrite the messages of graded katas in place: notebook cells, not extracted files."""

@@ -153,6 +153,8 @@ def test_renamed_files_are_graded_and_named(tmp_path: Path) -> None:
     assert intake.graded["matmul"] == "matmul (1).py" and intake.graded["relu"] == "lesson13_dee_4821_relu.py"
     assert intake.folder == tmp_path / "work" / "dee"  # written under the kata's own name
     assert (intake.folder / "relu.py").read_text() == (REPO / "solutions" / "relu.py").read_text()
+    assert intake.localise("matmul", "matmul.py:7 uses torch.matmul") == "matmul (1).py:7 uses torch.matmul"
+    assert intake.localise("lin", "lin.py:3 raised") == "lin.py:3 raised"
 
 
 def test_the_original_notebook_wins_over_its_jupyter_copy(tmp_path: Path) -> None:
