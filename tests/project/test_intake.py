@@ -157,6 +157,15 @@ def test_renamed_files_are_graded_and_named(tmp_path: Path) -> None:
     assert intake.localise("lin", "lin.py:3 raised") == "lin.py:3 raised"
 
 
+def test_an_lms_renamed_notebook_is_graded(tmp_path: Path) -> None:
+    sub = tmp_path / "lee"
+    sub.mkdir()
+    shutil.copy(NOTEBOOK, sub / "lesson13_lee_55012_backprop.ipynb")
+    intake = collect(sub, tmp_path / "work")
+    assert set(intake.graded) == set(BACKPROP) and intake.files == ["lesson13_lee_55012_backprop.ipynb"]
+    assert intake.maps["matmul"].notebook == "lesson13_lee_55012_backprop.ipynb"
+
+
 def test_the_original_notebook_wins_over_its_jupyter_copy(tmp_path: Path) -> None:
     sub = tmp_path / "eve"
     sub.mkdir()
