@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 _SKIP_DIRS = {".ipynb_checkpoints", "__MACOSX", "__pycache__", ".git"}
 NBGRADER_TIMESTAMP = "timestamp.txt"
+MAX_TEXT_BYTES = 16 << 20  # a kata file or notebook larger than this is not read
 
 
 @dataclass
@@ -91,7 +92,8 @@ class _File:
     mtime: float
 
 
-def _walk(root: Path, prefix: str = "") -> list[_File]:
+def _walk(root: Path, notes: list[str], prefix: str = "") -> list[_File]:
+    """Every file below `root` (hidden ones and caches left out); links are noted, never followed."""
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
@@ -100,6 +102,9 @@ def _walk(root: Path, prefix: str = "") -> list[_File]:
                 continue
             path = Path(dirpath) / name
             rel = prefix + path.relative_to(root).as_posix()
+            if path.is_symlink() or not path.is_file():
+                notes.append(f"{rel} is a link or a special file, not a file: not read")
+                continue
             found.append(_File(rel, path, path.stat().st_mtime))
     return found
 
@@ -114,7 +119,7 @@ def _unpacked(files: list[_File], work: Path, notes: list[str]) -> list[_File]:
         except ValueError as exc:
             notes.append(f"{exc}; not unpacked")
             continue
-        for inner in _walk(dest, prefix=f"{f.rel}/"):
+        for inner in _walk(dest, notes, prefix=f"{f.rel}/"):
             if archives.is_archive(inner.path):
                 notes.append(f"{inner.rel}: an archive inside an archive is not unpacked")
             else:
@@ -131,6 +136,9 @@ def _candidates(files: list[_File], notes: list[str]) -> tuple[list[pick.Candida
         kata, rank = pick.parse_name(f.rel)
         if suffix == ".py" and kata is None:
             continue  # a helper module of the student's, not a kata
+        if f.path.stat().st_size > MAX_TEXT_BYTES:
+            notes.append(f"{f.rel} is larger than {MAX_TEXT_BYTES >> 20} MB: not read")
+            continue
         decoded = decode(f.path.read_bytes(), f.rel)
         if decoded.note:
             notes.append(decoded.note)
@@ -175,6 +183,14 @@ def _timestamp(files: list[_File], graded: list[_File], notes: list[str]) -> dat
     return datetime.datetime.fromtimestamp(max(f.mtime for f in graded), datetime.UTC)
 
 
+def _graded_as_is(submission: Path, filename: str, chosen: pick.Candidate | None) -> bool:
+    """Whether the submission's own `<kata>.py` (or its absence) is exactly what must be graded."""
+    path = submission / filename
+    if chosen is None:
+        return not (path.exists() or path.is_symlink())
+    return chosen.path == filename and path.read_bytes() == chosen.text.encode()
+
+
 def collect(submission: Path, work: Path) -> Intake:
     """The kata files to grade for one submission (a folder or a single file), with notes.
 
@@ -186,8 +202,10 @@ def collect(submission: Path, work: Path) -> Intake:
     if submission.is_file():
         files = [_File(submission.name, submission, submission.stat().st_mtime)]
     else:
-        files = _walk(submission)
+        files = []
     intake = Intake(student, submission if submission.is_dir() else work / student)
+    if submission.is_dir():
+        files = _walk(submission, intake.notes)
     files += _unpacked(files, work, intake.notes)
     candidates, intake.notebooks = _candidates(files, intake.notes)
     chosen, notes = pick.choose(candidates)
@@ -203,8 +221,7 @@ def collect(submission: Path, work: Path) -> Intake:
         names = ", ".join(f.rel for f in files[:5]) + (", …" if len(files) > 5 else "")
         intake.notes.append(f"no kata files and no kata code in the notebooks ({names})")
     in_place = submission.is_dir() and all(
-        c.path == katas()[k].filename and (submission / c.path).read_bytes() == c.text.encode()
-        for k, c in chosen.items()
+        _graded_as_is(submission, spec.filename, chosen.get(k)) for k, spec in katas().items()
     )
     if not in_place:
         intake.folder = work / student

@@ -324,3 +324,15 @@ def test_python_m_grader_reads_a_folder_through_the_same_intake(tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     assert "matmul" in result.stdout and "✔ done" in result.stdout, result.stdout
     assert "note: matmul: graded matmul (1).py; not backprop.ipynb" in result.stderr
+
+
+def test_links_in_a_submission_folder_are_not_followed(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.py"
+    secret.write_text("TOKEN = 'not for students'\n")
+    sub = tmp_path / "max"
+    shutil.copytree(REPO / "solutions", sub)
+    (sub / "matmul.py").unlink()
+    (sub / "matmul.py").symlink_to(secret)
+    intake = collect(sub, tmp_path / "work")
+    assert "matmul" not in intake.graded and not (intake.folder / "matmul.py").exists()
+    assert "matmul.py is a link or a special file, not a file: not read" in intake.notes
