@@ -168,6 +168,17 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
         assert int(isolated[student]["total"]) == sum(expected.values()), student
         assert (batch_out / f"{student}.json").is_file()
 
+    # The compare command agrees: nbgrader's export and the batch gradebook list no disagreement.
+    compared = subprocess.run(
+        [sys.executable, "-m", "grader", "compare", str(course / "grades.csv"), str(batch_out / "gradebook.csv")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert compared.returncode == 0, compared.stdout + compared.stderr
+    assert compared.stdout.strip() == f"0 disagreements among {len(students)} students"
+
     # The tampered test cell was restored (and failed); passing test cells wrote nothing to stderr.
     graded = course / "autograded"
     for cell in _cells(graded / "tampered" / ASSIGNMENT / "backprop.ipynb"):
