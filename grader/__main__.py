@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
 # `python -m grader NAME ...` hands over to the module that implements NAME.
 SUBCOMMANDS = {
     "batch": "grader.batch",
+    "merge": "grader.batch.merge",
+    "compare": "grader.outputs.compare",
+    "export": "grader.outputs.lms",
     "hint": "grader.hints",
     "watch": "grader.watch",
     "train": "grader.train",
@@ -65,28 +68,25 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"error: unknown kata {unknown[0]!r}; the katas are: {', '.join(katas())}", file=sys.stderr)
         return 2
-    notebooks = _notebooks(path)
-    if not path.is_dir() and not notebooks:
+    if not path.exists():
         print(f"error: {path} is not a folder of kata files or a notebook", file=sys.stderr)
         return 2
     from grader.engine import grade
+    from grader.intake.collect import collect
     from grader.outputs.report import table
 
-    with tempfile.TemporaryDirectory(prefix="kata-notebooks-") as scratch:
-        folder = path
-        if notebooks:
-            from grader.intake.notebooks import extract
-
-            try:
-                found = extract(path, Path(scratch))
-            except ValueError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 2
-            if not found:
-                print(f"error: no kata solution cells found in {path}", file=sys.stderr)
-                return 2
-            folder, names = Path(scratch), names or [n for n in katas() if n in found]
-        report = grade(folder, names, device=args.device)
+    with tempfile.TemporaryDirectory(prefix="kata-intake-") as scratch:
+        intake = collect(path, Path(scratch))
+        if not intake.graded and (intake.notebooks or path.is_file()):
+            why = "; ".join(intake.notes) or f"no kata solution cells found in {path}"
+            print(f"error: {why}", file=sys.stderr)
+            return 2
+        if intake.notebooks and not names:
+            names = [n for n in katas() if n in intake.graded]
+        report = grade(intake.folder, names, device=args.device)
+        intake.apply(report.katas)
+    for note in intake.notes:
+        print(f"note: {note}", file=sys.stderr)
     report.source = _display(path)
     print(table(report, verbose=args.verbose))
     write_reports(report, args, str(args.path))
@@ -94,15 +94,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"score {report.score} is below the minimum {args.min_score}", file=sys.stderr)
         return 1
     return 0
-
-
-def _notebooks(path: Path) -> list[Path]:
-    """The notebooks to grade: PATH itself, or those in a folder without kata .py files."""
-    if path.is_file() and path.suffix == ".ipynb":
-        return [path]
-    if path.is_dir() and not any(path.glob("*.py")):
-        return sorted(path.glob("*.ipynb"))
-    return []
 
 
 def _display(path: Path) -> str:

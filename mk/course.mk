@@ -3,7 +3,7 @@
 # Every nbgrader command runs inside $(COURSE), where nbgrader_config.py lives;
 # nbgrader runs `alembic` from PATH, so the virtualenv's bin/ goes first.
 
-.PHONY: notebooks release sample-submissions autograde feedback gradebook batch
+.PHONY: notebooks release sample-submissions autograde feedback gradebook batch clean-course
 
 COURSE     ?= course
 ASSIGNMENT := lesson13
@@ -12,6 +12,8 @@ NBGRADER_FLAGS ?=
 SUBMISSIONS ?= $(COURSE)/submitted
 BATCH_OUT   ?= $(COURSE)/batch-grades
 JOBS        ?=
+# Extra `grader batch` flags, e.g. BATCH_FLAGS="--shard 1/2 --due 2026-12-01T23:59 --allow-weak-sandbox".
+BATCH_FLAGS ?=
 NBGRADER    = cd $(COURSE) && PATH="$(abspath $(VENV))/bin:$$PATH" "$(abspath $(VENV))/bin/nbgrader"
 
 notebooks: $(STAMP) ## regenerate course/source/ from solutions/ and rubric.toml (never edit it by hand)
@@ -46,4 +48,10 @@ gradebook: $(STAMP) ## nbgrader export: course/grades.csv, one row per student
 	@echo "wrote $(COURSE)/grades.csv"
 
 batch: $(STAMP) ## grade SUBMISSIONS=folder (one sub-folder per student) without nbgrader, JOBS=N in parallel
-	$(PY) -m grader batch $(SUBMISSIONS) --out $(BATCH_OUT) $(if $(JOBS),--jobs $(JOBS))
+	$(PY) -m grader batch $(SUBMISSIONS) --out $(BATCH_OUT) $(if $(JOBS),--jobs $(JOBS)) $(BATCH_FLAGS)
+
+clean-course: ## start the course over: remove gradebook.db, students' work, grades (keeps source/)
+	cd $(COURSE) && rm -rf gradebook.db gradebook.db-journal release source_with_tests downloaded \
+	  submitted autograded feedback solution batch-grades grades.csv canvas-import.csv moodle-import.csv
+	@echo "$(COURSE)/ is back to its committed state: run make release to start again"
+

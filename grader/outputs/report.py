@@ -7,10 +7,12 @@ import os
 import tempfile
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from grader.engine import Report
 from grader.rubric import katas
+
+if TYPE_CHECKING:  # a type only: writing a file must not import torch
+    from grader.engine import Report
 
 STATE_MARK = {"done": "✔", "todo": "·", "failed": "✘", "error": "✘", "timeout": "⧗"}
 

@@ -128,6 +128,7 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
     batch_out = tmp_path / "batch"
     batch_log = (tmp_path / "batch.log").open("w")
     command = [sys.executable, "-m", "grader", "batch", str(course / "submitted"), "--out", str(batch_out)]
+    command.append("--allow-weak-sandbox")  # every row then says the sandbox was not full
     batch = subprocess.Popen(
         [*command, "--jobs", "1"],  # one job: nbgrader keeps the other core busy
         cwd=REPO,
@@ -166,6 +167,17 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
         assert {k: int(isolated[student][k]) for k in katas()} == expected, student
         assert int(isolated[student]["total"]) == sum(expected.values()), student
         assert (batch_out / f"{student}.json").is_file()
+
+    # The compare command agrees: nbgrader's export and the batch gradebook list no disagreement.
+    compared = subprocess.run(
+        [sys.executable, "-m", "grader", "compare", str(course / "grades.csv"), str(batch_out / "gradebook.csv")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert compared.returncode == 0, compared.stdout + compared.stderr
+    assert compared.stdout.strip() == f"0 disagreements among {len(students)} students"
 
     # The tampered test cell was restored (and failed); passing test cells wrote nothing to stderr.
     graded = course / "autograded"

@@ -1,0 +1,231 @@
+"""One entry point from what a student handed in to a folder of kata files: `collect`.
+
+A submission is a folder (anything below it counts: kata files, notebooks,
+archives) or a single notebook / kata file. `collect` unpacks archives safely
+(`archives`), decodes text (`decode`), extracts notebook cells (`notebooks`),
+picks one file per kata by a stated rule (`pick`) and writes what needs writing
+into a work folder. It never runs student code.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from grader.intake import archives, pick
+from grader.intake.decode import decode
+from grader.intake.notebooks import katas_in, parse
+from grader.intake.sourcemap import SourceMap
+from grader.rubric import katas
+
+if TYPE_CHECKING:
+    from grader.engine import KataResult
+
+_SKIP_DIRS = {".ipynb_checkpoints", "__MACOSX", "__pycache__", ".git"}
+NBGRADER_TIMESTAMP = "timestamp.txt"
+MAX_TEXT_BYTES = 16 << 20  # a kata file or notebook larger than this is not read
+
+
+@dataclass
+class Intake:
+    """What will be graded for one submission, and how it was found.
+
+    `folder` holds `<kata>.py` for every kata found; `graded` maps each kata to the
+    file it came from (relative to the submission, e.g. `lesson13/backprop.ipynb`);
+    `maps` says, for katas from notebooks, which cell each line came from;
+    `digest` is the SHA-256 of the graded files (names and bytes); `submitted_at`
+    is nbgrader's `timestamp.txt`, else the newest modification time of the graded files.
+    """
+
+    student: str
+    folder: Path
+    graded: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    maps: dict[str, SourceMap] = field(default_factory=dict)
+    notebooks: list[str] = field(default_factory=list)
+    digest: str = ""
+    submitted_at: datetime.datetime | None = None
+
+    @property
+    def files(self) -> list[str]:
+        """The files graded, each once, in alphabetical order."""
+        return sorted(set(self.graded.values()))
+
+    def missing(self, kata: str) -> str:
+        """What a student who handed in notebooks reads for a kata none of them holds."""
+        where = ", ".join(self.notebooks)
+        return (
+            f"{kata} is not in {where}: no solution cell with grade_id `{kata}-solution` was found "
+            "(hand in the course notebook with its cells as released)"
+        )
+
+    def localise(self, kata: str, text: str) -> str:
+        """`text` (a message or traceback about `<kata>.py`) in the terms of what was handed in."""
+        source_map = self.maps.get(kata)
+        if source_map is not None:
+            return source_map.relocate(text)
+        handed_in = self.graded.get(kata, "")
+        if handed_in.endswith(".py") and handed_in != f"{kata}.py":  # renamed: same lines, another name
+            return re.sub(rf"(?<![\w/.-]){re.escape(kata)}\.py\b", lambda _: handed_in, text)
+        return text
+
+    def apply(self, results: list[KataResult]) -> None:
+        """Rewrite the messages of graded katas in place: notebook cells, not extracted files."""
+        for result in results:
+            for test in result.tests:
+                if result.name not in self.graded and self.notebooks:
+                    test.message, test.details = self.missing(result.name), ""
+                else:
+                    test.message = self.localise(result.name, test.message)
+                    test.details = self.localise(result.name, test.details)
+
+
+@dataclass
+class _File:
+    rel: str  # as handed in: `lesson13/backprop.ipynb`, `work.zip/matmul.py`
+    path: Path  # where to read its bytes
+    mtime: float
+
+
+def _walk(root: Path, notes: list[str], prefix: str = "") -> list[_File]:
+    """Every file below `root` (hidden ones and caches left out); links are noted, never followed."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            path = Path(dirpath) / name
+            rel = prefix + path.relative_to(root).as_posix()
+            if path.is_symlink() or not path.is_file():
+                notes.append(f"{rel} is a link or a special file, not a file: not read")
+                continue
+            found.append(_File(rel, path, path.stat().st_mtime))
+    return found
+
+
+def _unpacked(files: list[_File], work: Path, notes: list[str]) -> list[_File]:
+    """The files of every archive in `files`, each named `<archive>/<member>`, with its mtime."""
+    found = []
+    for i, f in enumerate(x for x in files if archives.is_archive(x.path)):
+        dest = work / f"unpacked-{i}"
+        try:
+            archives.unpack(f.path, dest)
+        except ValueError as exc:
+            notes.append(f"{exc}; not unpacked")
+            continue
+        for inner in _walk(dest, notes, prefix=f"{f.rel}/"):
+            if archives.is_archive(inner.path):
+                notes.append(f"{inner.rel}: an archive inside an archive is not unpacked")
+            else:
+                found.append(_File(inner.rel, inner.path, f.mtime))
+    return found
+
+
+def _candidates(files: list[_File], notes: list[str]) -> tuple[list[pick.Candidate], list[str]]:
+    candidates, notebooks = [], []
+    for f in files:
+        suffix = f.path.suffix.lower()
+        if suffix not in (".py", ".ipynb"):
+            continue
+        kata, rank = pick.parse_name(f.rel)
+        if suffix == ".py" and kata is None:
+            continue  # a helper module of the student's, not a kata
+        if f.path.stat().st_size > MAX_TEXT_BYTES:
+            notes.append(f"{f.rel} is larger than {MAX_TEXT_BYTES >> 20} MB: not read")
+            continue
+        decoded = decode(f.path.read_bytes(), f.rel)
+        if decoded.note:
+            notes.append(decoded.note)
+        if decoded.text is None:
+            continue
+        if suffix == ".py":
+            candidates.append(pick.Candidate(kata or "", f.rel, decoded.text, rename=rank))
+            continue
+        notebooks.append(f.rel)
+        try:
+            found = katas_in(parse(decoded.text, f.rel), f.rel, kata)
+        except ValueError as exc:
+            notes.append(str(exc))
+            continue
+        for name, extracted in found.items():
+            candidates.append(
+                pick.Candidate(name, f.rel, extracted.text, notebook=True, rename=rank, map=extracted.map)
+            )
+    return candidates, notebooks
+
+
+def _digest(files: list[_File]) -> str:
+    h = hashlib.sha256()
+    for f in sorted(files, key=lambda x: x.rel):
+        data = f.path.read_bytes()
+        h.update(f"{f.rel}\0{len(data)}\0".encode())
+        h.update(data)
+    return h.hexdigest()
+
+
+def _timestamp(files: list[_File], graded: list[_File], notes: list[str]) -> datetime.datetime | None:
+    for f in files:
+        if f.path.name == NBGRADER_TIMESTAMP:
+            text = f.path.read_text(errors="replace").strip()
+            try:
+                return datetime.datetime.fromisoformat(text.replace(" UTC", "+00:00"))
+            except ValueError:
+                notes.append(f"{f.rel}: {text[:40]!r} is not a timestamp; used the files' times")
+            break
+    if not graded:
+        return None
+    return datetime.datetime.fromtimestamp(max(f.mtime for f in graded), datetime.UTC)
+
+
+def _graded_as_is(submission: Path, filename: str, chosen: pick.Candidate | None) -> bool:
+    """Whether the submission's own `<kata>.py` (or its absence) is exactly what must be graded."""
+    path = submission / filename
+    if chosen is None:
+        return not (path.exists() or path.is_symlink())
+    return chosen.path == filename and path.read_bytes() == chosen.text.encode()
+
+
+def collect(submission: Path, work: Path) -> Intake:
+    """The kata files to grade for one submission (a folder or a single file), with notes.
+
+    `work` is a scratch folder of this submission's own (created); kata files that
+    need decoding, renaming or extracting are written to `work/<student>/`.
+    """
+    submission = Path(submission)
+    student = submission.stem if submission.is_file() else submission.name
+    if submission.is_file():
+        files = [_File(submission.name, submission, submission.stat().st_mtime)]
+    else:
+        files = []
+    intake = Intake(student, submission if submission.is_dir() else work / student)
+    if submission.is_dir():
+        files = _walk(submission, intake.notes)
+    files += _unpacked(files, work, intake.notes)
+    candidates, intake.notebooks = _candidates(files, intake.notes)
+    chosen, notes = pick.choose(candidates)
+    intake.notes += notes
+    intake.graded = {kata: c.path for kata, c in chosen.items()}
+    intake.maps = {kata: c.map for kata, c in chosen.items() if c.map is not None}
+    graded_files = [f for f in files if f.rel in intake.files]
+    intake.digest = _digest(graded_files)
+    intake.submitted_at = _timestamp(files, graded_files, intake.notes)
+    if not files:
+        intake.notes.append("nothing was handed in: the folder is empty")
+    elif not chosen:
+        names = ", ".join(f.rel for f in files[:5]) + (", …" if len(files) > 5 else "")
+        intake.notes.append(f"no kata files and no kata code in the notebooks ({names})")
+    in_place = submission.is_dir() and all(
+        _graded_as_is(submission, spec.filename, chosen.get(k)) for k, spec in katas().items()
+    )
+    if not in_place:
+        intake.folder = work / student
+        intake.folder.mkdir(parents=True, exist_ok=True)
+        for kata, c in chosen.items():
+            (intake.folder / katas()[kata].filename).write_text(c.text, encoding="utf-8")
+    return intake

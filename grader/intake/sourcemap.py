@@ -1,0 +1,57 @@
+"""Where each line of a kata file extracted from a notebook came from.
+
+The grader runs `<kata>.py` files; a student who handed in a notebook never saw
+them. `SourceMap.relocate` turns `matmul.py:12` (and traceback lines naming the
+extracted file) into `backprop.ipynb, cell 5, line 3`. Cells are numbered from
+1 at the top of the notebook, markdown cells included.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Span:
+    """Lines `first`..`last` (1-based, inclusive) of the extracted file are lines 1.. of `cell`."""
+
+    first: int
+    last: int
+    cell: int
+
+
+@dataclass(frozen=True)
+class SourceMap:
+    """The extracted `<kata>.py` of one kata, cell by cell of `notebook` (its path as handed in)."""
+
+    kata: str
+    notebook: str
+    spans: tuple[Span, ...]
+
+    def locate(self, line: int) -> tuple[int, int] | None:
+        """(cell number, line in that cell) of a line of the extracted file; None between cells."""
+        for span in self.spans:
+            if span.first <= line <= span.last:
+                return span.cell, line - span.first + 1
+        return None
+
+    def where(self, line: int) -> str:
+        """`backprop.ipynb, cell 5, line 3` for a line of the extracted file."""
+        found = self.locate(line)
+        if found is None:
+            return self.notebook
+        return f"{self.notebook}, cell {found[0]}, line {found[1]}"
+
+    def relocate(self, text: str) -> str:
+        """`text` with every mention of the extracted file put in notebook terms."""
+        name = re.escape(f"{self.kata}.py")
+        text = re.sub(
+            rf'File "[^"\n]*\b{name}", line (\d+)',
+            lambda m: f'File "{self.where(int(m.group(1)))}"',
+            text,
+        )
+        text = re.sub(rf"\b{name}:(\d+)", lambda m: self.where(int(m.group(1))), text)
+        cells = sorted({s.cell for s in self.spans})
+        label = f"the {self.kata} cell{'s' if len(cells) > 1 else ''} of {self.notebook}"
+        return re.sub(rf"(?<![\w/.-]){name}\b", label, text)

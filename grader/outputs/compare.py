@@ -1,0 +1,70 @@
+"""`python -m grader compare NBGRADER.csv GRADEBOOK.csv`: every student whose two grades differ.
+
+NBGRADER.csv is what `nbgrader export` writes (one row per student and assignment:
+`assignment, ..., student_id, ..., raw_score, ..., score, max_score`); GRADEBOOK.csv
+is `grader batch`'s. nbgrader's `raw_score` (before any late penalty) is compared
+with the batch `total`. Exit status: 0 when they agree, 1 when any student differs
+or is in only one of the two, 2 for bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+from grader.outputs.gradebook import read_gradebook
+
+NBGRADER_COLUMNS = ("assignment", "student_id", "raw_score")
+
+
+def read_nbgrader(path: Path, assignment: str | None = None) -> dict[str, float]:
+    """student_id -> raw_score from nbgrader's export (summed over assignments unless one is named)."""
+    with Path(path).open(newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or not set(NBGRADER_COLUMNS) <= set(reader.fieldnames):
+            raise ValueError(
+                f"{path} is not nbgrader's export: it needs the columns {', '.join(NBGRADER_COLUMNS)}"
+            )
+        scores: dict[str, float] = {}
+        for row in reader:
+            if assignment is None or row["assignment"] == assignment:
+                scores[row["student_id"]] = scores.get(row["student_id"], 0.0) + float(row["raw_score"] or 0)
+    return scores
+
+
+def disagreements(nbgrader: dict[str, float], batch: dict[str, float]) -> list[str]:
+    """One line per student whose grades differ, or who is graded by only one of the two."""
+    lines = []
+    for student in sorted(nbgrader.keys() | batch.keys()):
+        if student not in batch:
+            lines.append(f"{student}: nbgrader {nbgrader[student]:g}, not in the batch gradebook")
+        elif student not in nbgrader:
+            lines.append(f"{student}: batch {batch[student]:g}, not in nbgrader's export")
+        elif abs(nbgrader[student] - batch[student]) > 1e-9:
+            lines.append(f"{student}: nbgrader {nbgrader[student]:g}, batch {batch[student]:g}")
+    return lines
+
+
+def main(argv: list[str]) -> int:
+    """Entry point of `python -m grader compare`; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m grader compare",
+        description="List every student whose nbgrader and batch grades differ.",
+    )
+    parser.add_argument("nbgrader", metavar="NBGRADER_CSV", help="the CSV of `nbgrader export`")
+    parser.add_argument("batch", metavar="GRADEBOOK_CSV", help="gradebook.csv of `grader batch`")
+    parser.add_argument("--assignment", help="compare only this nbgrader assignment (default: all, summed)")
+    args = parser.parse_args(argv)
+    try:
+        nbgrader = read_nbgrader(Path(args.nbgrader), args.assignment)
+        batch = {s: float(row["total"]) for s, row in read_gradebook(Path(args.batch)).items()}
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    lines = disagreements(nbgrader, batch)
+    for line in lines:
+        print(line)
+    print(f"{len(lines)} disagreements among {len(nbgrader.keys() | batch.keys())} students")
+    return 1 if lines else 0

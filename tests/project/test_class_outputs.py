@@ -1,0 +1,149 @@
+"""What instructors hand back and hand in: feedback files, LMS imports, nbgrader vs batch, merge."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from grader.batch import merge
+from grader.batch.scheduler import zero_report
+from grader.outputs import compare, feedback, gradebook, lms
+from grader.rubric import katas
+
+
+def _report(student: str, failing: dict[str, list[tuple[str, str]]] | None = None) -> dict:
+    """A report where every kata passes except `failing`: kata -> [(check, message)]."""
+    failing = failing or {}
+    report = zero_report(student, "")
+    report["notes"] = []
+    for k in report["katas"]:
+        bad = failing.get(k["name"], [])
+        k["tests"] = [{"name": "rules", "status": "passed", "message": ""}]
+        k["tests"] += [{"name": c, "status": "failed", "message": m} for c, m in bad]
+        k["score"] = 0 if bad else k["max_score"]
+    report["score"] = sum(k["score"] for k in report["katas"])
+    return report
+
+
+def test_feedback_lists_every_failing_check_escaped_and_without_tracebacks() -> None:
+    report = _report(
+        "ada",
+        {
+            "mse": [
+                ("loss_and_gradient", "expected shape (4,)\ngot <(4, 4)> & more"),
+                ("single_example_and_batch", "N = 1: expected 0.5, got 0.25"),
+            ]
+        },
+    )
+    report["notes"] = ["matmul: graded backprop.ipynb; not matmul.py (it still has unsolved parts)"]
+    md, page = feedback.markdown(report), feedback.to_html(report)
+    for text in (md, page):
+        assert "loss_and_gradient" in text and "single_example_and_batch" in text  # both, not only the first
+        assert "N = 1: expected 0.5, got 0.25" in text and "it still has unsolved parts" in text
+        assert "Traceback" not in text
+    assert f"mse: 0/{katas()['mse'].points}" in md
+    assert "got &lt;(4, 4)&gt; &amp; more" in page and "<(4, 4)>" not in page
+
+
+def test_merge_refuses_overlapping_shards(tmp_path: Path) -> None:
+    for i, score in ((1, 100), (2, 0)):
+        report = _report("ada") if score else zero_report("ada", "x")
+        (tmp_path / f"s{i}").mkdir()
+        (tmp_path / f"s{i}" / "ada.json").write_text(json.dumps(report))
+    with pytest.raises(ValueError, match="ada has different reports"):
+        merge.merge([tmp_path / "s1", tmp_path / "s2"], tmp_path / "out")
+
+
+ROSTER = """student,name,email,sis_id,canvas_id,section
+ada,Ada Lovelace,ada@example.org,S001,101,A
+bob,"Babbage, Charles",bob@example.org,S002,102,B
+cy,Cy Young,cy@example.org,S003,103,A
+"""
+
+
+def _gradebook(tmp_path: Path) -> Path:
+    path = tmp_path / "gradebook.csv"
+    path.write_text(gradebook.gradebook_csv([_report("ada"), zero_report("bob", "x")]))
+    return path
+
+
+def test_canvas_and_moodle_imports_join_the_roster(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER)
+    book = gradebook.read_gradebook(_gradebook(tmp_path))
+    people = lms.read_roster(roster)
+
+    canvas = list(csv.reader(io.StringIO(lms.export(book, people, "canvas", "Lesson 13"))))
+    assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Lesson 13"]
+    assert canvas[1] == ["Lovelace, Ada", "101", "S001", "ada@example.org", "A", "100"]
+    assert canvas[2] == ["Babbage, Charles", "102", "S002", "bob@example.org", "B", "0"]
+    assert canvas[3][-1] == "0"  # cy handed in nothing: a 0, not a missing line
+
+    moodle = list(csv.reader(io.StringIO(lms.export(book, people, "moodle", "Lesson 13"))))
+    assert moodle[0] == ["First name", "Last name", "ID number", "Email address", "Lesson 13"]
+    assert moodle[1] == ["Ada", "Lovelace", "S001", "ada@example.org", "100"]
+    assert moodle[2][:2] == ["Charles", "Babbage"]
+
+    # nbgrader's own roster columns (`nbgrader db student import`) work as well.
+    nbgrader_roster = tmp_path / "nbgrader-roster.csv"
+    nbgrader_roster.write_text("id,first_name,last_name,email,sis_id\nada,Ada,Lovelace,ada@example.org,S001\n")
+    same = lms.export({"ada": book["ada"]}, lms.read_roster(nbgrader_roster), "moodle", "Lesson 13")
+    assert same.splitlines()[1] == "Ada,Lovelace,S001,ada@example.org,100"
+
+    with pytest.raises(ValueError, match="bob graded but not in the roster"):
+        lms.export(book, people[:1], "canvas", "Lesson 13")
+
+
+def test_export_command_writes_next_to_the_gradebook(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER)
+    path = _gradebook(tmp_path)
+    assert lms.main([str(path), "--roster", str(roster), "--to", "canvas"]) == 0
+    assert (tmp_path / "canvas-import.csv").read_text().count("\n") == 4
+    (tmp_path / "bad.csv").write_text("who,score\nada,1\n")
+    assert lms.main([str(path), "--roster", str(tmp_path / "bad.csv"), "--to", "moodle"]) == 2
+
+
+NBGRADER = """assignment,duedate,timestamp,student_id,last_name,first_name,email,raw_score,late_submission_penalty,score,max_score
+lesson13,,,ada,,,,100.0,0.0,100.0,100.0
+lesson13,,,bob,,,,6.0,0.0,6.0,100.0
+lesson13,,,dan,,,,50.0,0.0,50.0,100.0
+"""
+
+
+def test_compare_lists_every_disagreement(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "grades.csv").write_text(NBGRADER)
+    batch = _gradebook(tmp_path)  # ada 100, bob 0
+    assert compare.main([str(tmp_path / "grades.csv"), str(batch)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "bob: nbgrader 6, batch 0",
+        "dan: nbgrader 50, not in the batch gradebook",
+        "2 disagreements among 3 students",
+    ]
+    (tmp_path / "same.csv").write_text(
+        "\n".join(NBGRADER.splitlines()[:2]) + "\nlesson13,,,bob,,,,0,0,0,100\n"
+    )
+    assert compare.main([str(tmp_path / "same.csv"), str(batch)]) == 0
+    assert compare.main([str(batch), str(batch)]) == 2  # not nbgrader's export
+
+
+def test_make_clean_course_starts_over_and_keeps_the_source(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[2]
+    course = tmp_path / "course"
+    shutil.copytree(repo / "course" / "source", course / "source")
+    shutil.copy(repo / "course" / "nbgrader_config.py", course)
+    made = ["gradebook.db", "grades.csv", "submitted/ada/lesson13/x.ipynb", "batch-grades/gradebook.csv"]
+    for rel in made:
+        (course / rel).parent.mkdir(parents=True, exist_ok=True)
+        (course / rel).write_text("x")
+    subprocess.run(["make", "-s", "clean-course", f"COURSE={course}"], cwd=repo, check=True, capture_output=True)
+    assert sorted(p.name for p in course.iterdir()) == ["nbgrader_config.py", "source"]
+    assert (course / "source" / "lesson13" / "backprop.ipynb").is_file()
