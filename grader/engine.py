@@ -9,6 +9,7 @@ from pathlib import Path
 
 from grader.checks import Check, checks_for
 from grader.errors import CheckFailure, StudentError, WorkerEnded
+from grader.feedback.explain import explain
 from grader.kata import REPO, Kata, WorkerKata
 from grader.rubric import KataSpec, katas
 
@@ -88,9 +89,18 @@ def describe_student_error(err: StudentError, spec: KataSpec) -> tuple[str, str]
         return "error", f"{spec.filename} {err.message}"
     if err.kind in ("MissingName", "NotPlainData", "SystemExit"):
         return "error", err.message
+    return "error", raised(err, spec.name)
+
+
+def raised(err: StudentError, kata: str) -> str:
+    """Line 1: where the student's code raised what; line 2: that error in the lesson's terms."""
     where = f"{err.where} " if err.where else ""
-    detail = f": {err.message}" if err.message else ""
-    return "error", f"{where}raised {err.kind}{detail}"
+    first = err.message.strip().splitlines()[0] if err.message.strip() else ""
+    if len(first) > 150:  # torch's texts run on: keep the first sentence (all of it is in -v)
+        end = first.find(". ")
+        first = first[: end + 1] if 0 < end < 150 else first[:149] + "…"
+    why = explain(err.message, kata)
+    return f"{where}raised {err.kind}{f': {first}' if first else ''}" + (f"\n  {why}" if why else "")
 
 
 def run_check(check: Check, kata: Kata) -> TestResult:

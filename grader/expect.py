@@ -40,7 +40,7 @@ def preview(t: torch.Tensor, count: int = 4) -> str:
 
 
 def _kind(obj: Any) -> str:
-    return f"a {type(obj).__name__}" if obj is not None else "None"
+    return f"a {type(obj).__name__}" if obj is not None else "None — is a `return` missing?"
 
 
 def expect_tensor(got: Any, what: str) -> torch.Tensor:
@@ -140,7 +140,8 @@ def expect_close(
     answers computed from the same inputs) is named by its cause; otherwise
     `hint` is the second line.
     """
-    got = expect_tensor(got, what)
+    if not isinstance(got, torch.Tensor):
+        raise failure(f"{what} should be a tensor, got {_kind(got)}", hint)
 
     def fail(problem: str) -> CheckFailure:
         cause = first_match(got, expected, variants) or hint

@@ -22,6 +22,7 @@ from grader.checks import check
 from grader.checks.inputs import mnist_sample, randint, randn
 from grader.errors import CheckFailure
 from grader.expect import errors, expect_close, expect_tensor, is_close, shape
+from grader.feedback.variants import FIT, candidates
 from grader.kata import Kata
 
 MIN_MNIST_ACCURACY = 0.85
@@ -179,18 +180,10 @@ def _expect_fit(
             for i, (p, r) in enumerate(zip(params, reference, strict=True))
             if not is_close(p, r, rtol=1e-3, atol=1e-5)
         )
-        for mistake, message in (
-            (
-                {"zero_grad": False},
-                "parameters drift from the reference after the first batch "
-                "— are the gradients zeroed? autograd adds to .grad on every backward()",
-            ),
-            (
-                {"maximize": True},
-                "the loss went up: the update climbs the gradient — update with p -= lr * p.grad",
-            ),
-        ):
-            variant = simulate(state, x, y, lr, epochs, bs, **mistake)
+        for mistake, message in FIT:
+            if mistake.get("lr", -1) == lr:
+                continue  # the right loop, not a mistake, for this lr
+            variant = simulate(state, x, y, **({"lr": lr, "epochs": epochs, "bs": bs} | mistake))
             if _matches(params, variant.params + [variant.final]):
                 raise CheckFailure(message)
         abs_err, _ = errors(params[first_bad], reference[first_bad])
@@ -221,7 +214,8 @@ def accuracy_values(kata: Kata) -> None:
             raise CheckFailure(
                 f"accuracy(out, yb) has dtype {got.dtype}; convert the matches with .float() before the mean"
             )
-        expect_close(got, expected, f"accuracy(out, yb) for N = {n}")
+        variants = candidates("accuracy", out=out, yb=yb)
+        expect_close(got, expected, f"accuracy(out, yb) for N = {n}", variants=variants)
 
 
 @check("training_loop")

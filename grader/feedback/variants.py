@@ -166,6 +166,31 @@ TABLES: dict[str, list[Variant]] = {
 }
 
 
+# fit: wrong training loops, as changes to the reference loop (grader/checks/training_loop.py's
+# `simulate`); a trajectory that matches one of them is named by its cause.
+FIT: list[tuple[dict[str, Any], str]] = [
+    ({"zero_grad": False}, "parameters drift from the reference after the first batch "
+     "— are the gradients zeroed? autograd adds to .grad on every backward()"),
+    ({"maximize": True}, "the loss went up: the update climbs the gradient — update with p -= lr * p.grad"),
+    ({"lr": 0.0}, "the parameters never changed: `p = p - lr * p.grad` makes a new tensor and only rebinds "
+     "the name p, and zeroing the gradients before the update leaves nothing to subtract — update in "
+     "place, p -= lr * p.grad, then zero the gradients"),
+    ({"lr": 0.5}, "fit ignored its lr argument: it trained with lr = 0.5 — use the lr it was given"),
+]
+
+
+def model_backward_orders(layers: int) -> list[tuple[str, list[str]]]:
+    """Model.backward(): (cause, the calls it makes) for the wrong orders, with `layers` layers."""
+    loss, forward = ["loss.backward"], [f"layer{i}.backward" for i in range(layers)]
+    backward = forward[::-1]
+    return [
+        ("the layers must go in reverse (reversed(self.layers))", loss + forward),
+        ("the loss comes first: it starts the chain", backward + loss),
+        ("the loss's backward() was not called — it starts the chain: self.loss.backward() first", backward),
+        ("the layers' backward() were not called — after the loss, each layer's, in reverse order", loss),
+    ]
+
+
 def candidates(table: str, **inputs: Any) -> list[Candidate]:
     """(cause, wrong value) for every variant of `table` that can be computed on `inputs`."""
     wide = {k: v.double() if isinstance(v, torch.Tensor) and v.is_floating_point() else v
