@@ -26,7 +26,11 @@ def _expect_loss(got: Any, expected: torch.Tensor, what: str, variants: list[Can
 
 
 def _ce_variants(pred: torch.Tensor, target: torch.Tensor) -> list[Candidate]:
-    return candidates("cross_entropy", pred=pred, target=target, n=pred.shape[0])
+    """cross_entropy's own wrong variants, then nll's, inherited through nll(log_softmax(pred))."""
+    n = pred.shape[0]
+    inherited = candidates("nll", inp=torch.log_softmax(pred.double(), -1), target=target, n=n)
+    own = candidates("cross_entropy", pred=pred, target=target, n=n)
+    return own + [(f"the nll it calls: {cause}", value) for cause, value in inherited]
 
 
 def _log_probs(n: int, c: int, seed: int) -> torch.Tensor:
@@ -78,6 +82,7 @@ def inputs_dtype_device(kata: Kata) -> None:
         "nll(inp, target) for float64 inp",
         dtype=torch.float64,
         device=kata.device,
+        variants=candidates("nll", inp=inp, target=target, n=inp.shape[0]),
     )
     expect_unchanged(inp, called.args[0], "`inp`")
     expect_unchanged(target, called.args[1], "`target`")
