@@ -189,20 +189,3 @@ def expect_unchanged(before: torch.Tensor, after: Any, what: str) -> None:
             f"you modified {what} in place (before {preview(before)}, after {preview(after)}) "
             "— compute a new tensor instead"
         )
-
-
-def scale_factor(got: torch.Tensor, expected: torch.Tensor) -> float | None:
-    """k when got ≈ k * expected for one k (e.g. a missing /N), else None."""
-    if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
-        return None
-    e = expected.double().reshape(-1)
-    g = got.double().reshape(-1)
-    denom = float(e @ e)
-    if denom == 0:
-        return None
-    k = float(g @ e) / denom
-    return k if is_close(g, k * e, rtol=1e-3, atol=1e-5) else None
-
-
-def near(value: float | None, target: float, rtol: float = 1e-3) -> bool:
-    return value is not None and abs(value - target) <= rtol * abs(target)

@@ -78,7 +78,7 @@ def _forward_and_backward(module: Any, *tensors: torch.Tensor) -> dict[str, Any]
     """Driver: run forward_and_backward, its steps recorded; report the loss, every .g, the inputs after.
 
     forward_and_backward calls the kata's own lin, relu, mse and lin_grad by name, so
-    for this call the driver wraps them to record what each step received (which
+    for this call the driver wraps them (in the globals it looks them up in) to record what each step received (which
     earlier tensor, by identity: 0-5 the inputs, 6 on the forward steps' results),
     what it produced and, for lin_grad, out.g on entry and the inp.g it set. A
     submission that inlines the steps is graded on its final results alone.
@@ -105,14 +105,15 @@ def _forward_and_backward(module: Any, *tensors: torch.Tensor) -> dict[str, Any]
 
         return step
 
-    originals = {n: getattr(module, n) for n in STEPS if callable(getattr(module, n, None))}
+    run = module.forward_and_backward
+    # The names it looks up: its module's globals in a file, the notebook's in a notebook.
+    names = getattr(run, "__globals__", {})
+    originals = {n: names[n] for n in STEPS if callable(names.get(n))}
     try:
-        for name, func in originals.items():
-            setattr(module, name, wrap(name, func))
-        loss = module.forward_and_backward(*tensors)
+        names.update({name: wrap(name, func) for name, func in originals.items()})
+        loss = run(*tensors)
     finally:
-        for name, func in originals.items():
-            setattr(module, name, func)
+        names.update(originals)
     grads = {f"{n}.g": getattr(t, "g", None) for n, t in zip(NAMES, tensors, strict=True)}
     return {"loss": loss, **grads, "after": list(tensors), "steps": steps}
 
@@ -176,10 +177,13 @@ def _localise_forward(steps: list[dict[str, Any]], values: dict[str, torch.Tenso
             )
 
 
-def _walk_backward(chain: list[tuple[str, Any, torch.Tensor, str, list]], n: int) -> None:
-    """From the loss towards the inputs: the first gradient that differs, and its step."""
+Link = tuple[str, Any, torch.Tensor, str, str, list]  # name, got, expected, step, its formula, variants
+
+
+def _walk_backward(chain: list[Link], n: int) -> None:
+    """From the loss towards the inputs: the first gradient that differs, its step and formula."""
     right: list[str] = []
-    for name, got, expected, step, variants in chain:
+    for name, got, expected, step, formula, variants in chain:
         try:
             expect_grad(got, expected, f"`{name}`", n, variants=variants)
         except CheckFailure as failure:
@@ -188,6 +192,7 @@ def _walk_backward(chain: list[tuple[str, Any, torch.Tensor, str, list]], n: int
             heading = f"{verdict}`{name}` is wrong: {step}"
             shown = [line for line in lines[1:] if not line.lstrip().startswith(("expected", "got"))]
             rest = [line for line in lines[1:] if line not in shown]
+            shown = shown or [f"  {formula}"]
             raise CheckFailure("\n".join([heading, *shown, "  " + lines[0], *rest])) from None
         if name[0] not in "wb":  # the chain itself: out.g, l2.g, l1.g, inp.g
             right.append(name)
@@ -195,7 +200,7 @@ def _walk_backward(chain: list[tuple[str, Any, torch.Tensor, str, list]], n: int
 
 def _backward_chain(
     got: dict[str, Any], values: dict[str, torch.Tensor], tensors: tuple[torch.Tensor, ...]
-) -> list[tuple[str, Any, torch.Tensor, str, list]]:
+) -> list[Link]:
     """The gradients in the order the backward pass makes them, with the step that makes each."""
     inp, targ, w1, b1, w2, b2 = tensors
     n = inp.shape[0]
@@ -208,25 +213,25 @@ def _backward_chain(
         }
 
     two, one = layer("out.g", "l2"), layer("l1.g", "inp")
+    second_layer, first_layer = "the second layer's lin_grad", "the first layer's lin_grad"
     final = [
-        ("w2.g", got["w2.g"], values["w2.g"], "the second layer's lin_grad, w2.g = l2.t() @ out.g", two["w"]),
-        ("b2.g", got["b2.g"], values["b2.g"], "the second layer's lin_grad, b2.g = out.g.sum(0)", two["b"]),
-        ("w1.g", got["w1.g"], values["w1.g"], "the first layer's lin_grad, w1.g = inp.t() @ l1.g", one["w"]),
-        ("b1.g", got["b1.g"], values["b1.g"], "the first layer's lin_grad, b1.g = l1.g.sum(0)", one["b"]),
-        ("inp.g", got["inp.g"], values["inp.g"], "the first layer's lin_grad, inp.g = l1.g @ w1.t()", []),
+        ("w2.g", got["w2.g"], values["w2.g"], second_layer, "w2.g = l2.t() @ out.g", two["w"]),
+        ("b2.g", got["b2.g"], values["b2.g"], second_layer, "b2.g = out.g.sum(0)", two["b"]),
+        ("w1.g", got["w1.g"], values["w1.g"], first_layer, "w1.g = inp.t() @ l1.g", one["w"]),
+        ("b1.g", got["b1.g"], values["b1.g"], first_layer, "b1.g = l1.g.sum(0)", one["b"]),
+        ("inp.g", got["inp.g"], values["inp.g"], first_layer, "inp.g = l1.g @ w1.t()", []),
     ]
     if second is None or first is None:
         return final
     loss_step = candidates("mse.inp.g", inp=values["out"], targ=targ, n=n)
     relu_step = candidates("relu.inp.g", inp=values["l1"], out_g=values["l2.g"], x="l1", above="l2")
     return [
-        ("out.g", second["out.g"], values["out.g"],
-         "the loss step, out.g = 2 * (out[:, 0] - targ)[:, None] / N", loss_step),
+        ("out.g", second["out.g"], values["out.g"], "the loss step",
+         "the derivative of the mean of the squares: out.g = 2 * (out[:, 0] - targ)[:, None] / N", loss_step),
         *final[:2],
-        ("l2.g", second["inp.g"], values["l2.g"], "the second layer's lin_grad, l2.g = out.g @ w2.t()", []),
-        ("l1.g", first["out.g"], values["l1.g"],
-         "the ReLU step — multiply the mask by the gradient coming from above: l1.g = l2.g * (l1 > 0)",
-         relu_step),
+        ("l2.g", second["inp.g"], values["l2.g"], second_layer, "l2.g = out.g @ w2.t()", []),
+        ("l1.g", first["out.g"], values["l1.g"], "the ReLU step",
+         "multiply the mask by the gradient coming from above: l1.g = l2.g * (l1 > 0)", relu_step),
         *final[2:],
     ]
 
