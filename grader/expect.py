@@ -40,7 +40,11 @@ def preview(t: torch.Tensor, count: int = 4) -> str:
 
 
 def _kind(obj: Any) -> str:
-    return f"a {type(obj).__name__}" if obj is not None else "None — is a `return` missing?"
+    if obj is None:
+        return "None — is a `return` missing?"
+    if isinstance(obj, int | float | bool):
+        return f"a Python {type(obj).__name__} — keep the result a tensor (no .item() or float())"
+    return f"a {type(obj).__name__}"
 
 
 def expect_tensor(got: Any, what: str) -> torch.Tensor:

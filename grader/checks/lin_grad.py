@@ -177,6 +177,33 @@ def _localise_forward(steps: list[dict[str, Any]], values: dict[str, torch.Tenso
             )
 
 
+# The lesson's backward calls of lin_grad: (which layer, its arguments), by the forward's names.
+BACKWARD = (
+    ("the second layer's lin_grad", ("l2", "out", "w2", "b2")),
+    ("the first layer's lin_grad", ("inp", "l1", "w1", "b1")),
+)
+
+
+def _localise_lin_grad_calls(steps: list[dict[str, Any]]) -> None:
+    """Name a lin_grad call that got another layer's tensors (when the forward went the lesson's way)."""
+    if [s["step"] for s in steps if s["step"] != "lin_grad"] != [step for step, _, _ in FORWARD]:
+        return
+    results = [result for _, _, result in FORWARD]
+    index = {name: i for i, name in enumerate(NAMES)} | {r: len(NAMES) + i for i, r in enumerate(results)}
+    calls = [s for s in steps if s["step"] == "lin_grad"]
+    for layer, args in BACKWARD:
+        record = next((c for c in calls if c["sources"][2:3] == [index[args[2]]]), None)
+        if record is None:
+            continue
+        for got, name in zip(record["sources"], args, strict=False):
+            if got != index[name]:
+                raise CheckFailure(
+                    f"{layer} got {_describe(got)} instead of {_describe(index[name])}\n"
+                    "  each layer's lin_grad takes that layer's input and output: "
+                    "lin_grad(l2, out, w2, b2), then lin_grad(inp, l1, w1, b1)"
+                )
+
+
 Link = tuple[str, Any, torch.Tensor, str, str, list]  # name, got, expected, step, its formula, variants
 
 
@@ -248,7 +275,11 @@ def _expect_forward_and_backward(
     if not is_close(got["loss"], values["loss"]):
         _localise_forward(got["steps"], values)
     expect_close(got["loss"], values["loss"], f"the loss for inp {tuple(inp.shape)}")
-    _walk_backward(_backward_chain(got, values, tensors), n)
+    try:
+        _walk_backward(_backward_chain(got, values, tensors), n)
+    except CheckFailure:
+        _localise_lin_grad_calls(got["steps"])  # a layer's lin_grad given another layer's tensors
+        raise
     for name, before, after in zip(NAMES, tensors, got["after"], strict=True):
         expect_unchanged(before, after, f"`{name}`")
 

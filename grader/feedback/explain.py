@@ -64,6 +64,21 @@ TABLE: tuple[Explanation, ...] = (
         ("training_loop",),
     ),
     Explanation(
+        r"not implemented for '(Long|Int|Bool)'",
+        "a float operation got an integer tensor: loss_func takes the predictions first, then the "
+        "targets — loss_func(preds, yb)",
+        ("training_loop",),
+    ),
+    Explanation(
+        r"not implemented for '(Long|Int|Bool)'",
+        "a float operation got an integer or bool tensor: the scores and log-probabilities are float, "
+        "only the class indices are int64 — convert a mask with .float() or .to(x.dtype)",
+    ),
+    Explanation(
+        r"torch\.return_types\.(max|min)",
+        "x.max(dim) returns a pair (values, indices) — take .values, e.g. x.max(dim=-1, keepdim=True).values",
+    ),
+    Explanation(
         r"mean\(\): could not infer output dtype.*Bool",
         "the mean of a bool tensor: (a == b) holds True/False — convert the matches with .float() "
         "before .mean()",
@@ -105,6 +120,12 @@ TABLE: tuple[Explanation, ...] = (
         r"too many indices for tensor of dimension",
         "more indices than the tensor has axes: inp[rows, target] needs the 2-D (N, C) "
         "log-probabilities — an earlier step reduced too much",
+    ),
+    Explanation(
+        r"index -?\d+ is out of bounds for dimension",
+        "an index past the end of an axis: the class indices pick one entry per row, in the last "
+        "axis — inp[range(N), target], not inp[target]",
+        ("nll_loss",),
     ),
     Explanation(
         r"Dimension out of range",

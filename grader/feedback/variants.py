@@ -126,6 +126,8 @@ TABLES: dict[str, list[Variant]] = {
                 "wrong way — keepdim=True", lambda v: v["x"] - torch.logsumexp(v["x"], -1)),
         Variant("reduced over the wrong axis: the classes are the last axis, dim=-1",
                 lambda v: v["x"] - torch.logsumexp(v["x"], 0, keepdim=True)),
+        Variant("subtracted only the max: log_softmax is x minus the whole logsumexp, "
+                "m + log(sum(exp(x - m)))", lambda v: v["x"] - v["x"].max(-1, keepdim=True).values),
     ],
     "nll": [
         Variant("it has the wrong sign — the loss is minus the mean log-probability",
