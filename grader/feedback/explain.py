@@ -64,7 +64,7 @@ TABLE: tuple[Explanation, ...] = (
         ("training_loop",),
     ),
     Explanation(
-        r"not implemented for '(Long|Int|Bool)'",
+        r"not implemented for '(Long|Int|Bool)'|Expected floating point type for target",
         "a float operation got an integer tensor: loss_func takes the predictions first, then the "
         "targets — loss_func(preds, yb)",
         ("training_loop",),

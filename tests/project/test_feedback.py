@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from grader.engine import grade, grade_kata
 from grader.expect import first_match
@@ -134,6 +135,10 @@ RAISERS: list[tuple[str, Callable[[], object], str]] = [
     ("nll_loss", lambda: torch.ones(3)[torch.tensor([0.5])], "integer class indices"),
     ("lin", lambda: torch.ones(2, 2) @ torch.ones(2, 2, dtype=torch.float64), "two dtypes"),
     ("training_loop", lambda: torch.ones(3).item(), "more than one value"),
+    ("training_loop", lambda: F.cross_entropy(torch.tensor([1, 2]), torch.randn(2, 3)), "loss_func(preds, yb)"),
+    ("log_softmax", lambda: torch.tensor([1, 2]).log_softmax(0), "only the class indices are int64"),
+    ("logsumexp", lambda: torch.ones(2, 3) - torch.ones(2, 3).max(-1), "take .values"),
+    ("nll_loss", lambda: torch.ones(1, 3)[torch.tensor([2])], "not inp[target]"),
 ]
 
 
