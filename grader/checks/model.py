@@ -97,21 +97,24 @@ def forward_through_layers(kata: Kata) -> None:
         )
     if not got["layers_stored"] or not got["loss_stored"]:
         raise CheckFailure("Model must keep self.layers (the layers, as a list) and self.loss")
-    names = [f"layer{i}" for i in range(len(FACTORS))] + ["the loss"]
-    for i, (name, source) in enumerate(zip(names, got["fed"], strict=True)):
-        right = "the model's input x" if i == 0 else f"layer{i - 1}'s output"
-        if source != right:
-            raise CheckFailure(
-                f"{name} got {source} instead of {right}\n"
-                "  pass each layer's output to the next: x = layer(x), then return self.loss(x, targ)"
-            )
     last = x.double() * math.prod(FACTORS)
-    expect_close(
-        got["loss"],
-        _expected(x, targ)[0],
-        "the loss returned by model(x, targ)",
-        variants=candidates("model.loss", last=last),
-    )
+    try:
+        expect_close(
+            got["loss"],
+            _expected(x, targ)[0],
+            "the loss returned by model(x, targ)",
+            variants=candidates("model.loss", last=last),
+        )
+    except CheckFailure:  # a wrong loss: which layer was fed the wrong tensor?
+        names = [f"layer{i}" for i in range(len(FACTORS))] + ["the loss"]
+        for i, (name, source) in enumerate(zip(names, got["fed"], strict=True)):
+            right = "the model's input x" if i == 0 else f"layer{i - 1}'s output"
+            if source != right:
+                raise CheckFailure(
+                    f"{name} got {source} instead of {right}\n"
+                    "  pass each layer's output to the next: x = layer(x), then return self.loss(x, targ)"
+                ) from None
+        raise
 
 
 @check("model")

@@ -29,6 +29,8 @@ def test_correct_solutions_in_other_styles_keep_full_marks() -> None:
     lost = {k.name: k.first_failure.message for k in report.katas if k.first_failure is not None}
     assert not lost, lost
     assert report.score == report.max_score == 100
+    inline = grade(STYLES / "inline", ["lin_grad"])
+    assert inline.score == inline.max_score, inline.katas[0].first_failure
 
 
 def test_backward_is_localised_from_the_loss_towards_the_inputs(tmp_path: Path) -> None:
