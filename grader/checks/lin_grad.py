@@ -233,6 +233,7 @@ def _backward_chain(
     n = inp.shape[0]
     calls = {r["sources"][2]: r for r in got["steps"] if r["step"] == "lin_grad" and len(r["sources"]) == 4}
     second, first = calls.get(NAMES.index("w2")), calls.get(NAMES.index("w1"))
+
     def layer(out_g: str, x: str) -> dict[str, list]:
         return {
             "w": candidates("lin.w.g", inp=values[x] if x != "inp" else inp, out_g=values[out_g]),
@@ -253,12 +254,24 @@ def _backward_chain(
     loss_step = candidates("mse.inp.g", inp=values["out"], targ=targ, n=n)
     relu_step = candidates("relu.inp.g", inp=values["l1"], out_g=values["l2.g"], x="l1", above="l2")
     return [
-        ("out.g", second["out.g"], values["out.g"], "the loss step",
-         "the derivative of the mean of the squares: out.g = 2 * (out[:, 0] - targ)[:, None] / N", loss_step),
+        (
+            "out.g",
+            second["out.g"],
+            values["out.g"],
+            "the loss step",
+            "the derivative of the mean of the squares: out.g = 2 * (out[:, 0] - targ)[:, None] / N",
+            loss_step,
+        ),
         *final[:2],
         ("l2.g", second["inp.g"], values["l2.g"], second_layer, "l2.g = out.g @ w2.t()", []),
-        ("l1.g", first["out.g"], values["l1.g"], "the ReLU step",
-         "multiply the mask by the gradient coming from above: l1.g = l2.g * (l1 > 0)", relu_step),
+        (
+            "l1.g",
+            first["out.g"],
+            values["l1.g"],
+            "the ReLU step",
+            "multiply the mask by the gradient coming from above: l1.g = l2.g * (l1 > 0)",
+            relu_step,
+        ),
         *final[2:],
     ]
 

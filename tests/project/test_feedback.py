@@ -137,7 +137,11 @@ RAISERS: list[tuple[str, Callable[[], object], str]] = [
     ("nll_loss", lambda: torch.ones(3)[torch.tensor([0.5])], "integer class indices"),
     ("lin", lambda: torch.ones(2, 2) @ torch.ones(2, 2, dtype=torch.float64), "two dtypes"),
     ("training_loop", lambda: torch.ones(3).item(), "more than one value"),
-    ("training_loop", lambda: F.cross_entropy(torch.tensor([1, 2]), torch.randn(2, 3)), "loss_func(preds, yb)"),
+    (
+        "training_loop",
+        lambda: F.cross_entropy(torch.tensor([1, 2]), torch.randn(2, 3)),
+        "loss_func(preds, yb)",
+    ),
     ("log_softmax", lambda: torch.tensor([1, 2]).log_softmax(0), "only the class indices are int64"),
     ("logsumexp", lambda: torch.ones(2, 3) - torch.ones(2, 3).max(-1), "take .values"),
     ("nll_loss", lambda: torch.ones(1, 3)[torch.tensor([2])], "not inp[target]"),
@@ -162,3 +166,10 @@ def test_every_explanation_is_reached_by_a_real_exception() -> None:
             reached.add(next(row for row in TABLE if explain(str(exc), kata) == row.sentence))
     unreached = [row.pattern for row in TABLE if row not in reached and "device" not in row.pattern]
     assert not unreached, unreached  # (the device row needs a GPU to raise its exception)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="a device mismatch needs a GPU to happen")
+def test_a_device_mismatch_is_explained() -> None:
+    with pytest.raises(RuntimeError) as caught:
+        torch.ones(2, device="cuda") + torch.ones(2)
+    assert "inputs' device" in explain(str(caught.value), "lin")
