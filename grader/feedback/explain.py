@@ -96,6 +96,18 @@ TABLE: tuple[Explanation, ...] = (
         ("module",),
     ),
     Explanation(
+        r"shapes cannot be multiplied \((\d+)x\1 and",
+        "an (N, N) matrix went into a product: out - targ broadcasts (N, 1) against (N,) to (N, N) "
+        "— subtract out[:, 0], then put the column back with [:, None]",
+        ("lin_grad",),
+    ),
+    Explanation(
+        r"shapes cannot be multiplied \(1x\d+ and",
+        "a 1-D gradient went into a product, where torch reads it as one row: out.g lost its column "
+        "axis — put it back with [:, None], so out.g has out's shape (N, 1)",
+        ("lin_grad",),
+    ),
+    Explanation(
         r"shapes cannot be multiplied|size mismatch|both arguments to matmul need to be at least 1D",
         "the shapes of a matrix product do not line up: (a, b) @ (c, d) needs b == c — in the "
         "lesson, inp.g = out.g @ w.t() and w.g = inp.t() @ out.g, each .g the shape of its tensor",

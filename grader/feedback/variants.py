@@ -94,8 +94,21 @@ TABLES: dict[str, list[Variant]] = {
             "summed over every axis — sum over the batch axis only: b.g = out.g.sum(0)",
             lambda v: v["out_g"].sum(),
         ),
+        Variant(
+            "not summed over the batch: every example adds to the bias's gradient — b.g = out.g.sum(0)",
+            lambda v: v["out_g"],
+        ),
+        Variant(
+            "the sum kept its axis: b.g has b's shape (n_out,) — out.g.sum(0), without keepdim",
+            lambda v: v["out_g"].sum(0, keepdim=True),
+        ),
     ],
     "relu.inp.g": [
+        Variant(
+            "the mask is inverted: ReLU passes the gradient where its input was positive, "
+            "{x}.g = {above}.g * ({x} > 0)",
+            lambda v: v["out_g"] * (v["inp"] < 0),
+        ),
         Variant(
             "the mask ({x} > 0) is missing — ReLU passes the gradient from above only where its "
             "input was positive: {x}.g = {above}.g * ({x} > 0)",

@@ -129,6 +129,8 @@ RAISERS: list[tuple[str, Callable[[], object], str]] = [
     ("relu", lambda: torch.ones(2).g, "read before it was set"),
     ("module", _missing_argument, "with the star"),
     ("lin", lambda: torch.ones(2, 3) @ torch.ones(2, 3), "do not line up"),
+    ("lin_grad", lambda: torch.ones(7, 7) @ torch.ones(1, 3), "subtract out[:, 0]"),
+    ("lin_grad", lambda: torch.ones(64) @ torch.ones(1, 50), "lost its column axis"),
     ("logsumexp", lambda: torch.ones(5, 4) - torch.ones(5), "keepdim=True"),
     ("lin_grad", lambda: max(torch.randn(3), 0.0), "Python's own max"),
     ("lin", lambda: 2.0 * None, "a value is None"),
