@@ -90,12 +90,14 @@ def _forward_and_backward(module: Any, *tensors: torch.Tensor) -> dict[str, Any]
         return next((i for i, k in enumerate(known) if k is t), -1)
 
     def wrap(name: str, func: Any) -> Any:
-        def step(*args: Any) -> Any:
+        def step(*args: Any, **kwargs: Any) -> Any:
+            if kwargs or (name == "lin_grad" and len(args) != 4):
+                return func(*args, **kwargs)  # called another way: graded on the final results
             record: dict[str, Any] = {"step": name, "sources": [source(a) for a in args]}
-            if name == "lin_grad" and len(args) == 4:
+            if name == "lin_grad":
                 record["out.g"] = _copy(getattr(args[1], "g", None))
             result = func(*args)
-            if name == "lin_grad" and len(args) == 4:
+            if name == "lin_grad":
                 record["inp.g"] = _copy(getattr(args[0], "g", None))
             else:
                 record["result"] = _copy(result)
