@@ -27,7 +27,7 @@ def forward_and_backward(inp, targ, w1, b1, w2, b2):  # noqa: ANN001, ANN201
     out = lin(active, w2, b2)
     loss = mse(out, targ)
     out.g = 2 * (out - targ.unsqueeze(-1)) / len(targ)
-    lin_grad(active, out, w2, b2)
+    lin_grad(active, out, w=w2, b=b2)
     hidden.g = active.g * (active > 0).to(active.dtype)
     # the first layer's gradients written out instead of calling lin_grad
     w1.g, b1.g, inp.g = inp.t() @ hidden.g, hidden.g.sum(0), hidden.g @ w1.t()

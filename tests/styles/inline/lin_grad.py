@@ -29,7 +29,7 @@ def forward_and_backward(inp, targ, w1, b1, w2, b2):  # noqa: ANN001, ANN201
     out.g = diff[:, None]
     lin_grad(hidden, out, w2, b2)
     pre.g = hidden.g * (pre > 0)
-    lin_grad(inp=inp, out=pre, w=w1, b=b1)
+    lin_grad(inp, pre, w1, b1)
     for t in (w2, b2, w1, b1, inp):
         t.g = t.g * (2 / len(targ))
     return loss
