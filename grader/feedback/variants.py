@@ -249,10 +249,6 @@ TABLES: dict[str, list[Variant]] = {
             "a count, not a fraction — take the mean of the matches, not their sum",
             lambda v: (v["out"].argmax(1) == v["yb"]).double().sum(),
         ),
-        Variant(
-            "argmax over the batch (dim=0) — take the argmax over the classes, dim=1",
-            lambda v: (v["out"].argmax(0) == v["yb"]).double().mean(),
-        ),
     ],
     "model.loss": [
         Variant(

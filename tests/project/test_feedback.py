@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from grader.engine import grade, grade_kata
 from grader.expect import first_match
 from grader.feedback.explain import TABLE, explain
-from grader.feedback.variants import candidates
+from grader.feedback.variants import TABLES, candidates
 from grader.outputs.report import table
 from grader.rubric import katas
 from tests.corpus import REPO, grade_mistake, load_mistakes
@@ -88,6 +88,15 @@ def test_a_variant_equal_to_the_right_answer_names_nothing() -> None:
     assert first_match(right, right, found) is None
     wrong = out_g.sum(1)
     assert first_match(wrong, right, found).startswith("summed over axis 1")
+
+
+@pytest.mark.parametrize("row", range(len(TABLES["grad"])))
+def test_each_gradient_variant_is_named_by_its_own_cause(row: int) -> None:
+    expected = torch.randn(6, 4, generator=torch.Generator().manual_seed(row), dtype=torch.float64)
+    found = candidates("grad", expected=expected, n=6)
+    cause, wrong = found[row]
+    assert first_match(wrong.float(), expected, found) == cause
+    assert first_match(expected.float(), expected, found) is None
 
 
 # Real exceptions, raised by torch and Python here, each with the kata it is explained for.
