@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader.checks import Check, checks_for
 from grader.errors import CheckFailure, StudentError, WorkerEnded
+from grader.feedback.explain import explain
 from grader.kata import REPO, Kata, WorkerKata
 from grader.rubric import KataSpec, katas
 
@@ -23,6 +24,7 @@ class TestResult:
     status: str
     message: str = ""
     details: str = ""
+    whole_kata: bool = False  # its cause stops every later check too (the file did not import)
 
 
 @dataclass
@@ -44,6 +46,11 @@ class KataResult:
     @property
     def first_failure(self) -> TestResult | None:
         return next((t for t in self.tests if t.status != "passed"), None)
+
+    @property
+    def failures(self) -> list[TestResult]:
+        """Every check that did not pass, in the order they ran (for -v and feedback files)."""
+        return [t for t in self.tests if t.status != "passed"]
 
     @property
     def state(self) -> str:
@@ -76,7 +83,7 @@ NOT_IMPLEMENTED = "not implemented yet"
 
 def describe_student_error(err: StudentError, spec: KataSpec) -> tuple[str, str]:
     """(status, message) for an exception raised by the student's code."""
-    if err.not_implemented:
+    if err.not_implemented and not explain(err.message, spec.name):  # not torch's own "not implemented for"
         return "error", f"{NOT_IMPLEMENTED} — fill in the YOUR CODE HERE parts of {spec.filename}"
     if err.kind == "ForbiddenCall":
         return "failed", err.message
@@ -85,12 +92,22 @@ def describe_student_error(err: StudentError, spec: KataSpec) -> tuple[str, str]
         more = f" (it asked for {int(asked.group(1)) / 2**30:.1f} GB more)" if asked else ""
         return "error", f"ran out of memory: used more than the {spec.memory_gb:g} GB limit{more}"
     if err.kind == "import":
-        return "error", f"{spec.filename} {err.message}"
+        why = explain(err.message, spec.name)
+        return "error", f"{spec.filename} {err.message}" + (f"\n  {why}" if why else "")
     if err.kind in ("MissingName", "NotPlainData", "SystemExit"):
         return "error", err.message
+    return "error", raised(err, spec.name)
+
+
+def raised(err: StudentError, kata: str) -> str:
+    """Line 1: where the student's code raised what; line 2: that error in the lesson's terms."""
     where = f"{err.where} " if err.where else ""
-    detail = f": {err.message}" if err.message else ""
-    return "error", f"{where}raised {err.kind}{detail}"
+    first = err.message.strip().splitlines()[0] if err.message.strip() else ""
+    if len(first) > 150:  # torch's texts run on: keep the first sentence (all of it is in -v)
+        end = first.find(". ")
+        first = first[: end + 1] if 0 < end < 150 else first[:149] + "…"
+    why = explain(err.message, kata)
+    return f"{where}raised {err.kind}{f': {first}' if first else ''}" + (f"\n  {why}" if why else "")
 
 
 def run_check(check: Check, kata: Kata) -> TestResult:
@@ -101,7 +118,7 @@ def run_check(check: Check, kata: Kata) -> TestResult:
         return TestResult(check.name, "failed", str(failure))
     except StudentError as err:
         status, message = describe_student_error(err, kata.spec)
-        return TestResult(check.name, status, message, err.details)
+        return TestResult(check.name, status, message, err.details, whole_kata=err.kind == "import")
     except WorkerEnded as ended:
         return TestResult(check.name, ended.status, ended.message, ended.details)
     except Exception as exc:  # noqa: BLE001 - a result the checks could not even read
@@ -132,8 +149,13 @@ def grade_kata(folder: Path, spec: KataSpec, device: str = "cpu") -> KataResult:
         result.tests = [TestResult(c.name, "error", message) for c in checks]
         return result
     try:
+        stopped: TestResult | None = None
         for check in checks:
+            if stopped is not None:  # one cause, said once: every later check reports it too
+                result.tests.append(replace(stopped, name=check.name, details=""))
+                continue
             result.tests.append(run_check(check, kata))
+            stopped = result.tests[-1] if result.tests[-1].whole_kata else None
     finally:
         kata.close()
         result.output = kata.output

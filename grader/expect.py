@@ -15,6 +15,7 @@ loses that much in absolute terms. Those checks add `abs_tol = 8 * eps32 * max|x
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -39,7 +40,11 @@ def preview(t: torch.Tensor, count: int = 4) -> str:
 
 
 def _kind(obj: Any) -> str:
-    return f"a {type(obj).__name__}" if obj is not None else "None"
+    if obj is None:
+        return "None — is a `return` missing?"
+    if isinstance(obj, int | float | bool):
+        return f"a Python {type(obj).__name__} — keep the result a tensor (no .item() or float())"
+    return f"a {type(obj).__name__}"
 
 
 def expect_tensor(got: Any, what: str) -> torch.Tensor:
@@ -77,6 +82,47 @@ def is_close(
     return bool(((g - e).abs() <= rtol * e.abs() + atol * scale + abs_tol).all())
 
 
+def same(got: Any, value: torch.Tensor) -> bool:
+    """Equal within a loose tolerance (1e-3), inf and nan in the same places."""
+    if not isinstance(got, torch.Tensor) or got.shape != value.shape:
+        return False
+    g, v = got.detach().double().cpu(), value.detach().double().cpu()
+    finite = torch.isfinite(g)
+    if not torch.equal(finite, torch.isfinite(v)):
+        return False
+    if not torch.equal(g[~finite].nan_to_num(), v[~finite].nan_to_num()):
+        return False
+    return is_close(g[finite], v[finite], rtol=1e-3, atol=1e-5)
+
+
+Candidate = tuple[str, torch.Tensor]  # (the cause that names a wrong answer, its value)
+
+
+def first_match(got: Any, expected: torch.Tensor, candidates: Sequence[Candidate]) -> str | None:
+    """The cause of the first wrong answer `got` equals (see grader/feedback/variants.py).
+
+    A candidate equal to the right answer on these inputs names nothing and is skipped.
+    """
+    for cause, value in candidates:
+        if value.shape == expected.shape and same(value, expected):
+            continue
+        if same(got, value):
+            return cause
+    return None
+
+
+def failure(problem: str, cause: str, expected: Any = None, got: Any = None) -> CheckFailure:
+    """The message shape every check uses: what is wrong; the likely cause and fix; expected; got."""
+    lines = [problem]
+    if cause:
+        lines.append(f"  {cause}")
+    if expected is not None:
+        lines.append(f"  expected {preview(expected) if isinstance(expected, torch.Tensor) else expected}")
+    if got is not None:
+        lines.append(f"  got      {preview(got) if isinstance(got, torch.Tensor) else got}")
+    return CheckFailure("\n".join(lines))
+
+
 def expect_close(
     got: Any,
     expected: torch.Tensor,
@@ -88,33 +134,36 @@ def expect_close(
     dtype: torch.dtype | None = None,
     device: str | None = None,
     hint: str = "",
+    variants: Sequence[Candidate] = (),
 ) -> torch.Tensor:
     """Fail with a precise message unless `got` matches `expected`.
 
     Checks, in order: a tensor; the shape; the dtype (`dtype`, if given); the
     device (`device`, if given); no inf/nan where a finite value is expected;
-    the values. `hint` is appended to a value mismatch.
+    the values. A wrong shape or value that equals one of `variants` (wrong
+    answers computed from the same inputs) is named by its cause; otherwise
+    `hint` is the second line.
     """
-    got = expect_tensor(got, what)
+    if not isinstance(got, torch.Tensor):
+        raise failure(f"{what} should be a tensor, got {_kind(got)}", hint)
+
+    def fail(problem: str) -> CheckFailure:
+        cause = first_match(got, expected, variants) or hint
+        return failure(problem, cause, expected, got)
+
     if got.shape != expected.shape:
-        raise CheckFailure(f"{what} has shape {shape(got)}, expected {shape(expected)}")
+        raise fail(f"{what} has shape {shape(got)}, expected {shape(expected)}")
     if dtype is not None and got.dtype != dtype:
         raise CheckFailure(f"{what} has dtype {got.dtype}, expected {dtype} (the inputs' dtype)")
     if device is not None and not same_device(device_of(got), device):
         raise CheckFailure(f"{what} is on {device_of(got)}, expected {device} (the inputs' device)")
     bad = ~torch.isfinite(got.double()) & torch.isfinite(expected.double())
     if bad.any():
-        raise CheckFailure(
-            f"{what} contains inf/nan where finite values are expected "
-            f"(got {preview(got)}, expected {preview(expected)})" + (f" — {hint}" if hint else "")
-        )
+        raise fail(f"{what} contains inf/nan where finite values are expected")
     if not is_close(got, expected, rtol, atol, abs_tol):
         abs_err, rel_err = errors(got, expected)
-        message = (
-            f"{what} is off: max abs error {abs_err:.3g}, max rel error {rel_err:.3g} "
-            f"(tolerance {rtol:g} relative{f', {abs_tol:.2g} absolute' if abs_tol else ''})\n  expected {preview(expected)}\n  got      {preview(got)}"
-        )
-        raise CheckFailure(message + (f"\n  hint: {hint}" if hint else ""))
+        tolerance = f"tolerance {rtol:g} relative{f', {abs_tol:.2g} absolute' if abs_tol else ''}"
+        raise fail(f"{what} is off: max abs error {abs_err:.3g}, max rel error {rel_err:.3g} ({tolerance})")
     return got
 
 
@@ -144,20 +193,3 @@ def expect_unchanged(before: torch.Tensor, after: Any, what: str) -> None:
             f"you modified {what} in place (before {preview(before)}, after {preview(after)}) "
             "— compute a new tensor instead"
         )
-
-
-def scale_factor(got: torch.Tensor, expected: torch.Tensor) -> float | None:
-    """k when got ≈ k * expected for one k (e.g. a missing /N), else None."""
-    if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
-        return None
-    e = expected.double().reshape(-1)
-    g = got.double().reshape(-1)
-    denom = float(e @ e)
-    if denom == 0:
-        return None
-    k = float(g @ e) / denom
-    return k if is_close(g, k * e, rtol=1e-3, atol=1e-5) else None
-
-
-def near(value: float | None, target: float, rtol: float = 1e-3) -> bool:
-    return value is not None and abs(value - target) <= rtol * abs(target)

@@ -1,18 +1,20 @@
 """Ground truth and diagnoses shared by the backprop katas (2–7).
 
 Expected gradients come from torch autograd in float64 on the same inputs;
-`expect_grad` turns the usual mistakes (transposed, a factor of N, a missing
-2, a sign) into a message that names them.
+`expect_grad` names the usual mistakes (transposed, a factor of N, a missing
+2, a sign) from the variant tables of grader/feedback/variants.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 
 from grader.errors import CheckFailure
-from grader.expect import expect_close, near, scale_factor, shape
+from grader.expect import Candidate, expect_close, shape
+from grader.feedback.variants import candidates
 
 
 def autograd_grads(
@@ -39,42 +41,19 @@ def expect_grad(
     *,
     dtype: torch.dtype | None = None,
     device: str | None = None,
+    variants: Sequence[Candidate] = (),
 ) -> None:
-    """Check one gradient (`what` like "`w.g`") against autograd; n is the batch size."""
+    """Check one gradient (`what` like "`w.g`") against autograd; n is the batch size.
+
+    `variants` (wrong answers particular to this gradient) are tried before the
+    factors and signs every gradient is prone to (the "grad" table).
+    """
     if got is None:
         raise CheckFailure(f"{what} was not set — backward() must store it")
-    if (
-        isinstance(got, torch.Tensor)
-        and expected.dim() == 2
-        and got.shape == expected.t().shape
-        and got.shape != expected.shape
-    ):
-        raise CheckFailure(f"{what} has shape {shape(got)}, expected {shape(expected)} — transposed?")
+    found = [*variants, *candidates("grad", expected=expected, n=n)]
     if isinstance(got, torch.Tensor) and got.shape != expected.shape and got.numel() == expected.numel():
-        raise CheckFailure(
-            f"{what} has shape {shape(got)}, expected {shape(expected)} — reshape "
-            "it to the shape of its tensor"
-        )
-    k = scale_factor(got, expected)
-    if k is not None and not near(k, 1.0):
-        if n > 1 and near(k, 1 / n):
-            if what.startswith("`b"):
-                raise CheckFailure(
-                    f"{what} is off by a factor of N = {n} — sum over the batch, don't average"
-                )
-            raise CheckFailure(f"{what} is N = {n} times too small — is there an extra / N?")
-        if n > 1 and near(k, n):
-            raise CheckFailure(
-                f"{what} is N = {n} times too large — the mean in the loss divides "
-                "by N, so its gradient does too"
-            )
-        if near(k, 2.0) or near(k, 0.5):
-            raise CheckFailure(
-                f"{what} is off by a factor of {k:.3g} — check the 2 from the derivative of the square"
-            )
-        if near(k, -1.0):
-            raise CheckFailure(f"{what} has the wrong sign — d/dout of (out - targ)**2 is 2 * (out - targ)")
-    expect_close(got, expected, what, dtype=dtype, device=device)
+        found.append(("reshape it to the shape of its tensor", expected.reshape(got.shape)))
+    expect_close(got, expected, what, dtype=dtype, device=device, variants=found)
 
 
 def linear_grads(
@@ -88,9 +67,16 @@ def linear_grads(
 def expect_linear_grads(
     got: dict[str, Any], inp: torch.Tensor, w: torch.Tensor, b: torch.Tensor, out_g: torch.Tensor
 ) -> None:
+    """inp.g, w.g and b.g of a linear layer, each with the lesson's wrong variants."""
     expected = linear_grads(inp, w, b, out_g)
+    n = inp.shape[0]
+    variants = {
+        "w.g": candidates("lin.w.g", inp=inp, out_g=out_g),
+        "b.g": candidates("lin.b.g", out_g=out_g, n=n),
+        "inp.g": [],
+    }
     for key in ("w.g", "b.g", "inp.g"):
-        expect_grad(got.get(key), expected[key], f"`{key}`", inp.shape[0])
+        expect_grad(got.get(key), expected[key], f"`{key}`", n, variants=variants[key])
 
 
 def mse_value(output: torch.Tensor, targ: torch.Tensor) -> torch.Tensor:
@@ -98,29 +84,16 @@ def mse_value(output: torch.Tensor, targ: torch.Tensor) -> torch.Tensor:
 
 
 def expect_mse(got: Any, output: torch.Tensor, targ: torch.Tensor, what: str, name: str = "output") -> None:
-    """The MSE value, naming the (N, N) broadcasting trap and a missing mean.
+    """The MSE value, naming the (N, N) broadcasting trap, a missing mean or square.
 
     `name` is what the student calls the (N, 1) predictions (`output` or `inp`).
     """
-    expected = mse_value(output, targ)
     if isinstance(got, torch.Tensor) and got.dim() > 0:
         raise CheckFailure(
             f"{what} has shape {shape(got)}, expected a 0-d tensor (a single number) — take the mean"
         )
-    n = output.shape[0]
-    broadcast = (output.double() - targ.double()).pow(2).mean()
-    if (
-        n > 1
-        and isinstance(got, torch.Tensor)
-        and torch.isclose(got.double(), broadcast)
-        and not torch.isclose(broadcast, expected)
-    ):
-        raise CheckFailure(
-            f"{what} is the mean of an (N, N) matrix: `{name}` is {shape(output)}, `targ` is "
-            f"{shape(targ)}, so {name} - targ broadcasts to ({n}, {n}) — take {name}[:, 0] first "
-            f"(expected {float(expected):.6g}, got {float(got):.6g})"
-        )
-    k = scale_factor(got, expected)
-    if n > 1 and near(k, n):
-        raise CheckFailure(f"{what} is N = {n} times too large — a sum instead of a mean?")
-    expect_close(got, expected, what)
+    found = [
+        (cause.replace("the predictions", f"`{name}`").replace("inp[:, 0]", f"{name}[:, 0]"), value)
+        for cause, value in candidates("mse", output=output, targ=targ, n=output.shape[0])
+    ]
+    expect_close(got, mse_value(output, targ), what, variants=found)

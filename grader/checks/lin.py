@@ -11,6 +11,7 @@ from grader.checks.backprop import expect_linear_grads
 from grader.checks.inputs import randn
 from grader.errors import CheckFailure
 from grader.expect import expect_close, expect_dtype_device, expect_unchanged
+from grader.feedback.variants import candidates
 from grader.kata import Kata
 
 
@@ -44,7 +45,12 @@ def _expect_lin(
     w, b = randn(n_in, n_out, seed=seed, dtype=dtype), randn(n_out, seed=seed + 1, dtype=dtype)
     inp, out_g = randn(n, n_in, seed=seed + 2, dtype=dtype), randn(n, n_out, seed=seed + 3, dtype=dtype)
     got = kata.run(_lin_round_trip, w, b, inp, out_g)
-    expect_close(got["out"], inp.double() @ w.double() + b.double(), "Lin(w, b)(inp)")
+    expect_close(
+        got["out"],
+        inp.double() @ w.double() + b.double(),
+        "Lin(w, b)(inp)",
+        variants=candidates("lin", x=inp, w=w, b=b),
+    )
     for name, before, after in zip(("w", "b", "inp"), (w, b, inp), got["after"], strict=True):
         expect_unchanged(before, after, f"`{name}`")
     for key, attr in (

@@ -6,8 +6,6 @@ import torch
 
 from grader.checks import check
 from grader.checks.softmax import expect_float64_untouched, expect_stable, extreme_inputs, ordinary_inputs
-from grader.errors import CheckFailure
-from grader.expect import is_close
 from grader.kata import Kata
 
 
@@ -25,6 +23,7 @@ def values(kata: Kata) -> None:
             f"logsumexp(x) for x {tuple(x.shape)}",
             x,
             tricky=False,
+            table="logsumexp",
         )
 
 
@@ -33,11 +32,7 @@ def stable_for_large_inputs(kata: Kata) -> None:
     """Finite and correct for inputs around +1e4, -1e4 and x * 1000."""
     for label, x in extreme_inputs():
         got = kata.call("logsumexp", x).out
-        expected = _expected(x)
-        shifted = expected - x.double().max(-1).values
-        if isinstance(got, torch.Tensor) and is_close(got, shifted):
-            raise CheckFailure(f"logsumexp({label}) is off by the max you subtracted — add it back")
-        expect_stable(got, expected, f"logsumexp({label})", x, tricky=True)
+        expect_stable(got, _expected(x), f"logsumexp({label})", x, tricky=True, table="logsumexp")
 
 
 @check("logsumexp")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -9,7 +10,8 @@ import torch
 from grader.checks import check
 from grader.checks.inputs import randn
 from grader.errors import CheckFailure
-from grader.expect import expect_close
+from grader.expect import expect_close, failure
+from grader.feedback.variants import candidates, model_backward_orders
 from grader.kata import Kata
 
 
@@ -22,6 +24,12 @@ def _recorded_run(
     nothing else, so a wrong order shows up in the log instead of as a crash.
     """
     log: list[str] = []
+    fed: list[str] = []  # what each layer, then the loss, received
+
+    def source(t: torch.Tensor) -> str:
+        if t is x:
+            return "the model's input x"
+        return next((f"{layer.name}'s output" for layer in layers if getattr(layer, "out", None) is t), "?")
 
     class Scale:
         def __init__(self, name: str, k: float) -> None:
@@ -29,6 +37,7 @@ def _recorded_run(
 
         def __call__(self, inp: torch.Tensor) -> torch.Tensor:
             log.append(f"{self.name}.forward")
+            fed.append(source(inp))
             self.inp, self.out = inp, inp * self.k
             return self.out
 
@@ -40,6 +49,7 @@ def _recorded_run(
     class SquaredError:
         def __call__(self, inp: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
             log.append("loss.forward")
+            fed.append(source(inp))
             self.inp, self.targ = inp, t
             self.out = (inp - t).pow(2).sum()
             return self.out
@@ -58,6 +68,7 @@ def _recorded_run(
     return {
         "loss": loss,
         "forward_log": forward_log,
+        "fed": fed,
         "backward_log": log[len(forward_log) :],
         "x.g": getattr(x, "g", None),
         "layers_stored": list(getattr(model, "layers", [])) == layers,
@@ -69,11 +80,8 @@ FACTORS = [2.0, -0.5, 3.0]
 
 
 def _expected(x: torch.Tensor, targ: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    k = 1.0
-    for f in FACTORS:
-        k *= f
-    diff = x.double() * k - targ.double()
-    return diff.pow(2).sum(), 2 * diff * k
+    diff = x.double() * math.prod(FACTORS) - targ.double()
+    return diff.pow(2).sum(), 2 * diff * math.prod(FACTORS)
 
 
 @check("model")
@@ -89,7 +97,24 @@ def forward_through_layers(kata: Kata) -> None:
         )
     if not got["layers_stored"] or not got["loss_stored"]:
         raise CheckFailure("Model must keep self.layers (the layers, as a list) and self.loss")
-    expect_close(got["loss"], _expected(x, targ)[0], "the loss returned by model(x, targ)")
+    last = x.double() * math.prod(FACTORS)
+    try:
+        expect_close(
+            got["loss"],
+            _expected(x, targ)[0],
+            "the loss returned by model(x, targ)",
+            variants=candidates("model.loss", last=last),
+        )
+    except CheckFailure:  # a wrong loss: which layer was fed the wrong tensor?
+        names = [f"layer{i}" for i in range(len(FACTORS))] + ["the loss"]
+        for i, (name, source) in enumerate(zip(names, got["fed"], strict=True)):
+            right = "the model's input x" if i == 0 else f"layer{i - 1}'s output"
+            if source != right:
+                raise CheckFailure(
+                    f"{name} got {source} instead of {right}\n"
+                    "  pass each layer's output to the next: x = layer(x), then return self.loss(x, targ)"
+                ) from None
+        raise
 
 
 @check("model")
@@ -99,12 +124,13 @@ def backward_in_reverse(kata: Kata) -> None:
     got = kata.run(_recorded_run, x, targ, FACTORS)
     expected_log = ["loss.backward"] + [f"layer{i}.backward" for i in reversed(range(len(FACTORS)))]
     if got["backward_log"] != expected_log:
-        hint = ""
-        if got["backward_log"] == ["loss.backward"] + [f"layer{i}.backward" for i in range(len(FACTORS))]:
-            hint = " — the layers must go in reverse (reversed(self.layers))"
-        elif got["backward_log"][-1:] == ["loss.backward"]:
-            hint = " — the loss comes first: it starts the chain"
-        raise CheckFailure(f"backward() called {got['backward_log']}, expected {expected_log}{hint}")
+        cause = next((c for c, log in model_backward_orders(len(FACTORS)) if log == got["backward_log"]), "")
+        raise failure(
+            "model.backward() called the layers' backward() in the wrong order",
+            cause or "the loss's backward() first, then each layer's, in reverse order",
+            expected_log,
+            got["backward_log"],
+        )
     expect_close(got["x.g"], _expected(x, targ)[1], "`x.g` after model.backward()")
 
 
@@ -114,8 +140,5 @@ def single_layer_and_single_row(kata: Kata) -> None:
     for factors in ([1.5], []):
         x, targ = randn(1, 4, seed=5), randn(1, 4, seed=6)
         got = kata.run(_recorded_run, x, targ, factors)
-        k = 1.0
-        for f in factors:
-            k *= f
-        expected = (x.double() * k - targ.double()).pow(2).sum()
+        expected = (x.double() * math.prod(factors) - targ.double()).pow(2).sum()
         expect_close(got["loss"], expected, f"the loss of a model with {len(factors)} layer(s)")

@@ -10,31 +10,27 @@ import torch.nn.functional as F
 from grader.checks import check
 from grader.checks.inputs import mnist_sample, randint, randn
 from grader.errors import CheckFailure
-from grader.expect import expect_close, expect_tensor, expect_unchanged, near, scale_factor, shape
+from grader.expect import Candidate, expect_close, expect_tensor, expect_unchanged, shape
+from grader.feedback.variants import candidates
 from grader.kata import Kata
 
 
-def _expect_loss(got: Any, expected: torch.Tensor, what: str, n: int) -> None:
-    """A 0-d mean loss, naming a wrong sign and a sum instead of a mean."""
+def _expect_loss(got: Any, expected: torch.Tensor, what: str, variants: list[Candidate]) -> None:
+    """A 0-d mean loss; a wrong one is named by the first wrong variant it equals."""
     got = expect_tensor(got, what)
     if got.dim() != 0:
         raise CheckFailure(
             f"{what} has shape {shape(got)}, expected a 0-d tensor — take the mean over the batch"
         )
-    k = scale_factor(got, expected)
-    if near(k, -1.0):
-        raise CheckFailure(
-            f"{what} has the wrong sign (expected {float(expected):.5g}, got "
-            f"{float(got):.5g}) — the loss is minus the mean log-probability"
-        )
-    if n > 1 and near(k, n):
-        raise CheckFailure(
-            f"{what} is N = {n} times too large (expected {float(expected):.5g}, "
-            f"got {float(got):.5g}) — a sum instead of a mean?"
-        )
-    if n > 1 and near(k, -n):
-        raise CheckFailure(f"{what} is a sum with the wrong sign — take minus the mean")
-    expect_close(got, expected, what)
+    expect_close(got, expected, what, variants=variants)
+
+
+def _ce_variants(pred: torch.Tensor, target: torch.Tensor) -> list[Candidate]:
+    """cross_entropy's own wrong variants, then nll's, inherited through nll(log_softmax(pred))."""
+    n = pred.shape[0]
+    inherited = candidates("nll", inp=torch.log_softmax(pred.double(), -1), target=target, n=n)
+    own = candidates("cross_entropy", pred=pred, target=target, n=n)
+    return own + [(f"the nll it calls: {cause}", value) for cause, value in inherited]
 
 
 def _log_probs(n: int, c: int, seed: int) -> torch.Tensor:
@@ -47,7 +43,8 @@ def nll_values(kata: Kata) -> None:
     for seed, (n, c) in enumerate([(1, 3), (7, 4), (64, 10)]):
         inp, target = _log_probs(n, c, seed), randint(c, n, seed=seed + 100)
         got = kata.call("nll", inp, target).out
-        _expect_loss(got, F.nll_loss(inp.double(), target), f"nll(inp, target) for inp {(n, c)}", n)
+        variants = candidates("nll", inp=inp, target=target, n=n)
+        _expect_loss(got, F.nll_loss(inp.double(), target), f"nll(inp, target) for inp {(n, c)}", variants)
 
 
 @check("nll_loss")
@@ -56,12 +53,12 @@ def cross_entropy_values(kata: Kata) -> None:
     for seed, (n, c) in enumerate([(1, 5), (9, 3), (64, 10)]):
         pred, target = randn(n, c, seed=seed + 10), randint(c, n, seed=seed + 200)
         got = kata.call("cross_entropy", pred, target).out
-        _expect_loss(
-            got, F.cross_entropy(pred.double(), target), f"cross_entropy(pred, target) for pred {(n, c)}", n
-        )
+        what = f"cross_entropy(pred, target) for pred {(n, c)}"
+        _expect_loss(got, F.cross_entropy(pred.double(), target), what, _ce_variants(pred, target))
     pred, target = randn(8, 10, seed=30) * 1000, randint(10, 8, seed=31)
     got = kata.call("cross_entropy", pred, target).out
-    _expect_loss(got, F.cross_entropy(pred.double(), target), "cross_entropy(pred * 1000, target)", 8)
+    what = "cross_entropy(pred * 1000, target)"
+    _expect_loss(got, F.cross_entropy(pred.double(), target), what, _ce_variants(pred, target))
 
 
 @check("nll_loss")
@@ -70,7 +67,8 @@ def mnist_scores(kata: Kata) -> None:
     x_train, y_train = mnist_sample()[:2]
     pred = x_train[:100] @ (randn(784, 10, seed=40) * 0.05)
     got = kata.call("cross_entropy", pred, y_train[:100]).out
-    _expect_loss(got, F.cross_entropy(pred.double(), y_train[:100]), "cross_entropy on MNIST scores", 100)
+    expected = F.cross_entropy(pred.double(), y_train[:100])
+    _expect_loss(got, expected, "cross_entropy on MNIST scores", _ce_variants(pred, y_train[:100]))
 
 
 @check("nll_loss")
@@ -84,6 +82,7 @@ def inputs_dtype_device(kata: Kata) -> None:
         "nll(inp, target) for float64 inp",
         dtype=torch.float64,
         device=kata.device,
+        variants=candidates("nll", inp=inp, target=target, n=inp.shape[0]),
     )
     expect_unchanged(inp, called.args[0], "`inp`")
     expect_unchanged(target, called.args[1], "`target`")

@@ -8,8 +8,8 @@ from typing import Any
 import torch
 
 from grader.checks.inputs import randn
-from grader.errors import CheckFailure
-from grader.expect import expect_close, expect_tensor, expect_unchanged, input_tol, shape
+from grader.expect import expect_close, expect_tensor, expect_unchanged, input_tol
+from grader.feedback.variants import candidates
 from grader.kata import Kata
 
 
@@ -24,19 +24,24 @@ def extreme_inputs() -> list[tuple[str, torch.Tensor]]:
     return [("x + 1e4", x + 1e4), ("x - 1e4", x - 1e4), ("x * 1000", x * 1000)]
 
 
-def expect_stable(got: Any, expected: torch.Tensor, what: str, x: torch.Tensor, tricky: bool) -> None:
-    """Compare f(x) with `expected`, naming the classic problems: keepdim shapes and overflow."""
+def expect_stable(
+    got: Any, expected: torch.Tensor, what: str, x: torch.Tensor, tricky: bool, table: str
+) -> None:
+    """Compare f(x) with `expected`, naming the wrong variants of `table`, keepdim shapes and overflow."""
     got = expect_tensor(got, what)
+    hint = ""
     if got.shape != expected.shape and got.numel() == expected.numel():
-        raise CheckFailure(
-            f"{what} has shape {shape(got)}, expected {shape(expected)} — "
-            "check keepdim / which axis you reduce over"
-        )
-    if tricky and got.shape == expected.shape and not torch.isfinite(got).all():
-        raise CheckFailure(
-            f"{what} gives inf/nan for inputs around 1e4 — subtract the max first (the max trick)"
-        )
-    expect_close(got, expected, what, abs_tol=input_tol(x) if tricky else 0.0)
+        hint = "check keepdim / which axis you reduce over"
+    elif tricky and got.shape == expected.shape and not torch.isfinite(got).all():
+        hint = "exp overflows for inputs around 1e4: subtract the max first (the max trick)"
+    expect_close(
+        got,
+        expected,
+        what,
+        abs_tol=input_tol(x) if tricky else 0.0,
+        hint=hint,
+        variants=candidates(table, x=x),
+    )
 
 
 def expect_float64_untouched(kata: Kata, name: str, expected: Callable[[torch.Tensor], torch.Tensor]) -> None:

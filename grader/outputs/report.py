@@ -80,6 +80,8 @@ def table(report: Report, verbose: bool = False, width: int = 100) -> str:
         if verbose:
             for t in k.tests:
                 lines.append(f"        - {t.name}: {t.status}")
+                if t is not failure and t.status != "passed":  # every failing check, not only the first
+                    lines.extend("            " + line for line in t.message.splitlines())
                 if t.status != "passed" and t.details:
                     lines.extend("            " + line for line in t.details.rstrip().splitlines())
             if k.output.strip():
