@@ -62,7 +62,9 @@ def collect(submission: Path, dest: Path) -> Collected:
         rel = path.relative_to(submission).as_posix()
         if path.stem in names:
             if path.stem in result.sources:
-                result.notes.append(f"{rel}: {path.name} is also at {result.sources[path.stem]}; graded that one")
+                result.notes.append(
+                    f"{rel}: {path.name} is also at {result.sources[path.stem]}; graded that one"
+                )
                 continue
             shutil.copyfile(path, dest / path.name)
             result.sources[path.stem] = rel

@@ -104,7 +104,9 @@ def _gradescope_tests(k: KataResult) -> list[dict[str, Any]]:
     return tests
 
 
-HIDDEN_NOTICE = "the visible checks pass; a hidden check failed — its message is shown when grades are published"
+HIDDEN_NOTICE = (
+    "the visible checks pass; a hidden check failed — its message is shown when grades are published"
+)
 
 
 def gradescope(report: Report) -> dict[str, Any]:
