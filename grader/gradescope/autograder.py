@@ -114,13 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     results = grade_submission(root)
     path = root / "results" / "results.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(results, indent=2) + "\n"
-    try:
-        from grader.outputs.report import write_atomic
-
-        write_atomic(path, text)
-    except ImportError:  # torch itself is broken (the results say so): a plain write will do
-        path.write_text(text)
+    # Not grader.outputs.report.write_atomic: its module imports torch (2 s here, per submission).
+    partial = path.with_name(path.name + ".part")
+    partial.write_text(json.dumps(results, indent=2) + "\n")
+    os.replace(partial, path)
     print(f"results: {results['score']} points -> {path}")
     return 0
 
