@@ -118,6 +118,17 @@ def _sample_notebooks(student: str) -> Any:
     return fill
 
 
+def _notebook_per_kata(dest: Path) -> None:
+    """One notebook per kata, no nbgrader metadata, as a Colab or Kaggle user downloads them."""
+    import jupytext
+
+    folder = dest / "Colab Notebooks"
+    folder.mkdir()
+    for name in katas():
+        notebook = jupytext.read(REPO / "solutions" / f"{name}.py")
+        jupytext.write(notebook, folder / f"{name}.ipynb", fmt="ipynb")
+
+
 def _stubs(dest: Path) -> None:
     for path in (REPO / "exercises").glob("*.py"):
         shutil.copy(path, dest / path.name)
@@ -131,6 +142,7 @@ SUBMISSIONS = {
     "nb-reference": _sample_notebooks("reference"),
     "nb-tampered": _sample_notebooks("tampered"),
     "nb-mse-broadcast": _sample_notebooks("mse-broadcast"),
+    "nb-per-kata": _notebook_per_kata,
 }
 
 
@@ -232,6 +244,7 @@ def test_samples_score_as_under_batch(
         assert results["score"] == sum(batch_scores[name].values()), name
         assert len([t for t in results["tests"] if t["max_score"] > 0]) == len(katas()), name
     assert graded["py-reference"]["score"] == graded["nb-reference"]["score"] == 100
+    assert graded["nb-per-kata"]["score"] == 100
     assert graded["py-stubs"]["score"] == 0
     assert graded["py-visible-mistake"]["score"] == 100 - points[VISIBLE_MISTAKE["kata"]]
     assert graded["py-hidden-mistake"]["score"] == 100 - points[HIDDEN_MISTAKE["kata"]]
