@@ -62,13 +62,9 @@ def _kata_output(k: KataResult) -> str:
     return f"{failure.name}: {failure.message}"
 
 
-def _hidden_failure(k: KataResult) -> TestResult | None:
-    """The failing hidden check of a kata whose visible checks all pass, if any."""
-    failure = k.first_failure
-    visible_failed = any(t.status != "passed" and not is_hidden(k.name, t.name) for t in k.tests)
-    if failure is None or visible_failed:
-        return None
-    return next(t for t in k.tests if t.status != "passed")
+def _first_failure(k: KataResult, hidden: bool) -> TestResult | None:
+    """The kata's first failing check among the hidden (or the visible) ones."""
+    return next((t for t in k.tests if t.status != "passed" and is_hidden(k.name, t.name) == hidden), None)
 
 
 def _gradescope_tests(k: KataResult) -> list[dict[str, Any]]:
@@ -78,8 +74,12 @@ def _gradescope_tests(k: KataResult) -> list[dict[str, Any]]:
     `after_published` carries the message.
     """
     name = f"{katas()[k.name].number}. {k.name}"
-    hidden = _hidden_failure(k)
-    output = _kata_output(k) if hidden is None else HIDDEN_NOTICE
+    visible = _first_failure(k, hidden=False)
+    hidden = _first_failure(k, hidden=True) if visible is None else None
+    if visible is not None:
+        output = f"{visible.name}: {visible.message}"  # never a hidden check's, even when it ran first
+    else:
+        output = HIDDEN_NOTICE if hidden is not None else _kata_output(k)
     tests = [
         {
             "name": name,

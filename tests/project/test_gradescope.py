@@ -332,3 +332,21 @@ def test_bundle_scripts_pass_shellcheck(tmp_path: Path) -> None:
     bad.write_text(scripts[1].read_text().replace('cd "$PKG"', "cd $PKG"))
     result = subprocess.run([str(shellcheck), str(bad)], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "SC2086" in result.stdout, result.stdout
+
+
+def test_a_hidden_message_never_shows_before_a_visible_one() -> None:
+    """A hidden check that runs (and fails) before a failing visible check stays hidden."""
+    from grader.engine import KataResult, Report, TestResult
+    from grader.hidden import is_hidden
+    from grader.outputs.formats import gradescope
+
+    assert is_hidden("matmul", "inputs_dtype_device") and not is_hidden("matmul", "values")
+    tests = [
+        TestResult("inputs_dtype_device", "failed", "HIDDEN MESSAGE"),
+        TestResult("values", "failed", "VISIBLE MESSAGE"),
+    ]
+    results = gradescope(Report("x", [KataResult("matmul", 8, tests)]))
+    validate(results)
+    (test,) = results["tests"]
+    assert test["output"] == "values: VISIBLE MESSAGE" and test["visibility"] == "visible"
+    assert "HIDDEN" not in json.dumps(results)
