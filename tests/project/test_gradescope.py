@@ -209,6 +209,24 @@ def test_bundle_layout_and_reproducible(bundle_zip: Path, tmp_path: Path) -> Non
     assert again.read_bytes() == bundle_zip.read_bytes(), "two builds of the same tree must be identical"
 
 
+def test_make_gradescope_runs_the_tested_builder(tmp_path: Path) -> None:
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    out = tmp_path / "a.zip"
+    plan = subprocess.run(
+        ["make", "-n", "gradescope", f"GRADESCOPE_ZIP={out}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    assert plan.splitlines()[-1].endswith(f"-m grader.gradescope.bundle --out {out}"), plan
+    default = subprocess.run(
+        ["make", "-n", "gradescope"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert default.stdout.splitlines()[-1].endswith("--out dist/autograder.zip"), default.stdout
+
+
 def test_setup_installs_the_pinned_cpu_torch_and_the_bundled_package() -> None:
     setup = (REPO / "gradescope" / "setup.sh").read_text()
     pin = next(
