@@ -8,6 +8,7 @@ Measures, with medians of several runs and their spread:
 4. `python -m grader` against `nbgrader autograde` on the same notebook submission;
 5. the reference `fit` against the same loop written with `torch.optim.SGD`;
 6. the reference `matmul` against `torch.matmul` at the lesson's shapes;
+7. Gradescope's `run_autograder` on one submission against `python -m grader` (bench/gradescope.py);
 then writes docs/performance.md (every figure, its target and its command).
 The GPU section comes from docs/gpu/, written by bench/gpu_check.sh on a GPU machine.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.util
+import json
 import os
 import platform
 import re
@@ -97,6 +99,30 @@ def bench_grade(repeats: int) -> list[Figure]:
             ratio <= 2.0,
             'python -m grader solutions  vs  python -c "import torch"',
         ),
+    ]
+
+
+def bench_gradescope(repeats: int) -> list[Figure]:
+    """Gradescope's run_autograder on one submission (bench/gradescope.py) against `python -m grader`."""
+    out = subprocess.run(
+        [PY, "bench/gradescope.py", "--repeats", str(repeats)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    medians = json.loads(out.strip().splitlines()[-1])
+    ratio = medians["run_autograder (.py)"] / medians["grader"]
+    return [
+        Figure(
+            "Gradescope: `run_autograder` on one submission ÷ `python -m grader` on the same files",
+            f"{ratio:.2f}× (kata files {medians['run_autograder (.py)']:.2f} s, the course notebooks "
+            f"{medians['run_autograder (notebooks)']:.2f} s, `python -m grader` {medians['grader']:.2f} s; "
+            f"medians of {medians['n']})",
+            "≤ 1.25×",
+            ratio <= 1.25,
+            f"python bench/gradescope.py --repeats {repeats}",
+        )
     ]
 
 
@@ -411,6 +437,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, step in (
             ("grade vs import torch", lambda: bench_grade(repeats)),
             ("watch latency", lambda: bench_watch(5 if args.quick else 11)),
+            ("gradescope run_autograder", lambda: bench_gradescope(repeats)),
             ("batch 1 vs 2 workers", lambda: bench_batch(Path(scratch), 8 if args.quick else 40)),
             ("batch shards, rerun", lambda: bench_batch_scale(Path(scratch), 8 if args.quick else 40)),
             ("grader vs nbgrader", lambda: bench_nbgrader(Path(scratch), 2 if args.quick else 3)),

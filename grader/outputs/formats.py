@@ -1,7 +1,8 @@
 """The report in the formats other tools read.
 
 - JUnit XML: a <testcase> per check, classname = kata (CI test tabs, Jenkins, GitLab).
-- Gradescope `results.json`: a test per kata with its points.
+- Gradescope `results.json`: a test per kata with its points (hidden checks' messages
+  wait for publication).
 - GitHub Actions: a Markdown job summary, `::error` annotations, and GitHub
   Classroom's runner result (base64 JSON with version / status / max_score /
   tests) for `autograding-grading-reporter`.
@@ -18,7 +19,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from grader.engine import KataResult, Report
+from grader.engine import KataResult, Report, TestResult
+from grader.hidden import is_hidden
 from grader.outputs.report import write_atomic
 from grader.rubric import katas
 
@@ -60,24 +62,61 @@ def _kata_output(k: KataResult) -> str:
     return f"{failure.name}: {failure.message}"
 
 
+def _first_failure(k: KataResult, hidden: bool) -> TestResult | None:
+    """The kata's first failing check among the hidden (or the visible) ones."""
+    return next((t for t in k.tests if t.status != "passed" and is_hidden(k.name, t.name) == hidden), None)
+
+
+def _gradescope_tests(k: KataResult) -> list[dict[str, Any]]:
+    """The kata's scored test, always visible; a hidden check's message waits for publication.
+
+    When only hidden checks fail, the visible test says so and a 0-point test shown
+    `after_published` carries the message.
+    """
+    name = f"{katas()[k.name].number}. {k.name}"
+    visible = _first_failure(k, hidden=False)
+    hidden = _first_failure(k, hidden=True) if visible is None else None
+    if visible is not None:
+        output = f"{visible.name}: {visible.message}"  # never a hidden check's, even when it ran first
+    else:
+        output = HIDDEN_NOTICE if hidden is not None else _kata_output(k)
+    tests = [
+        {
+            "name": name,
+            "score": k.score,
+            "max_score": k.max_score,
+            "status": "passed" if k.passed else "failed",
+            "output": output,
+            "visibility": "visible",
+        }
+    ]
+    if hidden is not None:
+        tests.append(
+            {
+                "name": f"{name} (hidden checks)",
+                "score": 0,
+                "max_score": 0,
+                "status": "failed",
+                "output": f"{hidden.name}: {hidden.message}",
+                "visibility": "after_published",
+            }
+        )
+    return tests
+
+
+HIDDEN_NOTICE = (
+    "the visible checks pass; a hidden check failed — its message is shown when grades are published"
+)
+
+
 def gradescope(report: Report) -> dict[str, Any]:
-    """Gradescope's results.json: the total and one test per kata, visible to the student."""
+    """Gradescope's results.json: the total and one scored test per kata, visible to the student."""
     return {
         "score": report.score,
         "output": f"backprop-kata: {report.score}/{report.max_score}",
         "visibility": "visible",
         "stdout_visibility": "hidden",
-        "tests": [
-            {
-                "name": f"{katas()[k.name].number}. {k.name}",
-                "score": k.score,
-                "max_score": k.max_score,
-                "status": "passed" if k.passed else "failed",
-                "output": _kata_output(k),
-                "visibility": "visible",
-            }
-            for k in report.katas
-        ],
+        "tests": [test for k in report.katas for test in _gradescope_tests(k)],
     }
 
 

@@ -12,6 +12,7 @@ are actions; the test checks what each one would consume instead.
 from __future__ import annotations
 
 import base64
+import csv
 import json
 import os
 import re
@@ -24,6 +25,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from grader.rubric import katas
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO / ".github" / "workflows"
@@ -259,3 +262,159 @@ def test_grade_workflow_runs_on_a_fresh_clone(tmp_path: Path) -> None:
         assert results["max_score"] == 100
         assert sum(t["score"] for t in results["tests"]) == 8
         assert results["status"] in ("pass", "fail", "error")
+
+
+# -- grade-class.yml: the instructors' distributed run ----------------------------------
+
+CLASS = WORKFLOWS / "grade-class.yml"
+
+
+def _run_step(wf: dict[str, Any], job: str, step_id: str) -> str:
+    step = next(s for s in steps(wf, job) if s.get("id") == step_id)
+    assert "${{" not in step["run"], f"{job}/{step_id}: inputs reach run: only through env"
+    return step["run"]
+
+
+def _grader_commands(script: str, env: dict[str, str], sub: str) -> list[list[str]]:
+    """The arguments after `python -m grader SUB` of each such line of a run script, with env's values."""
+    import shlex
+
+    commands = []
+    for line in script.replace("\\\n", " ").splitlines():
+        if line.strip().startswith(f"python -m grader {sub} "):
+            line = line.replace("$(nproc)", "2")
+            for name, value in sorted(env.items(), key=lambda item: -len(item[0])):  # $SHARDS before $SHARD
+                line = line.replace(f"${name}", value)
+            commands.append(shlex.split(line)[4:])
+    return commands
+
+
+def test_grade_class_workflow_is_valid_for_github(tmp_path: Path) -> None:
+    """GitHub's schema accepts grade-class.yml, and rejects it with a job that lost its runs-on."""
+    broken = tmp_path / "grade-class-broken.yml"
+    wf = load(CLASS)
+    del wf["jobs"]["merge"]["runs-on"]
+    broken.write_text(yaml.safe_dump(wf, sort_keys=False))
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows"]
+        + [str(CLASS), str(broken)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1 and broken.name in output, output
+    assert f"{CLASS.name}::" not in output and not re.search(
+        rf"(^|/){re.escape(CLASS.name)}:", output, re.M
+    ), output
+
+
+def test_grade_class_workflow_settings() -> None:
+    wf = load(CLASS)
+    assert set(wf["on"]) == {"workflow_dispatch"}, "graded by hand only, never on a push"
+    inputs = wf["on"]["workflow_dispatch"]["inputs"]
+    assert {"submissions", "shards", "artifact"} <= set(inputs)
+    assert wf["permissions"]["contents"] == "read"
+    grade = wf["jobs"]["grade"]
+    assert grade["needs"] == "plan" and grade["strategy"]["fail-fast"] is False
+    assert grade["strategy"]["matrix"]["shard"] == "${{ fromJSON(needs.plan.outputs.shards) }}"
+    # One install for every workflow: the same lines as grade.yml's.
+    for job in ("grade", "merge"):
+        assert _run_step(wf, job, "install") == _run_step(load(GRADE), "grade", "install"), job
+    step = next(s for s in steps(wf, "grade") if s.get("id") == "grade")
+    assert step["env"] == {
+        "SUBMISSIONS": "${{ inputs.submissions }}",
+        "SHARD": "${{ matrix.shard }}",
+        "SHARDS": "${{ inputs.shards }}",
+    }
+    upload = next(s for s in steps(wf, "grade") if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert (
+        upload["with"]["name"] == "shard-${{ matrix.shard }}"
+        and upload["with"]["path"] == "out-${{ matrix.shard }}/"
+    )
+    merge = wf["jobs"]["merge"]
+    assert merge["needs"] == "grade"
+    download = next(
+        s for s in steps(wf, "merge") if s.get("uses", "").startswith("actions/download-artifact@")
+    )
+    assert download["with"] == {"pattern": "shard-*", "path": "shards/"}
+    assert "python -m grader merge shards/shard-* --out gradebook" in _run_step(wf, "merge", "merge")
+    final = next(s for s in steps(wf, "merge") if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert final["with"]["name"] == "gradebook" and final["with"]["path"] == "gradebook/"
+
+
+def test_grade_class_plan_step_makes_the_matrix(tmp_path: Path) -> None:
+    script = _run_step(load(CLASS), "plan", "plan")
+    for shards, expected in (("3", [1, 2, 3]), ("1", [1])):
+        output = tmp_path / f"output-{shards}"
+        output.touch()
+        env = {**os.environ, "SHARDS": shards, "GITHUB_OUTPUT": str(output)}
+        subprocess.run(["bash", "-eo", "pipefail", "-c", script], env=env, check=True, timeout=60)
+        assert json.loads(_parse_output_file(output)["shards"]) == expected
+    for bad in ("0", "65", "two", ""):
+        env = {**os.environ, "SHARDS": bad, "GITHUB_OUTPUT": str(tmp_path / "unused")}
+        result = subprocess.run(
+            ["bash", "-eo", "pipefail", "-c", script], env=env, capture_output=True, text=True
+        )
+        assert result.returncode != 0 and "whole number from 1 to 64" in result.stderr, bad
+
+
+def test_grade_class_commands_parse_with_the_grader_parsers() -> None:
+    """The batch and merge lines parse with the real argparse parsers.
+
+    Skipped until the sharded batch (`grader.batch.cli`: --shard, --allow-weak-sandbox)
+    and `grader merge` (`grader.batch.merge`) are on this branch.
+    """
+    cli = pytest.importorskip("grader.batch.cli", reason="sharded batch not on this branch yet")
+    merge = pytest.importorskip("grader.batch.merge", reason="grader merge not on this branch yet")
+    wf = load(CLASS)
+    env = {"SUBMISSIONS": "subs", "SHARD": "2", "SHARDS": "4"}
+    (batch_args,) = _grader_commands(_run_step(wf, "grade", "grade"), env, "batch")
+    args = cli.build_parser().parse_args(batch_args)
+    assert (args.dir, args.shard, args.out, args.allow_weak_sandbox) == ("subs", "2/4", "out-2", True)
+    (merge_args,) = _grader_commands(_run_step(wf, "merge", "merge"), {}, "merge")
+    args = merge.build_parser().parse_args(merge_args)
+    assert args.folders == ["shards/shard-*"] and args.out == "gradebook"
+
+
+def test_grade_class_shards_and_merge_run_here(tmp_path: Path) -> None:
+    """The grade and merge steps of grade-class.yml, run with bash on a class of three in two shards.
+
+    The artifacts' upload and download are played by copying folders. Skipped until the
+    sharded batch and `grader merge` are on this branch.
+    """
+    pytest.importorskip("grader.batch.merge", reason="grader merge not on this branch yet")
+    wf = load(CLASS)
+    work = tmp_path / "workspace"
+    subs = work / "submissions"
+    shutil.copytree(REPO / "solutions", subs / "alice", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "exercises", subs / "bob", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "solutions", subs / "carol", ignore=shutil.ignore_patterns("__pycache__"))
+    matmul = subs / "carol" / "matmul.py"
+    matmul.write_text(matmul.read_text().replace("sum(dim=1)", "sum(dim=1).t()", 1))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_"))},
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+
+    def run(job: str, step_id: str, extra: dict[str, str]) -> None:
+        result = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", _run_step(wf, job, step_id)],
+            cwd=work,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, f"{job}/{step_id}:\n{result.stdout}{result.stderr}"
+
+    graded: list[str] = []
+    for shard in ("1", "2"):
+        run("grade", "grade", {"SUBMISSIONS": "submissions", "SHARD": shard, "SHARDS": "2"})
+        graded += [p.stem for p in (work / f"out-{shard}").glob("*.json")]
+        shutil.copytree(work / f"out-{shard}", work / "shards" / f"shard-{shard}")  # upload + download
+    assert sorted(graded) == ["alice", "bob", "carol"], "every student in exactly one shard"
+    run("merge", "merge", {})
+    with open(work / "gradebook" / "gradebook.csv") as f:
+        totals = {row["student"]: int(row["total"]) for row in csv.DictReader(f)}
+    assert totals == {"alice": 100, "bob": 0, "carol": 100 - katas()["matmul"].points}
