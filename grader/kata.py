@@ -38,7 +38,7 @@ import torch
 
 from grader import transport
 from grader.errors import ForbiddenCall, StudentError, WorkerEnded
-from grader.isolation import forkserver
+from grader.isolation import forkserver, sandbox, scratch
 from grader.rubric import KataSpec
 
 Driver = Callable[..., Any]
@@ -244,16 +244,24 @@ class WorkerKata(Kata):
         self._conn: Connection | None = None
         self._pid = 0
         self._log: IO[bytes] | None = None  # the worker's stdout and stderr, once started
+        self._scratch: Path | None = None  # the worker's private folder, while it runs
 
     @property
     def source(self) -> Path | None:
         return self.path
 
     # -- the worker side -------------------------------------------------------
-    def serve(self, conn: Connection, log_fd: int) -> None:
+    def serve(self, conn: Connection, log_fd: int, box: sandbox.Sandbox | None = None) -> None:
+        """The worker: enter the sandbox, import the kata, answer driver requests until EOF.
+
+        `self.path` is the copy of the kata file in the worker's scratch folder.
+        """
         os.setsid()  # its own process group: killing the group ends any grandchildren too
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
+        _enter_scratch(str(self.path.parent))
+        if box is not None:
+            sandbox.confine(box, str(self.path.parent))
         sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", closefd=False), line_buffering=True)
         sys.stderr = io.TextIOWrapper(os.fdopen(2, "wb", closefd=False), line_buffering=True)
         limit = int(self.spec.memory_gb * 2**30)
@@ -337,7 +345,14 @@ class WorkerKata(Kata):
         sys.stdout.flush()
         sys.stderr.flush()
         self._log = tempfile.TemporaryFile()
-        params = (self.spec, str(self.path), self.device, tuple(str(p) for p in self.protect))
+        self._scratch = scratch.make(self.path)
+        params = (
+            self.spec,
+            str(self._scratch / self.path.name),
+            self.device,
+            tuple(str(p) for p in self.protect),
+            sandbox.current(),
+        )
         self.deadline = time.monotonic() + self.spec.timeout
         self._pid, self._conn = start_fork_server().spawn(self._log.fileno(), params)
         self._receive("during import")  # the import report
@@ -379,14 +394,17 @@ class WorkerKata(Kata):
         return WorkerEnded("error", f"{verb} (exit code {code}) — the kata must return, not exit")
 
     def _reap(self) -> int:
-        if not self._pid:
-            return 0
-        try:
-            os.killpg(self._pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        status = start_fork_server().wait(self._pid)
-        self._pid = 0
+        status = 0
+        if self._pid:
+            try:
+                os.killpg(self._pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            status = start_fork_server().wait(self._pid)
+            self._pid = 0
+        if self._scratch is not None:
+            scratch.remove(self._scratch)
+            self._scratch = None
         return status
 
     def _end(self, ended: WorkerEnded) -> None:
@@ -421,8 +439,17 @@ class WorkerKata(Kata):
 
 def _worker_main(conn: Connection, log_fd: int, params: tuple) -> None:
     """What a worker forked by the fork server runs (see grader/isolation/forkserver.py)."""
-    spec, path, device, protect = params
-    WorkerKata(spec, Path(path), device=device, protect=tuple(Path(p) for p in protect)).serve(conn, log_fd)
+    spec, path, device, protect, box = params
+    kata = WorkerKata(spec, Path(path), device=device, protect=tuple(Path(p) for p in protect))
+    kata.serve(conn, log_fd, box)
+
+
+def _enter_scratch(folder: str) -> None:
+    """Make the worker's scratch folder its cwd, HOME and TMPDIR."""
+    os.chdir(folder)
+    for name in ("HOME", "TMPDIR", "TMP", "TEMP"):
+        os.environ[name] = folder
+    tempfile.tempdir = folder
 
 
 def start_fork_server() -> forkserver.ForkServer:

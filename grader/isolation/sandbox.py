@@ -1,26 +1,188 @@
 """The operating-system sandbox around every process that runs student code.
 
 `current()` says which sandbox this machine gives the workers; every report
-names it (`sandbox: ...`). The mechanism itself is documented in docs/security.md.
+names it (`sandbox: ...`). `confine()` is what a worker calls, before it loads
+any student code, to enter it. The threat model is docs/security.md.
+
+On Linux a worker gets, as far as the kernel allows:
+- new user, PID and network namespaces: no network at all, and the student's
+  code runs as PID 1 of its own PID namespace, so when it ends (or its parent,
+  the worker, is killed) the kernel kills every process it started, `setsid`
+  daemons included, and none of them can name a process outside;
+- Landlock: read only the interpreter, its libraries, the grader and its data;
+  write only the worker's scratch folder; no TCP; no signals or abstract unix
+  sockets out of the sandbox (ABI >= 6);
+- seccomp: no `socket(AF_UNIX)` (Landlock does not cover pathname unix sockets);
+- no capabilities and `no_new_privs`.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+import select
+import signal
+import site
+import sys
+import sysconfig
 from dataclasses import dataclass
+from pathlib import Path
+
+from grader.isolation import linux
+
+OFF_VARIABLE = "KATA_SANDBOX"  # KATA_SANDBOX=off: no sandbox (for measuring its cost)
 
 
 @dataclass(frozen=True)
 class Sandbox:
     """What the workers of this process run inside.
 
-    `name` is what reports print after "sandbox: " (e.g. "landlock 7 + namespaces",
-    "none (macOS)"); `full` is True only when every property of docs/security.md holds.
+    `name` is what reports print after "sandbox: " (e.g. "landlock 7 + namespaces
+    (user, pid, net) + seccomp", "none (macOS)"); `full` is True only when every
+    property of docs/security.md holds.
     """
 
     name: str
     full: bool
+    landlock: int = 0  # the Landlock ABI in force (0: none)
+    namespaces: bool = False
+    seccomp: bool = False
 
 
+def _platform_name() -> str:
+    return {"darwin": "macOS", "win32": "Windows"}.get(sys.platform, sys.platform)
+
+
+def _namespaces_work() -> bool:
+    """Whether an unprivileged child may enter new user, PID and network namespaces."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the probe child
+        code = 1
+        try:
+            linux.unshare_user_pid_net()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+@functools.cache
 def current() -> Sandbox:
-    """The sandbox that workers started by this process get."""
-    return Sandbox("none (not built yet)", False)
+    """The sandbox that workers started by this process get (probed once)."""
+    if os.environ.get(OFF_VARIABLE, "").lower() in ("off", "0", "no"):
+        return Sandbox("none (switched off)", False)
+    if not linux.available():
+        return Sandbox(f"none ({_platform_name()})", False)
+    abi = linux.landlock_abi()
+    spaces = _namespaces_work()
+    seccomp = linux.seccomp_supported()
+    parts = [f"landlock {abi}"] if abi else []
+    if spaces:
+        parts.append("namespaces (user, pid, net)")
+    else:
+        parts.append("process group")
+    if seccomp:
+        parts.append("seccomp")
+    if not abi and not spaces:
+        return Sandbox(f"none (old Linux kernel {os.uname().release})", False)
+    full = abi >= 1 and spaces and seccomp
+    return Sandbox(" + ".join(parts), full, abi, spaces, seccomp)
+
+
+def notice(box: Sandbox) -> str:
+    """The one line a student sees when grading runs without the full sandbox ('' if full)."""
+    if box.full:
+        return ""
+    return (
+        f"note: student code ran without the full OS sandbox (sandbox: {box.name}); "
+        "your grade is fine, but do not grade others' code on this machine (docs/security.md)"
+    )
+
+
+def readable_paths() -> list[str]:
+    """What a worker may read: the interpreter, its libraries, the grader and its data."""
+    import grader
+    from grader import data
+
+    paths = {
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        sys.base_exec_prefix,
+        *site.getsitepackages(),
+        site.getusersitepackages(),
+        *(sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")),
+        str(Path(grader.__file__).resolve().parent),
+        str(Path(data.SAMPLE_PATH).resolve().parent),
+        "/usr",
+        "/lib",
+        "/lib64",
+        "/lib32",
+        "/bin",
+        "/etc/ld.so.cache",
+        "/etc/localtime",
+        "/etc/nsswitch.conf",
+        "/etc/passwd",
+        "/etc/group",
+        "/proc",  # own entries; Landlock bars the ptrace-guarded ones of other processes
+        "/sys/devices/system/cpu",
+        "/dev/urandom",
+        "/dev/random",
+    }
+    # Folders of sys.path the interpreter was started with, but never the current folder
+    # (`python -m grader` puts the instructor's checkout there).
+    here = os.path.realpath(os.getcwd())
+    repo = str(Path(grader.__file__).resolve().parent.parent)
+    for entry in sys.path:
+        real = os.path.realpath(entry) if entry else here
+        if real not in (here, repo) and not real.startswith(here + os.sep) and real.endswith("-packages"):
+            paths.add(real)
+    return sorted(p for p in paths if p)
+
+
+def confine(box: Sandbox, scratch: str) -> None:
+    """Enter `box`, in a worker about to load student code; return only inside it.
+
+    With namespaces this forks: the caller stays behind as a relay that waits
+    for the sandboxed child and ends the same way it did, and the child (PID 1
+    of the new PID namespace) returns from here. The caller must be a
+    single-threaded process that nothing else waits on but its parent.
+    """
+    if not box.landlock and not box.namespaces:
+        return
+    if box.namespaces:
+        _enter_namespaces()
+    linux.no_new_privs()
+    if box.namespaces:
+        linux.drop_capabilities()
+    if box.landlock:
+        write = [scratch, "/dev/null", "/dev/zero"]
+        linux.landlock_restrict(readable_paths(), write, box.landlock)
+    if box.seccomp:
+        linux.deny_unix_sockets()
+
+
+def _enter_namespaces() -> None:
+    """Unshare, fork PID 1 of the new PID namespace, and relay its end from here."""
+    linux.unshare_user_pid_net()
+    alive_r, alive_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(alive_w)
+        linux.die_with_parent()
+        # The relay may have been killed before die_with_parent: its end of the pipe tells.
+        if select.select([alive_r], [], [], 0)[0]:
+            os._exit(70)
+        os.close(alive_r)
+        return
+    os.close(alive_r)
+    os.closerange(3, alive_w)
+    os.closerange(alive_w + 1, 1 << 16)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+        os._exit(128 + sig)
+    os._exit(os.waitstatus_to_exitcode(status))
