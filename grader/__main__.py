@@ -89,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         report = grade(folder, names, device=args.device)
     report.source = _display(path)
     print(table(report, verbose=args.verbose))
+    from grader.isolation.sandbox import warn_if_weak
+
+    warn_if_weak()
     write_reports(report, args, str(args.path))
     if args.min_score is not None and report.score < args.min_score:
         print(f"score {report.score} is below the minimum {args.min_score}", file=sys.stderr)

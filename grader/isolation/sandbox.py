@@ -27,6 +27,7 @@ import sys
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from grader.isolation import linux
 
@@ -98,6 +99,13 @@ def notice(box: Sandbox) -> str:
         f"note: student code ran without the full OS sandbox (sandbox: {box.name}); "
         "your grade is fine, but do not grade others' code on this machine (docs/security.md)"
     )
+
+
+def warn_if_weak(stream: TextIO | None = None) -> None:
+    """Print `notice(current())` on `stream` (stderr) when the sandbox is not full."""
+    line = notice(current())
+    if line:
+        print(line, file=stream or sys.stderr)
 
 
 def readable_paths() -> list[str]:

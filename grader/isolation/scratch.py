@@ -26,6 +26,7 @@ def make(kata_file: Path) -> Path:
 
 def remove(folder: Path) -> None:
     """Delete a worker's folder and all it wrote (call once the worker is gone)."""
+
     def unlock(func: object, path: str, exc: object) -> None:
         # The worker may have taken the write bit off a folder of its own.
         os.chmod(os.path.dirname(path), stat.S_IRWXU)

@@ -28,6 +28,9 @@ _JUNIT_TAG = {"failed": "failure", "error": "error", "timeout": "error"}
 def junit_xml(report: Report) -> str:
     """JUnit XML: one <testsuite> per kata, one <testcase> per check."""
     root = ET.Element("testsuites", name="backprop-kata", tests=str(sum(len(k.tests) for k in report.katas)))
+    if report.sandbox:
+        properties = ET.SubElement(root, "properties")
+        ET.SubElement(properties, "property", name="sandbox", value=report.sandbox)
     for k in report.katas:
         failures = sum(t.status == "failed" for t in k.tests)
         errors = sum(t.status in ("error", "timeout") for t in k.tests)
@@ -64,7 +67,8 @@ def gradescope(report: Report) -> dict[str, Any]:
     """Gradescope's results.json: the total and one test per kata, visible to the student."""
     return {
         "score": report.score,
-        "output": f"backprop-kata: {report.score}/{report.max_score}",
+        "output": f"backprop-kata: {report.score}/{report.max_score}\nsandbox: {report.sandbox or 'unknown'}",
+        "extra_data": {"sandbox": report.sandbox},
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": [
