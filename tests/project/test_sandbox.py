@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from grader.isolation import linux, sandbox
+from tests.project.world import alive_with
 
 REPO = Path(__file__).resolve().parents[2]
 BOX = sandbox.current()
@@ -180,22 +181,6 @@ def test_seccomp_refuses_unix_sockets_only() -> None:
         """
     )
     assert out.stdout.split() == ["refused"], out.stderr
-
-
-def alive_with(marker: str) -> list[int]:
-    """Pids of live (not zombie) processes whose command line holds `marker`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker.encode() in cmdline and state != "Z":
-            found.append(int(entry.name))
-    return found
 
 
 @needs_namespaces
