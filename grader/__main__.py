@@ -36,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--min-score", type=int, metavar="N", help="exit 1 when the score is below N")
     parser.add_argument("--device", default="cpu", help="device for the inputs (e.g. cuda)")
     parser.add_argument(
+        "--start-method",
+        choices=("fork", "spawn"),
+        help="how workers start: fork (default on Linux) or spawn (fresh interpreters; "
+        "default elsewhere); same as KATA_START_METHOD",
+    )
+    parser.add_argument(
         "-v", "--verbose", action="store_true", help="show every check, full messages and tracebacks"
     )
     return parser
@@ -57,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
     args = build_parser().parse_args(argv)
+    if args.start_method:
+        os.environ["KATA_START_METHOD"] = args.start_method  # grader.isolation.spawn reads it
     path = Path(args.path)
     from grader.rubric import katas
 

@@ -38,7 +38,7 @@ import torch
 
 from grader import transport
 from grader.errors import ForbiddenCall, StudentError, WorkerEnded
-from grader.isolation import forkserver, sandbox, scratch
+from grader.isolation import forkserver, sandbox, scratch, spawn, worker
 from grader.rubric import KataSpec
 
 Driver = Callable[..., Any]
@@ -245,23 +245,20 @@ class WorkerKata(Kata):
         self._pid = 0
         self._log: IO[bytes] | None = None  # the worker's stdout and stderr, once started
         self._scratch: Path | None = None  # the worker's private folder, while it runs
+        self._starter: forkserver.ForkServer | spawn.SpawnStarter | None = None
 
     @property
     def source(self) -> Path | None:
         return self.path
 
     # -- the worker side -------------------------------------------------------
-    def serve(self, conn: Connection, log_fd: int, box: sandbox.Sandbox | None = None) -> None:
-        """The worker: enter the sandbox, import the kata, answer driver requests until EOF.
+    def serve(self, conn: Connection, log_fd: int) -> None:
+        """The worker (after `worker.prepare`): import the kata, answer driver requests until EOF.
 
         `self.path` is the copy of the kata file in the worker's scratch folder.
         """
-        os.setsid()  # its own process group: killing the group ends any grandchildren too
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
-        _enter_scratch(str(self.path.parent))
-        if box is not None:
-            sandbox.confine(box, str(self.path.parent))
         sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", closefd=False), line_buffering=True)
         sys.stderr = io.TextIOWrapper(os.fdopen(2, "wb", closefd=False), line_buffering=True)
         limit = int(self.spec.memory_gb * 2**30)
@@ -346,7 +343,7 @@ class WorkerKata(Kata):
         sys.stderr.flush()
         self._log = tempfile.TemporaryFile()
         self._scratch = scratch.make(self.path)
-        params = (
+        params = worker.WorkerParams(
             self.spec,
             str(self._scratch / self.path.name),
             self.device,
@@ -354,7 +351,8 @@ class WorkerKata(Kata):
             sandbox.current(),
         )
         self.deadline = time.monotonic() + self.spec.timeout
-        self._pid, self._conn = start_fork_server().spawn(self._log.fileno(), params)
+        self._starter = worker_starter()
+        self._pid, self._conn = self._starter.spawn(self._log.fileno(), params)
         self._receive("during import")  # the import report
 
     def _receive(self, when: str, timeout: float | None = None) -> Any:
@@ -400,7 +398,8 @@ class WorkerKata(Kata):
                 os.killpg(self._pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-            status = start_fork_server().wait(self._pid)
+            assert self._starter is not None
+            status = self._starter.wait(self._pid)
             self._pid = 0
         if self._scratch is not None:
             scratch.remove(self._scratch)
@@ -437,24 +436,24 @@ class WorkerKata(Kata):
         self._log.close()
 
 
-def _worker_main(conn: Connection, log_fd: int, params: tuple) -> None:
-    """What a worker forked by the fork server runs (see grader/isolation/forkserver.py)."""
-    spec, path, device, protect, box = params
-    kata = WorkerKata(spec, Path(path), device=device, protect=tuple(Path(p) for p in protect))
-    kata.serve(conn, log_fd, box)
-
-
-def _enter_scratch(folder: str) -> None:
-    """Make the worker's scratch folder its cwd, HOME and TMPDIR."""
-    os.chdir(folder)
-    for name in ("HOME", "TMPDIR", "TMP", "TEMP"):
-        os.environ[name] = folder
-    tempfile.tempdir = folder
+def _worker_main(conn: Connection, log_fd: int, params: worker.WorkerParams) -> None:
+    """What a worker runs, forked by the fork server or spawned (grader/isolation/)."""
+    worker.prepare(params)
+    protect = tuple(Path(p) for p in params.protect)
+    WorkerKata(params.spec, Path(params.path), device=params.device, protect=protect).serve(conn, log_fd)
 
 
 def start_fork_server() -> forkserver.ForkServer:
     """This process's fork server; call it early, before the process computes anything."""
     return forkserver.server(_worker_main)
+
+
+_SPAWNER = spawn.SpawnStarter(_worker_main)
+
+
+def worker_starter() -> forkserver.ForkServer | spawn.SpawnStarter:
+    """What starts this process's workers: the fork server, or fresh interpreters under spawn."""
+    return _SPAWNER if spawn.start_method() == "spawn" else start_fork_server()
 
 
 def _import_message(error: dict[str, str]) -> str:

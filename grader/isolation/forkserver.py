@@ -24,7 +24,7 @@ from typing import Any
 _PACKET = 1 << 16
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Linux: be killed when the parent dies (a killed grader leaves no worker behind)."""
     try:
         import ctypes
@@ -54,7 +54,7 @@ def _serve_forever(sock: socket.socket, worker_main: WorkerMain) -> None:
             if pid == 0:  # pragma: no cover - the worker
                 code = 0
                 try:
-                    _die_with_parent()
+                    die_with_parent()
                     sock.close()
                     parent_end.close()
                     worker_main(child_end, fds[0], arg)
@@ -84,7 +84,7 @@ class ForkServer:
         if pid == 0:  # pragma: no cover - the fork server
             code = 0
             try:
-                _die_with_parent()
+                die_with_parent()
                 ours.close()
                 _serve_forever(theirs, worker_main)
             except BaseException:  # noqa: BLE001

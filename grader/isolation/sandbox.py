@@ -149,6 +149,9 @@ def readable_paths() -> list[str]:
     return sorted(p for p in paths if p)
 
 
+_CONFINED = False  # this process has entered its sandbox (which cannot be undone)
+
+
 def confine(box: Sandbox, scratch: str) -> None:
     """Enter `box`, in a worker about to load student code; return only inside it.
 
@@ -157,8 +160,10 @@ def confine(box: Sandbox, scratch: str) -> None:
     of the new PID namespace) returns from here. The caller must be a
     single-threaded process that nothing else waits on but its parent.
     """
-    if not box.landlock and not box.namespaces:
+    global _CONFINED
+    if _CONFINED or (not box.landlock and not box.namespaces):
         return
+    _CONFINED = True
     if box.namespaces:
         _enter_namespaces()
     linux.no_new_privs()
