@@ -42,6 +42,9 @@ from grader.isolation import forkserver, sandbox, scratch, spawn, worker
 from grader.rubric import KataSpec
 
 Driver = Callable[..., Any]
+# A worker whose pipe closed is ending: the sandbox's relay reports how its child ended
+# once the kernel has told it, so give it this long before killing it.
+DEATH_GRACE_S = 1.0
 REPO = Path(__file__).resolve().parent.parent
 
 # The grading process forks its fork server. A process whose OpenMP / BLAS thread
@@ -382,7 +385,7 @@ class WorkerKata(Kata):
             ) from None
 
     def _death_message(self, when: str) -> WorkerEnded:
-        status = self._reap()
+        status = self._reap(grace=DEATH_GRACE_S)
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             name = _SIGNALS.get(sig, f"signal {sig}")
@@ -391,20 +394,23 @@ class WorkerKata(Kata):
         verb = "exited during import" if when == "during import" else f"exited {when}"
         return WorkerEnded("error", f"{verb} (exit code {code}) — the kata must return, not exit")
 
-    def _reap(self) -> int:
-        status = 0
+    def _reap(self, grace: float = 0.0) -> int:
+        """End the worker (after `grace` seconds to end by itself); its wait status."""
+        status: int | None = 0
         if self._pid:
-            try:
-                os.killpg(self._pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
             assert self._starter is not None
-            status = self._starter.wait(self._pid)
+            status = self._starter.wait(self._pid, grace) if grace else None
+            if status is None:
+                try:
+                    os.killpg(self._pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                status = self._starter.wait(self._pid)
             self._pid = 0
         if self._scratch is not None:
             scratch.remove(self._scratch)
             self._scratch = None
-        return status
+        return status or 0
 
     def _end(self, ended: WorkerEnded) -> None:
         self._reap()

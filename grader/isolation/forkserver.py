@@ -17,6 +17,7 @@ import os
 import pickle
 import socket
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection, Pipe
 from typing import Any
@@ -36,6 +37,21 @@ def die_with_parent() -> None:
 
 
 WorkerMain = Callable[[Connection, int, Any], None]
+
+
+def _wait(pid: int, timeout: float | None) -> int | None:
+    """`pid`'s wait status once it has ended; None if it still runs after `timeout` seconds."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        try:
+            done, status = os.waitpid(pid, 0 if deadline is None else os.WNOHANG)
+        except ChildProcessError:
+            return 0
+        if done:
+            return status
+        if time.monotonic() >= deadline:  # type: ignore[operator]
+            return None
+        time.sleep(0.002)
 
 
 def _serve_forever(sock: socket.socket, worker_main: WorkerMain) -> None:
@@ -68,11 +84,7 @@ def _serve_forever(sock: socket.socket, worker_main: WorkerMain) -> None:
             socket.send_fds(sock, [pickle.dumps(pid)], [parent_end.fileno()])
             parent_end.close()
         elif op == "wait":
-            try:
-                _, status = os.waitpid(arg, 0)
-            except ChildProcessError:
-                status = 0
-            sock.send(pickle.dumps(status))
+            sock.send(pickle.dumps(_wait(*arg)))
 
 
 class ForkServer:
@@ -104,10 +116,10 @@ class ForkServer:
             message, fds, _, _ = socket.recv_fds(self._sock, _PACKET, 1)
         return pickle.loads(message), Connection(fds[0])
 
-    def wait(self, pid: int) -> int:
-        """Block until worker `pid` has ended; its wait status."""
+    def wait(self, pid: int, timeout: float | None = None) -> int | None:
+        """Worker `pid`'s wait status once it has ended; None if still running after `timeout` s."""
         with self._lock:
-            self._sock.send(pickle.dumps(("wait", pid)))
+            self._sock.send(pickle.dumps(("wait", (pid, timeout))))
             return pickle.loads(self._sock.recv(_PACKET))
 
 

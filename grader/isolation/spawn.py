@@ -66,11 +66,17 @@ class SpawnStarter:
             self._children[child.pid] = child
         return child.pid, conn
 
-    def wait(self, pid: int) -> int:
-        """Block until worker `pid` has ended; its wait status (as `os.waitpid` gives it)."""
+    def wait(self, pid: int, timeout: float | None = None) -> int | None:
+        """Worker `pid`'s wait status (as `os.waitpid` gives it) once it has ended;
+        None if it still runs after `timeout` seconds."""
         with self._lock:
-            child = self._children.pop(pid, None)
+            child = self._children.get(pid)
         if child is None:
             return 0
-        code = child.wait()
+        try:
+            code = child.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        with self._lock:
+            self._children.pop(pid, None)
         return -code if code < 0 else code << 8
