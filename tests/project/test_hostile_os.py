@@ -22,6 +22,7 @@ import pytest
 
 import grader
 from grader.isolation import sandbox
+from grader.isolation.spawn import METHOD_VARIABLE
 from grader.rubric import katas
 from tests.project.world import Listeners, alive_with
 
@@ -118,10 +119,11 @@ def clean_up(world: World) -> None:
         planted.unlink()
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory):
-    """The attacks graded once, with the sandbox; each test below checks one property."""
+@pytest.fixture(scope="module", params=["fork", "spawn"])
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """The attacks graded once per start method, sandboxed; each test below checks one property."""
     env = {k: v for k, v in os.environ.items() if k != sandbox.OFF_VARIABLE}
+    env[METHOD_VARIABLE] = request.param
     graded = grade_attacks(tmp_path_factory.mktemp("hostile-os"), env)
     time.sleep(DAEMON_WAIT_S)
     yield graded
