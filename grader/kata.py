@@ -38,7 +38,7 @@ import torch
 
 from grader import transport
 from grader.errors import ForbiddenCall, StudentError, WorkerEnded
-from grader.isolation import forkserver, sandbox, scratch, spawn, worker
+from grader.isolation import forkserver, linux, sandbox, scratch, spawn, worker
 from grader.rubric import KataSpec
 
 Driver = Callable[..., Any]
@@ -355,7 +355,8 @@ class WorkerKata(Kata):
         )
         self.deadline = time.monotonic() + self.spec.timeout
         self._starter = worker_starter()
-        self._pid, self._conn = self._starter.spawn(self._log.fileno(), params)
+        fork_in_namespaces = params.box.namespaces and linux.fork_supported()
+        self._pid, self._conn = self._starter.spawn(self._log.fileno(), params, fork_in_namespaces)
         self._receive("during import")  # the import report
 
     def _receive(self, when: str, timeout: float | None = None) -> Any:

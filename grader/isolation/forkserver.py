@@ -22,6 +22,8 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection, Pipe
 from typing import Any
 
+from grader.isolation import linux
+
 _PACKET = 1 << 16
 
 
@@ -65,15 +67,16 @@ def _serve_forever(sock: socket.socket, worker_main: WorkerMain) -> None:
             return  # the grading process is gone
         op, arg = pickle.loads(message)
         if op == "spawn":
+            params, new_namespaces = arg
             parent_end, child_end = Pipe()
-            pid = os.fork()
+            pid = linux.fork_into_new_namespaces() if new_namespaces else os.fork()
             if pid == 0:  # pragma: no cover - the worker
                 code = 0
                 try:
                     die_with_parent()
                     sock.close()
                     parent_end.close()
-                    worker_main(child_end, fds[0], arg)
+                    worker_main(child_end, fds[0], params)
                 except BaseException:  # noqa: BLE001
                     code = 70
                 finally:
@@ -109,10 +112,13 @@ class ForkServer:
         self._sock = ours
         self._lock = threading.Lock()
 
-    def spawn(self, log_fd: int, params: Any) -> tuple[int, Connection]:
-        """Fork a worker running `worker_main(conn, log_fd, params)`; (pid, our end)."""
+    def spawn(self, log_fd: int, params: Any, new_namespaces: bool = False) -> tuple[int, Connection]:
+        """Fork a worker running `worker_main(conn, log_fd, params)`; (pid, our end).
+
+        `new_namespaces`: the worker starts in new user, PID and network namespaces.
+        """
         with self._lock:
-            socket.send_fds(self._sock, [pickle.dumps(("spawn", params))], [log_fd])
+            socket.send_fds(self._sock, [pickle.dumps(("spawn", (params, new_namespaces)))], [log_fd])
             message, fds, _, _ = socket.recv_fds(self._sock, _PACKET, 1)
         return pickle.loads(message), Connection(fds[0])
 

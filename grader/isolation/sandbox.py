@@ -48,6 +48,7 @@ class Sandbox:
     landlock: int = 0  # the Landlock ABI in force (0: none)
     namespaces: bool = False
     seccomp: bool = False
+    readable: tuple[str, ...] = ()  # what a worker may read (`readable_paths()`, computed once)
 
 
 def _platform_name() -> str:
@@ -88,7 +89,7 @@ def current() -> Sandbox:
     if not abi and not spaces:
         return Sandbox(f"none (old Linux kernel {os.uname().release})", False)
     full = abi >= 1 and spaces and seccomp
-    return Sandbox(" + ".join(parts), full, abi, spaces, seccomp)
+    return Sandbox(" + ".join(parts), full, abi, spaces, seccomp, tuple(readable_paths()) if abi else ())
 
 
 def notice(box: Sandbox) -> str:
@@ -164,14 +165,15 @@ def confine(box: Sandbox, scratch: str) -> None:
     if _CONFINED or (not box.landlock and not box.namespaces):
         return
     _CONFINED = True
-    if box.namespaces:
+    # PID 1: the fork server already started this worker in its namespaces.
+    if box.namespaces and os.getpid() != 1:
         _enter_namespaces()
     linux.no_new_privs()
     if box.namespaces:
         linux.drop_capabilities()
     if box.landlock:
         write = [scratch, "/dev/null", "/dev/zero"]
-        linux.landlock_restrict(readable_paths(), write, box.landlock)
+        linux.landlock_restrict(box.readable or readable_paths(), write, box.landlock)
     if box.seccomp:
         linux.deny_unix_sockets()
 

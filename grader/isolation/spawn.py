@@ -42,8 +42,12 @@ class SpawnStarter:
         self._children: dict[int, subprocess.Popen] = {}
         self._lock = threading.Lock()
 
-    def spawn(self, log_fd: int, params: Any) -> tuple[int, Connection]:
-        """Start a worker running `worker_main(conn, log_fd, params)`; (pid, our end)."""
+    def spawn(self, log_fd: int, params: Any, new_namespaces: bool = False) -> tuple[int, Connection]:
+        """Start a worker running `worker_main(conn, log_fd, params)`; (pid, our end).
+
+        `new_namespaces` is the fork server's option; a spawned worker enters its
+        namespaces itself (`sandbox.confine`), so it is ignored here.
+        """
         ours, theirs = socket.socketpair()
         package_root = str(Path(__file__).resolve().parents[2])
         env = {

@@ -239,3 +239,25 @@ def test_scratch_holds_a_copy_and_is_removed(tmp_path: Path) -> None:
     locked.chmod(0o500)
     scratch.remove(folder)
     assert not folder.exists()
+
+
+@needs_namespaces
+def test_fork_into_new_namespaces_starts_pid_1_with_no_network(tmp_path: Path) -> None:
+    if not linux.fork_supported():
+        pytest.skip("clone(2) number not known for this architecture")
+    out = run(
+        """
+        import os, socket
+        from grader.isolation import linux
+        pid = linux.fork_into_new_namespaces()
+        if pid == 0:
+            try:
+                socket.create_connection(("127.0.0.1", 22), timeout=2)
+                os._exit(3)
+            except OSError as exc:
+                os._exit(0 if os.getpid() == 1 and exc.errno == 101 else 4)
+        _, status = os.waitpid(pid, 0)
+        print("child", os.waitstatus_to_exitcode(status), "parent is pid 1:", os.getpid() == 1)
+        """
+    )
+    assert out.stdout.split() == ["child", "0", "parent", "is", "pid", "1:", "False"], out.stdout + out.stderr
