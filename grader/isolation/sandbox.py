@@ -153,8 +153,19 @@ def readable_paths() -> list[str]:
 _CONFINED = False  # this process has entered its sandbox (which cannot be undone)
 
 
-def confine(box: Sandbox, scratch: str) -> None:
+def gpu_paths() -> tuple[list[str], list[str]]:
+    """(read, write) paths CUDA needs: the NVIDIA device files, the driver's /proc and /sys.
+
+    Not exercised by the test suite (no GPU here); see docs/security.md.
+    """
+    devices = sorted(str(p) for p in Path("/dev").glob("nvidia*"))
+    return ["/proc/driver/nvidia", "/sys", "/dev/shm"], devices
+
+
+def confine(box: Sandbox, scratch: str, gpu: bool = False) -> None:
     """Enter `box`, in a worker about to load student code; return only inside it.
+
+    `gpu`: the worker runs CUDA, so the NVIDIA device files stay open to it.
 
     With namespaces this forks: the caller stays behind as a relay that waits
     for the sandboxed child and ends the same way it did, and the child (PID 1
@@ -172,8 +183,11 @@ def confine(box: Sandbox, scratch: str) -> None:
     if box.namespaces:
         linux.drop_capabilities()
     if box.landlock:
-        write = [scratch, "/dev/null", "/dev/zero"]
-        linux.landlock_restrict(box.readable or readable_paths(), write, box.landlock)
+        read, write = list(box.readable or readable_paths()), [scratch, "/dev/null", "/dev/zero"]
+        if gpu:
+            read += gpu_paths()[0]
+            write += gpu_paths()[1]
+        linux.landlock_restrict(read, write, box.landlock)
     if box.seccomp:
         linux.deny_unix_sockets()
 

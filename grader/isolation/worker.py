@@ -38,4 +38,4 @@ def prepare(params: WorkerParams) -> None:
     for name in ("HOME", "TMPDIR", "TMP", "TEMP"):
         os.environ[name] = params.scratch
     tempfile.tempdir = params.scratch
-    sandbox.confine(params.box, params.scratch)
+    sandbox.confine(params.box, params.scratch, gpu=params.device.startswith("cuda"))
