@@ -139,14 +139,9 @@ def readable_paths() -> list[str]:
         "/dev/urandom",
         "/dev/random",
     }
-    # Folders of sys.path the interpreter was started with, but never the current folder
-    # (`python -m grader` puts the instructor's checkout there).
-    here = os.path.realpath(os.getcwd())
-    repo = str(Path(grader.__file__).resolve().parent.parent)
-    for entry in sys.path:
-        real = os.path.realpath(entry) if entry else here
-        if real not in (here, repo) and not real.startswith(here + os.sep) and real.endswith("-packages"):
-            paths.add(real)
+    # Package folders on sys.path; its other entries stay closed (`python -m grader` puts
+    # the current folder there: the instructor's checkout, solutions/ included).
+    paths.update(os.path.realpath(e) for e in sys.path if e.endswith(("site-packages", "dist-packages")))
     return sorted(p for p in paths if p)
 
 
@@ -167,10 +162,11 @@ def confine(box: Sandbox, scratch: str, gpu: bool = False) -> None:
 
     `gpu`: the worker runs CUDA, so the NVIDIA device files stay open to it.
 
-    With namespaces this forks: the caller stays behind as a relay that waits
-    for the sandboxed child and ends the same way it did, and the child (PID 1
-    of the new PID namespace) returns from here. The caller must be a
-    single-threaded process that nothing else waits on but its parent.
+    A worker the fork server started in its namespaces (it is PID 1) only adds
+    the rest. Otherwise (a spawned worker) entering the namespaces forks: the
+    caller stays behind as a relay that waits for the sandboxed child and ends
+    the same way it did, and the child (PID 1 of the new PID namespace) returns
+    from here. The caller must then be single-threaded, and waited on by its parent only.
     """
     global _CONFINED
     if _CONFINED or (not box.landlock and not box.namespaces):
