@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from grader.isolation import linux, sandbox
-from tests.project.world import alive_with
+from tests.project.world import Listeners, alive_with
 
 REPO = Path(__file__).resolve().parents[2]
 BOX = sandbox.current()
@@ -41,23 +41,11 @@ def run(code: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def listener():
+def listener(tmp_path: Path):
     """A TCP listener on 127.0.0.1 only; yields (port, function: did anyone connect?)."""
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    server.setblocking(False)
-
-    def connected() -> bool:
-        try:
-            conn, _ = server.accept()
-        except BlockingIOError:
-            return False
-        conn.close()
-        return True
-
-    yield server.getsockname()[1], connected
-    server.close()
+    listeners = Listeners(tmp_path)
+    yield listeners.tcp_port, lambda: "tcp" in listeners.received()
+    listeners.close()
 
 
 def test_switched_off_says_so() -> None:
@@ -261,3 +249,28 @@ def test_fork_into_new_namespaces_starts_pid_1_with_no_network(tmp_path: Path) -
         """
     )
     assert out.stdout.split() == ["child", "0", "parent", "is", "pid", "1:", "False"], out.stdout + out.stderr
+
+
+@needs_landlock
+def test_without_namespaces_confine_still_applies_landlock_and_seccomp(tmp_path: Path) -> None:
+    """The fallback where user namespaces are refused (Docker's default seccomp profile)."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    out = run(
+        f"""
+        import dataclasses, os, socket
+        from grader.isolation import sandbox
+        box = dataclasses.replace(sandbox.current(), namespaces=False, name="landlock + process group")
+        sandbox.confine(box, {str(scratch)!r})
+        print("pid 1" if os.getpid() == 1 else "same pid namespace")
+        for attempt in (lambda: open({str(tmp_path / "outside.txt")!r}, "w"),
+                        lambda: socket.socket(socket.AF_UNIX)):
+            try:
+                attempt()
+                print("allowed")
+            except PermissionError:
+                print("refused")
+        """
+    )
+    assert out.stdout.splitlines() == ["same pid namespace", "refused", "refused"], out.stderr
+    assert not (tmp_path / "outside.txt").exists()
