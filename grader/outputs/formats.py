@@ -137,6 +137,8 @@ def markdown_summary(report: Report) -> str:
         lines.append(
             f"| {katas()[k.name].number} | `{k.name}` | {k.score}/{k.max_score} | {k.state} | {problem} |"
         )
+    if report.sandbox:
+        lines += ["", f"sandbox: {report.sandbox}"]
     return "\n".join(lines) + "\n"
 
 

@@ -131,6 +131,7 @@ def test_every_report_names_the_sandbox(mixed_report, tmp_path: Path) -> None:
     scores = formats.gradescope(mixed_report)
     assert scores["extra_data"] == {"sandbox": name}
     assert f"sandbox: {name}" in scores["output"].splitlines()
+    assert f"sandbox: {name}" in formats.markdown_summary(mixed_report).splitlines()
     formats.write_junit(mixed_report, tmp_path / "junit.xml")
     root = ElementTree.parse(tmp_path / "junit.xml").getroot()
     found = {p.get("name"): p.get("value") for p in root.iterfind("./properties/property")}
