@@ -29,7 +29,7 @@ from tests.project.world import Listeners, alive_with
 REPO = Path(__file__).resolve().parents[2]
 ATTACKS = REPO / "tests" / "hostile" / "os"
 GRADER_DIR = Path(grader.__file__).resolve().parent
-DAEMON_WAIT_S = 4.0  # the report rewriter waits 2 s after grading has started
+DAEMON_WAIT_S = 3.0  # the report rewriter strikes 1 s after the report appears
 
 pytestmark = pytest.mark.skipif(not sandbox.current().full, reason="needs the full OS sandbox (Linux)")
 
@@ -37,6 +37,7 @@ pytestmark = pytest.mark.skipif(not sandbox.current().full, reason="needs the fu
 SINGLE = {
     "rewrites_report_later": "matmul",
     "crashes_leaving_children": "model",
+    "loops_leaving_a_daemon": "nll_loss",
     "writes_outside": "mse",
     "phones_home": "relu",
     "signals_a_process": "lin",
