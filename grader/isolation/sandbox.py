@@ -176,8 +176,7 @@ def confine(box: Sandbox, scratch: str, gpu: bool = False) -> None:
     if box.namespaces and os.getpid() != 1:
         _enter_namespaces()
     linux.no_new_privs()
-    if box.namespaces:
-        linux.drop_capabilities()
+    linux.drop_capabilities()  # those of the new user namespace, or a root grader's
     if box.landlock:
         read, write = list(box.readable or readable_paths()), [scratch, "/dev/null", "/dev/zero"]
         if gpu:

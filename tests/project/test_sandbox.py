@@ -263,6 +263,8 @@ def test_without_namespaces_confine_still_applies_landlock_and_seccomp(tmp_path:
         box = dataclasses.replace(sandbox.current(), namespaces=False, name="landlock + process group")
         sandbox.confine(box, {str(scratch)!r})
         print("pid 1" if os.getpid() == 1 else "same pid namespace")
+        effective = [l for l in open("/proc/self/status") if l.startswith("CapEff:")][0].split()[1]
+        print("capabilities", int(effective, 16))
         for attempt in (lambda: open({str(tmp_path / "outside.txt")!r}, "w"),
                         lambda: socket.socket(socket.AF_UNIX)):
             try:
@@ -272,5 +274,7 @@ def test_without_namespaces_confine_still_applies_landlock_and_seccomp(tmp_path:
                 print("refused")
         """
     )
-    assert out.stdout.splitlines() == ["same pid namespace", "refused", "refused"], out.stderr
+    assert out.stdout.splitlines() == ["same pid namespace", "capabilities 0", "refused", "refused"], (
+        out.stderr
+    )
     assert not (tmp_path / "outside.txt").exists()
