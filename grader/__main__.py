@@ -58,6 +58,11 @@ SUBCOMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    from grader.isolation.sandbox import current
+
+    # Probe the sandbox now, while this process is small (the probe forks) and before
+    # `grader batch` forks its grading processes, which then inherit the answer.
+    current()
     if argv and argv[0] in SUBCOMMANDS:
         import importlib
 
