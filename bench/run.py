@@ -9,10 +9,12 @@ Measures, with medians of several runs and their spread:
 5. the reference `fit` against the same loop written with `torch.optim.SGD`;
 6. the reference `matmul` against `torch.matmul` at the lesson's shapes;
 7. Gradescope's `run_autograder` on one submission against `python -m grader` (bench/gradescope.py);
+8. the OS sandbox: ms added per kata worker, batch throughput with and without it,
+   and a spawned worker against a forked one (bench/worker_cost.py);
 then writes docs/performance.md (every figure, its target and its command).
 The GPU section comes from docs/gpu/, written by bench/gpu_check.sh on a GPU machine.
 
-    .venv/bin/python bench/run.py            # about 5 minutes on 2 cores
+    .venv/bin/python bench/run.py            # about 8 minutes on 2 cores
     .venv/bin/python bench/run.py --quick    # fewer repeats, for a smoke test
 """
 
@@ -151,6 +153,75 @@ def bench_watch(saves: int) -> list[Figure]:
             median <= 500,
             f"python bench/watch_latency.py --saves {saves}",
         )
+    ]
+
+
+def _batch_has_option(option: str) -> bool:
+    from grader.batch import build_parser
+
+    return any(option in action.option_strings for action in build_parser()._actions)
+
+
+def worker_ms(env: dict[str, str], workers: int) -> float:
+    """Median ms of one kata worker, start to reaped (bench/worker_cost.py), under `env`."""
+    out = subprocess.run(
+        [PY, "bench/worker_cost.py", "--workers", str(workers)],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    found = re.search(r"median ([\d.]+) ms", out)
+    assert found, out
+    return float(found.group(1))
+
+
+def bench_sandbox(scratch: Path, repeats: int, count: int) -> list[Figure]:
+    """The OS sandbox's cost per worker and per batch, and spawn against fork per kata."""
+    off, on = {"KATA_SANDBOX": "off", "KATA_START_METHOD": "fork"}, {"KATA_START_METHOD": "fork"}
+    per_worker = alternate({"off": lambda: worker_ms(off, 20), "on": lambda: worker_ms(on, 20)}, repeats)
+    spawned = [worker_ms({"KATA_START_METHOD": "spawn"}, 3) for _ in range(2)]
+    added = statistics.median(per_worker["on"]) - statistics.median(per_worker["off"])
+    subs = scratch / "sandbox-batch"
+    make_submissions(subs, count)
+
+    def batch(env: dict[str, str]) -> float:
+        out = scratch / "sandbox-batch-out"
+        shutil.rmtree(out, ignore_errors=True)
+        cmd = [PY, "-m", "grader", "batch", str(subs), "--out", str(out), "--jobs", "2"]
+        if "KATA_SANDBOX" in env and _batch_has_option("--allow-weak-sandbox"):
+            cmd.append("--allow-weak-sandbox")  # the batch refuses a weak sandbox without it
+        return wall(cmd, env={**os.environ, **env})
+
+    batches = alternate({"off": lambda: batch(off), "on": lambda: batch(on)}, 2)
+    slower = statistics.median(batches["on"]) / statistics.median(batches["off"]) - 1
+    fork_ms = statistics.median(per_worker["on"])
+    return [
+        Figure(
+            "sandbox: added per kata worker (start, import, one call, reaped)",
+            f"{added:+.1f} ms (with {fork_ms:.1f} ms, without {statistics.median(per_worker['off']):.1f} ms, "
+            f"n={repeats}×20)",
+            "≤ 10 ms",
+            added <= 10,
+            "python bench/worker_cost.py  vs  KATA_SANDBOX=off python bench/worker_cost.py",
+        ),
+        Figure(
+            f"sandbox: batch of {count} submissions, sandbox on vs off (2 jobs)",
+            f"{slower * 100:+.0f}% (on {spread(batches['on'])}; off {spread(batches['off'])})",
+            "≤ +10%",
+            slower <= 0.10,
+            "python -m grader batch DIR  vs  KATA_SANDBOX=off python -m grader batch DIR",
+        ),
+        Figure(
+            "spawn vs fork: one kata worker, start to reaped",
+            f"spawn {statistics.median(spawned):.0f} ms vs fork {fork_ms:.1f} ms "
+            f"({statistics.median(spawned) / fork_ms:.0f}×)",
+            "—",
+            None,
+            "KATA_START_METHOD=spawn python bench/worker_cost.py --workers 3",
+            "a spawned worker imports torch itself; used only where fork is missing or unsafe (macOS)",
+        ),
     ]
 
 
@@ -417,6 +488,11 @@ def write_doc(figures: list[Figure], took: float) -> None:
 
 
 MISSES = {
+    "sandbox:": (
+        "- **sandbox cost**: the batch comparison is two runs each way on a shared machine, where the"
+        " spread of either side is wider than the target; the per-worker figure (interleaved, 20 workers"
+        " a run) is the one that isolates the sandbox's own cost, times eleven katas per submission."
+    ),
     "batch:": (
         "- **batch speed-up**: two workers can give at most 2× on two cores, and only when the cores are"
         " otherwise idle; each submission also pays its fork server's start and the grader's own process."
@@ -441,6 +517,10 @@ def main(argv: list[str] | None = None) -> int:
             ("batch 1 vs 2 workers", lambda: bench_batch(Path(scratch), 8 if args.quick else 40)),
             ("batch shards, rerun", lambda: bench_batch_scale(Path(scratch), 8 if args.quick else 40)),
             ("grader vs nbgrader", lambda: bench_nbgrader(Path(scratch), 2 if args.quick else 3)),
+            (
+                "sandbox cost, spawn vs fork",
+                lambda: bench_sandbox(Path(scratch), repeats, 8 if args.quick else 20),
+            ),
             ("fit vs torch.optim", lambda: bench_fit(repeats)),
             ("matmul vs torch.matmul", lambda: bench_matmul(repeats)),
         ):

@@ -36,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--min-score", type=int, metavar="N", help="exit 1 when the score is below N")
     parser.add_argument("--device", default="cpu", help="device for the inputs (e.g. cuda)")
     parser.add_argument(
+        "--start-method",
+        choices=("fork", "spawn"),
+        help="how workers start: fork (default on Linux) or spawn (fresh interpreters; "
+        "default elsewhere); same as KATA_START_METHOD",
+    )
+    parser.add_argument(
         "-v", "--verbose", action="store_true", help="show every check, full messages and tracebacks"
     )
     return parser
@@ -55,11 +61,18 @@ SUBCOMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    from grader.isolation.sandbox import current
+
+    # Probe the sandbox now, while this process is small (the probe forks) and before
+    # `grader batch` forks its grading processes, which then inherit the answer.
+    current()
     if argv and argv[0] in SUBCOMMANDS:
         import importlib
 
         return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
     args = build_parser().parse_args(argv)
+    if args.start_method:
+        os.environ["KATA_START_METHOD"] = args.start_method  # grader.isolation.spawn reads it
     path = Path(args.path)
     from grader.rubric import katas
 
@@ -89,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {note}", file=sys.stderr)
     report.source = _display(path)
     print(table(report, verbose=args.verbose))
+    from grader.isolation.sandbox import warn_if_weak
+
+    warn_if_weak()
     write_reports(report, args, str(args.path))
     if args.min_score is not None and report.score < args.min_score:
         print(f"score {report.score} is below the minimum {args.min_score}", file=sys.stderr)

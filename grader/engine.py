@@ -170,4 +170,7 @@ def grade(folder: Path, names: Iterable[str] | None = None, device: str = "cpu")
     """
     specs = katas()
     selected = [specs[n] for n in names] if names else list(specs.values())
-    return Report(str(folder), [grade_kata(folder, spec, device) for spec in selected])
+    from grader.isolation.sandbox import current
+
+    results = [grade_kata(folder, spec, device) for spec in selected]
+    return Report(str(folder), results, sandbox=current().name)

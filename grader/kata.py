@@ -38,10 +38,13 @@ import torch
 
 from grader import transport
 from grader.errors import ForbiddenCall, StudentError, WorkerEnded
-from grader.isolation import forkserver
+from grader.isolation import forkserver, linux, sandbox, scratch, spawn, worker
 from grader.rubric import KataSpec
 
 Driver = Callable[..., Any]
+# A worker whose pipe closed is ending: the sandbox's relay reports how its child ended
+# once the kernel has told it, so give it this long before killing it.
+DEATH_GRACE_S = 1.0
 REPO = Path(__file__).resolve().parent.parent
 
 # The grading process forks its fork server. A process whose OpenMP / BLAS thread
@@ -244,6 +247,8 @@ class WorkerKata(Kata):
         self._conn: Connection | None = None
         self._pid = 0
         self._log: IO[bytes] | None = None  # the worker's stdout and stderr, once started
+        self._scratch: Path | None = None  # the worker's private folder, while it runs
+        self._starter: forkserver.ForkServer | spawn.SpawnStarter | None = None
 
     @property
     def source(self) -> Path | None:
@@ -251,7 +256,10 @@ class WorkerKata(Kata):
 
     # -- the worker side -------------------------------------------------------
     def serve(self, conn: Connection, log_fd: int) -> None:
-        os.setsid()  # its own process group: killing the group ends any grandchildren too
+        """The worker (after `worker.prepare`): import the kata, answer driver requests until EOF.
+
+        `self.path` is the copy of the kata file in the worker's scratch folder.
+        """
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
         sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", closefd=False), line_buffering=True)
@@ -337,9 +345,18 @@ class WorkerKata(Kata):
         sys.stdout.flush()
         sys.stderr.flush()
         self._log = tempfile.TemporaryFile()
-        params = (self.spec, str(self.path), self.device, tuple(str(p) for p in self.protect))
+        self._scratch = scratch.make(self.path)
+        params = worker.WorkerParams(
+            self.spec,
+            str(self._scratch / self.path.name),
+            self.device,
+            tuple(str(p) for p in self.protect),
+            sandbox.current(),
+        )
         self.deadline = time.monotonic() + self.spec.timeout
-        self._pid, self._conn = start_fork_server().spawn(self._log.fileno(), params)
+        self._starter = worker_starter()
+        fork_in_namespaces = params.box.namespaces and linux.fork_supported()
+        self._pid, self._conn = self._starter.spawn(self._log.fileno(), params, fork_in_namespaces)
         self._receive("during import")  # the import report
 
     def _receive(self, when: str, timeout: float | None = None) -> Any:
@@ -369,7 +386,7 @@ class WorkerKata(Kata):
             ) from None
 
     def _death_message(self, when: str) -> WorkerEnded:
-        status = self._reap()
+        status = self._reap(grace=DEATH_GRACE_S)
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             name = _SIGNALS.get(sig, f"signal {sig}")
@@ -378,16 +395,23 @@ class WorkerKata(Kata):
         verb = "exited during import" if when == "during import" else f"exited {when}"
         return WorkerEnded("error", f"{verb} (exit code {code}) — the kata must return, not exit")
 
-    def _reap(self) -> int:
-        if not self._pid:
-            return 0
-        try:
-            os.killpg(self._pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        status = start_fork_server().wait(self._pid)
-        self._pid = 0
-        return status
+    def _reap(self, grace: float = 0.0) -> int:
+        """End the worker (after `grace` seconds to end by itself); its wait status."""
+        status: int | None = 0
+        if self._pid:
+            assert self._starter is not None
+            status = self._starter.wait(self._pid, grace) if grace else None
+            if status is None:
+                try:
+                    os.killpg(self._pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                status = self._starter.wait(self._pid)
+            self._pid = 0
+        if self._scratch is not None:
+            scratch.remove(self._scratch)
+            self._scratch = None
+        return status or 0
 
     def _end(self, ended: WorkerEnded) -> None:
         self._reap()
@@ -419,15 +443,24 @@ class WorkerKata(Kata):
         self._log.close()
 
 
-def _worker_main(conn: Connection, log_fd: int, params: tuple) -> None:
-    """What a worker forked by the fork server runs (see grader/isolation/forkserver.py)."""
-    spec, path, device, protect = params
-    WorkerKata(spec, Path(path), device=device, protect=tuple(Path(p) for p in protect)).serve(conn, log_fd)
+def _worker_main(conn: Connection, log_fd: int, params: worker.WorkerParams) -> None:
+    """What a worker runs, forked by the fork server or spawned (grader/isolation/)."""
+    worker.prepare(params)
+    protect = tuple(Path(p) for p in params.protect)
+    WorkerKata(params.spec, Path(params.path), device=params.device, protect=protect).serve(conn, log_fd)
 
 
 def start_fork_server() -> forkserver.ForkServer:
     """This process's fork server; call it early, before the process computes anything."""
     return forkserver.server(_worker_main)
+
+
+_SPAWNER = spawn.SpawnStarter(_worker_main)
+
+
+def worker_starter() -> forkserver.ForkServer | spawn.SpawnStarter:
+    """What starts this process's workers: the fork server, or fresh interpreters under spawn."""
+    return _SPAWNER if spawn.start_method() == "spawn" else start_fork_server()
 
 
 def _import_message(error: dict[str, str]) -> str:

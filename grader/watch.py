@@ -252,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     board = Board(folder, device=args.device)
     try:
         print(f"grading the {len(board.specs)} katas of {board.where()} …", flush=True)
+        from grader.isolation.sandbox import warn_if_weak
+
+        warn_if_weak()
         board.grade_all()
         _show(board.render(style, watching=not args.once), style, sys.stdout)
         if args.once:

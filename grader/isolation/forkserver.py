@@ -17,14 +17,17 @@ import os
 import pickle
 import socket
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection, Pipe
 from typing import Any
 
+from grader.isolation import linux
+
 _PACKET = 1 << 16
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Linux: be killed when the parent dies (a killed grader leaves no worker behind)."""
     try:
         import ctypes
@@ -38,6 +41,21 @@ def _die_with_parent() -> None:
 WorkerMain = Callable[[Connection, int, Any], None]
 
 
+def _wait(pid: int, timeout: float | None) -> int | None:
+    """`pid`'s wait status once it has ended; None if it still runs after `timeout` seconds."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        try:
+            done, status = os.waitpid(pid, 0 if deadline is None else os.WNOHANG)
+        except ChildProcessError:
+            return 0
+        if done:
+            return status
+        if time.monotonic() >= deadline:  # type: ignore[operator]
+            return None
+        time.sleep(0.002)
+
+
 def _serve_forever(sock: socket.socket, worker_main: WorkerMain) -> None:
     """The fork server's loop: spawn a worker, or reap one, per request."""
     while True:
@@ -49,15 +67,16 @@ def _serve_forever(sock: socket.socket, worker_main: WorkerMain) -> None:
             return  # the grading process is gone
         op, arg = pickle.loads(message)
         if op == "spawn":
+            params, new_namespaces = arg
             parent_end, child_end = Pipe()
-            pid = os.fork()
+            pid = linux.fork_into_new_namespaces() if new_namespaces else os.fork()
             if pid == 0:  # pragma: no cover - the worker
                 code = 0
                 try:
-                    _die_with_parent()
+                    die_with_parent()
                     sock.close()
                     parent_end.close()
-                    worker_main(child_end, fds[0], arg)
+                    worker_main(child_end, fds[0], params)
                 except BaseException:  # noqa: BLE001
                     code = 70
                 finally:
@@ -68,11 +87,7 @@ def _serve_forever(sock: socket.socket, worker_main: WorkerMain) -> None:
             socket.send_fds(sock, [pickle.dumps(pid)], [parent_end.fileno()])
             parent_end.close()
         elif op == "wait":
-            try:
-                _, status = os.waitpid(arg, 0)
-            except ChildProcessError:
-                status = 0
-            sock.send(pickle.dumps(status))
+            sock.send(pickle.dumps(_wait(*arg)))
 
 
 class ForkServer:
@@ -84,7 +99,7 @@ class ForkServer:
         if pid == 0:  # pragma: no cover - the fork server
             code = 0
             try:
-                _die_with_parent()
+                die_with_parent()
                 ours.close()
                 _serve_forever(theirs, worker_main)
             except BaseException:  # noqa: BLE001
@@ -97,17 +112,20 @@ class ForkServer:
         self._sock = ours
         self._lock = threading.Lock()
 
-    def spawn(self, log_fd: int, params: Any) -> tuple[int, Connection]:
-        """Fork a worker running `worker_main(conn, log_fd, params)`; (pid, our end)."""
+    def spawn(self, log_fd: int, params: Any, new_namespaces: bool = False) -> tuple[int, Connection]:
+        """Fork a worker running `worker_main(conn, log_fd, params)`; (pid, our end).
+
+        `new_namespaces`: the worker starts in new user, PID and network namespaces.
+        """
         with self._lock:
-            socket.send_fds(self._sock, [pickle.dumps(("spawn", params))], [log_fd])
+            socket.send_fds(self._sock, [pickle.dumps(("spawn", (params, new_namespaces)))], [log_fd])
             message, fds, _, _ = socket.recv_fds(self._sock, _PACKET, 1)
         return pickle.loads(message), Connection(fds[0])
 
-    def wait(self, pid: int) -> int:
-        """Block until worker `pid` has ended; its wait status."""
+    def wait(self, pid: int, timeout: float | None = None) -> int | None:
+        """Worker `pid`'s wait status once it has ended; None if still running after `timeout` s."""
         with self._lock:
-            self._sock.send(pickle.dumps(("wait", pid)))
+            self._sock.send(pickle.dumps(("wait", (pid, timeout))))
             return pickle.loads(self._sock.recv(_PACKET))
 
 

@@ -30,6 +30,9 @@ _JUNIT_TAG = {"failed": "failure", "error": "error", "timeout": "error"}
 def junit_xml(report: Report) -> str:
     """JUnit XML: one <testsuite> per kata, one <testcase> per check."""
     root = ET.Element("testsuites", name="backprop-kata", tests=str(sum(len(k.tests) for k in report.katas)))
+    if report.sandbox:
+        properties = ET.SubElement(root, "properties")
+        ET.SubElement(properties, "property", name="sandbox", value=report.sandbox)
     for k in report.katas:
         failures = sum(t.status == "failed" for t in k.tests)
         errors = sum(t.status in ("error", "timeout") for t in k.tests)
@@ -113,7 +116,8 @@ def gradescope(report: Report) -> dict[str, Any]:
     """Gradescope's results.json: the total and one scored test per kata, visible to the student."""
     return {
         "score": report.score,
-        "output": f"backprop-kata: {report.score}/{report.max_score}",
+        "output": f"backprop-kata: {report.score}/{report.max_score}\nsandbox: {report.sandbox or 'unknown'}",
+        "extra_data": {"sandbox": report.sandbox},
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": [test for k in report.katas for test in _gradescope_tests(k)],
@@ -172,6 +176,8 @@ def markdown_summary(report: Report) -> str:
         lines.append(
             f"| {katas()[k.name].number} | `{k.name}` | {k.score}/{k.max_score} | {k.state} | {problem} |"
         )
+    if report.sandbox:
+        lines += ["", f"sandbox: {report.sandbox}"]
     return "\n".join(lines) + "\n"
 
 

@@ -25,6 +25,7 @@ def to_dict(report: Report) -> dict[str, Any]:
         "score": report.score,
         "max_score": report.max_score,
         "integrity": integrity(),
+        "sandbox": report.sandbox,
         "katas": [
             {
                 "name": k.name,
@@ -90,6 +91,8 @@ def table(report: Report, verbose: bool = False, width: int = 100) -> str:
     lines.append("")
     done = sum(k.passed for k in report.katas)
     lines.append(f"score: {report.score}/{report.max_score} · {done}/{len(report.katas)} katas done")
+    if report.sandbox:
+        lines.append(f"sandbox: {report.sandbox}")
     todo = next((k for k in report.katas if not k.passed), None)
     if todo is not None:
         lines.append(

@@ -29,6 +29,7 @@ GRADESCOPE_SCHEMA = {
         "output": {"type": "string"},
         "visibility": {"enum": ["hidden", "after_due_date", "after_published", "visible"]},
         "stdout_visibility": {"enum": ["hidden", "after_due_date", "after_published", "visible"]},
+        "extra_data": {"type": "object"},
         "tests": {
             "type": "array",
             "items": {
@@ -115,6 +116,26 @@ def test_gradescope_matches_its_format(mixed_report, tmp_path: Path) -> None:
     jsonschema.validate(data, GRADESCOPE_SCHEMA)
     assert data["score"] == sum(t["score"] for t in data["tests"]) == mixed_report.score
     assert sum(t["max_score"] for t in data["tests"]) == mixed_report.max_score
+
+
+def test_every_report_names_the_sandbox(mixed_report, tmp_path: Path) -> None:
+    from xml.etree import ElementTree
+
+    from grader.isolation.sandbox import current
+    from grader.outputs.report import table, to_dict
+
+    name = current().name
+    assert mixed_report.sandbox == name
+    assert f"sandbox: {name}" in table(mixed_report).splitlines()
+    assert to_dict(mixed_report)["sandbox"] == name
+    scores = formats.gradescope(mixed_report)
+    assert scores["extra_data"] == {"sandbox": name}
+    assert f"sandbox: {name}" in scores["output"].splitlines()
+    assert f"sandbox: {name}" in formats.markdown_summary(mixed_report).splitlines()
+    formats.write_junit(mixed_report, tmp_path / "junit.xml")
+    root = ElementTree.parse(tmp_path / "junit.xml").getroot()
+    found = {p.get("name"): p.get("value") for p in root.iterfind("./properties/property")}
+    assert found == {"sandbox": name}
 
 
 def test_classroom_result_decodes_like_the_reporter(mixed_report, tmp_path: Path) -> None:
