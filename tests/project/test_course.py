@@ -154,7 +154,7 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
                 "autograde", course, 120, "NBGRADER_FLAGS=--student reference", weak_ok=False, ok=False
             )
             assert "refusing to autograde" in out and "without the full sandbox" in out
-            assert not (course / "autograded" / "reference").exists()
+            assert not (course / "autograded" / "reference" / ASSIGNMENT).exists()  # nbgrader removed it
         _make("autograde", course, timeout=600)
         with ThreadPoolExecutor(2) as pool:  # both only read gradebook.db
             feedback = pool.submit(_make, "feedback", course, 120)
