@@ -174,6 +174,15 @@ class StudentCalls:
             frame = frame.f_back
         return False
 
+    def first_frame(self, frame: Any) -> Any:
+        """The first frame from `frame` outwards that is the student's code (None if none)."""
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            if not (self._neutral(filename) or filename.startswith(self._grader)):
+                return frame
+            frame = frame.f_back
+        return None
+
     def exported(self, func: Any) -> bool:
         """Whether the student's module binds `func` itself (or a functools.partial of it)."""
         for module in list(sys.modules.values()):
@@ -272,12 +281,18 @@ class RuntimeGuard:
     def refuse(self, name: str, outside: bool = False) -> None:
         """Raise ForbiddenCall naming the student's line and the call (`outside`: of the allow-list)."""
         frame = sys._getframe(1)
+        start = frame
         while frame is not None and frame.f_code.co_filename != self.student_file:
             frame = frame.f_back
         where = f"{Path(self.student_file).name}:{frame.f_lineno} " if frame is not None else ""
         if not outside:
             raise ForbiddenCall(f"{where}uses {name} — {WHY}")
-        line = linecache.getline(self.student_file, frame.f_lineno).strip() if frame is not None else ""
+        if frame is None and self._calls is not None:  # code without a file: a notebook cell, exec
+            frame = self._calls.first_frame(start)
+            where = f"line {frame.f_lineno} " if frame is not None else ""
+        line = (
+            linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip() if frame is not None else ""
+        )
         code = f" (in `{line}`)" if line else ""
         raise ForbiddenCall(
             f"{where}uses {name}{code}, which this kata does not allow: only elementwise arithmetic, "

@@ -135,3 +135,21 @@ def test_permitted_reads_bare_and_dotted_names() -> None:
     for name in ("torch.conv1d", "torch.nn.functional.linear", "torch.Tensor.matmul", "torch.linalg.vecdot"):
         assert not permitted(name, allowed), name
     assert not permitted("torch.nn.functional.sum", allowed)  # a bare name covers torch / Tensor only
+
+
+def test_notebook_self_check_refuses_with_the_cell_line() -> None:
+    """In a notebook the code has no file: check() names the cell's line and the call."""
+    import linecache
+
+    from grader import check
+    from grader.selfcheck import KataFailed
+
+    source = (REPO / "solutions" / "matmul.py").read_text().split('if __name__ == "__main__":')[0]
+    body, name = INDIRECT["conv1d"]
+    source = source.replace("return (a[:, :, None] * b[None]).sum(dim=1)", body)
+    cell = "<notebook cell 7>"
+    linecache.cache[cell] = (len(source), None, source.splitlines(True), cell)  # as IPython does
+    namespace: dict = {"__name__": "__main__"}
+    exec(compile(source, cell, "exec"), namespace)
+    with pytest.raises(KataFailed, match=r"line \d+ uses torch\.nn\.functional\.conv1d \(in `return"):
+        check("matmul", namespace)
