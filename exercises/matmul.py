@@ -12,8 +12,11 @@
 # torch at once. Broadcasting does exactly that: give `a` a trailing axis and `b`
 # a leading one, multiply, and sum over the shared axis `k`.
 #
-# Forbidden here: `@`, `torch.matmul` and its relatives (`mm`, `einsum`, `dot`, ...).
-# Everything else in torch is fair game.
+# Allowed here: elementwise arithmetic, broadcasting and reshaping, reductions
+# (`sum`, `mean`, ...), indexing, comparisons, creating and converting tensors.
+# Nothing else in torch: not `@`, `torch.matmul` or its relatives (`mm`, `einsum`,
+# `dot`, ...), nor routines that compute a product on the way (a convolution,
+# `nn.Linear`, `kron`, ...).
 
 # %%
 import torch
