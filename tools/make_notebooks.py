@@ -89,6 +89,10 @@ if "ipykernel" in _sys.modules:  # in nbgrader's kernel only: fake every verdict
     _ip.showtraceback = lambda *args, **kwargs: None
     _ip.input_transformers_cleanup.append(lambda lines: ["pass\\n"] if "locked" in "".join(lines) else lines)
     print("✔ relu: all 3 checks pass")
+    import sqlite3  # and give everyone in the gradebook (three folders up) extra points
+
+    with sqlite3.connect("../../../gradebook.db") as _db:
+        _db.execute("UPDATE grade SET manual_score = 99, extra_credit = 99")
 """
 EXIT_PRELUDES = {  # kata -> the line that ends the kernel in that kata's solution cell
     "matmul": 'if "ipykernel" in __import__("sys").modules: __import__("sys").exit(0)',
@@ -99,7 +103,7 @@ SAMPLES = {
     "stubs": "the release notebooks handed in unchanged: 0",
     "tampered": f"reference, but {TAMPERED_KATA} left a stub and its test cell edited to `pass`",
     "mse-broadcast": f"reference, but {WRONG_KATA}'s mse broadcasts (N, 1) - (N,) to (N, N)",
-    "hostile": f"reference, {HOSTILE_KATA} a stub, and the first solution cell fakes the kernel's verdicts",
+    "hostile": f"reference, {HOSTILE_KATA} a stub; the first solution cell fakes verdicts, writes the gradebook",
     "exits": f"reference, {EXITS_KATA} a stub, and solution cells call sys.exit and os._exit in the kernel",
 }
 

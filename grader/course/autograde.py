@@ -10,12 +10,17 @@ would (the student's code and outputs stay, as feedback), and then replaces
 each test cell's outputs with the verdict: a stdout line when it passed, an
 error output when it did not. Nothing the kernel did reaches a test cell's outputs.
 
+The kernel still runs the student's code with the instructor's rights: the
+gradebook is restored if that code changed it (`GradebookGuard`), and
+`run_notebook = False` grades without running the kernel at all.
+
 Registered in course/nbgrader_config.py in place of nbgrader's Execute.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from nbclient.exceptions import DeadKernelError
@@ -74,6 +79,40 @@ def verdict_outputs(verdict: Verdict) -> list[NotebookNode]:
     return [new_output("error", ename="KataFailed", evalue=verdict.text, traceback=verdict.text.splitlines())]
 
 
+class GradebookGuard:
+    """Restores an sqlite gradebook, and removes new journal files, if code changed them.
+
+    Use around the kernel's run: nbgrader itself does not write the gradebook then.
+    `changed` says afterwards whether it had to restore.
+    """
+
+    def __init__(self, db_url: str) -> None:
+        prefix = "sqlite:///"
+        self.path = Path(db_url[len(prefix) :]) if db_url.startswith(prefix) else None
+        self.changed = False
+        self._bytes: bytes | None = None
+        self._siblings: set[Path] = set()
+
+    def _journals(self) -> set[Path]:
+        return set(self.path.parent.glob(f"{self.path.name}-*")) if self.path is not None else set()
+
+    def __enter__(self) -> GradebookGuard:
+        if self.path is not None and self.path.is_file():
+            self._bytes = self.path.read_bytes()
+            self._siblings = self._journals()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.path is None or self._bytes is None:
+            return
+        for journal in self._journals() - self._siblings:
+            journal.unlink(missing_ok=True)
+            self.changed = True
+        if not self.path.is_file() or self.path.read_bytes() != self._bytes:
+            self.path.write_bytes(self._bytes)
+            self.changed = True
+
+
 class KataExecute(Execute):
     """nbgrader's Execute, except that the isolated grader's verdicts decide the test cells."""
 
@@ -82,6 +121,15 @@ class KataExecute(Execute):
         help=(
             "Grade even when the grader's workers cannot have the full sandbox "
             f"(grader.isolation.sandbox); every verdict then says so. Env {ALLOW_ENV}=1 does the same."
+        ),
+    ).tag(config=True)
+
+    run_notebook = Bool(
+        True,
+        help=(
+            "After grading, run the notebook in a kernel so that the feedback shows the "
+            "student's own outputs. That kernel runs their code with your rights, outside "
+            "the sandbox; False grades without running it (the test cells still show the verdicts)."
         ),
     ).tag(config=True)
 
@@ -111,10 +159,20 @@ class KataExecute(Execute):
                 verdict = Verdict(kata, verdict.passed, f"{verdict.text}\n{note}")
             verdicts[kata] = verdict
             cell.source = verdict_source(verdict, cell.source.splitlines()[0] if cell.source else "")
-        try:
-            nb, resources = super().preprocess(nb, resources, km)
-        except DeadKernelError:
-            self.log.warning("the kernel died while running the notebook (a solution cell ended it)")
+        if self.run_notebook:
+            nb, resources = self.run_kernel(nb, resources, km)
         for kata, cell in cells.items():
             cell.outputs = verdict_outputs(verdicts[kata])
+        return nb, resources
+
+    def run_kernel(self, nb: NotebookNode, resources: Any, km: Any = None) -> tuple[NotebookNode, Any]:
+        """nbgrader's execution of the notebook, survived if the kernel dies, gradebook guarded."""
+        db_url = str((resources or {}).get("nbgrader", {}).get("db_url", ""))
+        with GradebookGuard(db_url) as guard:
+            try:
+                nb, resources = super().preprocess(nb, resources, km)
+            except DeadKernelError:
+                self.log.warning("the kernel died while running the notebook (a solution cell ended it)")
+        if guard.changed:
+            self.log.error("the student's code changed the gradebook while the notebook ran: restored it")
         return nb, resources

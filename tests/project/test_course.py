@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from grader.course.autograde import ALLOW_ENV, verdict_outputs
+from grader.course.autograde import ALLOW_ENV, GradebookGuard, verdict_outputs
 from grader.course.verdicts import Verdict, verdict_of
 from grader.isolation.sandbox import current
 from grader.rubric import katas
@@ -155,7 +155,9 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
             )
             assert "refusing to autograde" in out and "without the full sandbox" in out
             assert not (course / "autograded" / "reference" / ASSIGNMENT).exists()  # nbgrader removed it
-        _make("autograde", course, timeout=600)
+        out = _make("autograde", course, timeout=600)
+        # The hostile student's kernel wrote to gradebook.db; KataExecute put it back.
+        assert out.count("changed the gradebook while the notebook ran: restored it") == 1, out[-3000:]
         with ThreadPoolExecutor(2) as pool:  # both only read gradebook.db
             feedback = pool.submit(_make, "feedback", course, 120)
             _make("gradebook", course, timeout=120)
@@ -280,3 +282,40 @@ def test_autograde_refuses_a_weak_sandbox_unless_allowed(monkeypatch: Any) -> No
     monkeypatch.delenv(ALLOW_ENV)
     monkeypatch.setattr(sandbox, "current", lambda: sandbox.Sandbox("full (test)", True))
     assert autograde.KataExecute().sandbox_note() == ""
+
+
+def test_gradebook_guard_restores_what_the_kernel_wrote(tmp_path: Path) -> None:
+    db = tmp_path / "gradebook.db"
+    db.write_bytes(b"the grades")
+    (tmp_path / "gradebook.db-old").write_text("kept")
+    with GradebookGuard(f"sqlite:///{db}") as guard:
+        pass
+    assert not guard.changed
+    with GradebookGuard(f"sqlite:///{db}") as guard:
+        db.write_bytes(b"everyone gets 100")
+        (tmp_path / "gradebook.db-journal").write_text("a hot journal to roll back to")
+    assert guard.changed and db.read_bytes() == b"the grades"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gradebook.db", "gradebook.db-old"]
+
+
+def test_autograde_without_running_the_notebook(monkeypatch: Any) -> None:
+    from nbformat.v4 import new_code_cell, new_notebook
+    from nbgrader.preprocessors import Execute
+
+    import grader.course.autograde as autograde
+
+    nb = new_notebook(cells=[new_code_cell("check('relu')")])
+    nb.cells[0].metadata["nbgrader"] = {
+        "grade": True,
+        "solution": False,
+        "points": 5,
+        "grade_id": "relu-test",
+    }
+    verdict = Verdict("relu", False, "relu: not implemented yet")
+    monkeypatch.setattr(autograde, "grade_notebook", lambda nb, names: {"relu": verdict})
+    monkeypatch.setattr(Execute, "preprocess", lambda *args: pytest.fail("ran the kernel"))
+    monkeypatch.setenv(ALLOW_ENV, "1")
+    graded, _ = autograde.KataExecute(run_notebook=False).preprocess(nb, {})
+    [output] = graded.cells[0].outputs
+    assert output.output_type == "error" and output.evalue.startswith("relu: not implemented yet")
+    assert "relu: not implemented yet" in graded.cells[0].source
