@@ -41,3 +41,6 @@ c.Autograde.autograde_preprocessors = [
 # KataExecute refuses to grade when the grader's workers lack the full sandbox
 # (docs/security.md). To grade anyway, and have every verdict say so:
 # c.KataExecute.allow_weak_sandbox = True   (or the environment KATA_ALLOW_WEAK_SANDBOX=1)
+# The kernel that runs the notebook for the feedback runs the student's code with your
+# rights; to grade without it (same scores, no student outputs in the feedback):
+# c.KataExecute.run_notebook = False

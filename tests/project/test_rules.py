@@ -39,6 +39,19 @@ STYLES = {
         "    return torch.cat(cols, dim=1) if cols else a.new_zeros(a.shape[0], 0)"
     ),
     "mul and sum functions": "return torch.sum(torch.mul(a.unsqueeze(-1), b.unsqueeze(0)), dim=1)",
+    "debug prints": (
+        'print(a.shape, a[0], repr(b))\n    print(f"{a.sum():.3f}", str(a.dtype))\n'
+        "    return (a[:, :, None] * b[None]).sum(dim=1)"
+    ),
+    "split rows": (
+        "rows = [(r.reshape(-1, 1) * b).sum(0, keepdim=True) for r in a.split(1)]\n"
+        "    return torch.cat(rows) if rows else a.new_zeros(0, b.shape[1])"
+    ),
+    "asserts and in-place add": (
+        "assert a.dim() == 2 and b.ndim == 2 and a.is_floating_point()\n"
+        "    out = a.new_zeros((a.shape[0], b.shape[1]))\n"
+        "    out += (a[..., None] * b[None, ...]).sum(-2)\n    return out"
+    ),
     "via permute and float64 round trip": (
         "out = (a.double()[:, None, :] * b.double().T[None, :, :]).sum(-1)\n    return out.to(a.dtype)"
     ),
