@@ -234,13 +234,25 @@ def _kata_report(name: str, statuses: list[str]) -> dict:
     return {"name": name, "tests": tests}
 
 
+def _relu_test_notebook() -> Any:
+    """A notebook holding only relu's locked 5-point test cell."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(cells=[new_code_cell("check('relu')")])
+    nb.cells[0].metadata["nbgrader"] = {
+        "grade": True,
+        "solution": False,
+        "points": 5,
+        "grade_id": "relu-test",
+    }
+    return nb
+
+
 def _scored_cell(verdict: Verdict) -> float:
     """What nbgrader's own scoring gives a 5-point test cell holding `verdict`'s outputs."""
-    from nbformat.v4 import new_code_cell
     from nbgrader.utils import determine_grade
 
-    cell = new_code_cell("")
-    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "points": 5, "grade_id": "relu-test"}
+    cell = _relu_test_notebook().cells[0]
     cell.outputs = verdict_outputs(verdict)
     return determine_grade(cell)[0]
 
@@ -255,8 +267,6 @@ def test_verdicts_score_all_or_nothing_in_nbgrader() -> None:
 
 
 def test_autograde_refuses_a_weak_sandbox_unless_allowed(monkeypatch: Any) -> None:
-    from nbformat.v4 import new_code_cell, new_notebook
-
     import grader.course.autograde as autograde
     import grader.isolation.sandbox as sandbox
 
@@ -264,13 +274,7 @@ def test_autograde_refuses_a_weak_sandbox_unless_allowed(monkeypatch: Any) -> No
     monkeypatch.setattr(sandbox, "current", lambda: sandbox.Sandbox("none (test)", False))
     graded: list[str] = []
     monkeypatch.setattr(autograde, "grade_notebook", lambda nb, names: graded.append("graded") or {})
-    nb = new_notebook(cells=[new_code_cell("check('relu')")])
-    nb.cells[0].metadata["nbgrader"] = {
-        "grade": True,
-        "solution": False,
-        "points": 5,
-        "grade_id": "relu-test",
-    }
+    nb = _relu_test_notebook()
     assert list(autograde.test_cells(nb)) == ["relu"]
     with pytest.raises(autograde.WeakSandbox, match=r"sandbox: none \(test\)"):
         autograde.KataExecute().preprocess(nb, {})
@@ -299,18 +303,11 @@ def test_gradebook_guard_restores_what_the_kernel_wrote(tmp_path: Path) -> None:
 
 
 def test_autograde_without_running_the_notebook(monkeypatch: Any) -> None:
-    from nbformat.v4 import new_code_cell, new_notebook
     from nbgrader.preprocessors import Execute
 
     import grader.course.autograde as autograde
 
-    nb = new_notebook(cells=[new_code_cell("check('relu')")])
-    nb.cells[0].metadata["nbgrader"] = {
-        "grade": True,
-        "solution": False,
-        "points": 5,
-        "grade_id": "relu-test",
-    }
+    nb = _relu_test_notebook()
     verdict = Verdict("relu", False, "relu: not implemented yet")
     monkeypatch.setattr(autograde, "grade_notebook", lambda nb, names: {"relu": verdict})
     monkeypatch.setattr(Execute, "preprocess", lambda *args: pytest.fail("ran the kernel"))
