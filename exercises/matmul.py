@@ -12,11 +12,8 @@
 # torch at once. Broadcasting does exactly that: give `a` a trailing axis and `b`
 # a leading one, multiply, and sum over the shared axis `k`.
 #
-# Allowed here: elementwise arithmetic, broadcasting and reshaping, reductions
-# (`sum`, `mean`, ...), indexing, comparisons, creating and converting tensors.
-# Nothing else in torch: not `@`, `torch.matmul` or its relatives (`mm`, `einsum`,
-# `dot`, ...), nor routines that compute a product on the way (a convolution,
-# `nn.Linear`, `kron`, ...).
+# Allowed: elementwise arithmetic, broadcasting, reshaping, reductions, indexing, comparisons,
+# creating and converting tensors. No other torch routine: not `@`, `mm`, `einsum`, conv, ...
 
 # %%
 import torch
