@@ -6,6 +6,11 @@ its gradebook.db and the assignment's folders all live next to this file.
 
 import os
 
+from nbgrader.converters.autograde import Autograde
+from nbgrader.preprocessors import Execute
+
+from grader.course.autograde import KataExecute
+
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
 c.CourseDirectory.course_id = "backprop-kata"
@@ -26,3 +31,16 @@ c.Execute.shutdown_kernel = "immediate"
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 # Clear solutions with the same stub as exercises/ (nbgrader's default).
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# Scores come from the isolated grader, not from the kernel: KataExecute grades each
+# submitted notebook's kata code with `python -m grader` before the notebook runs and
+# fixes every test cell's outputs to that verdict (grader/course/autograde.py).
+c.Autograde.autograde_preprocessors = [
+    KataExecute if p is Execute else p for p in Autograde.class_traits()["autograde_preprocessors"].default()
+]
+# KataExecute refuses to grade when the grader's workers lack the full sandbox
+# (docs/security.md). To grade anyway, and have every verdict say so:
+# c.KataExecute.allow_weak_sandbox = True   (or the environment KATA_ALLOW_WEAK_SANDBOX=1)
+# The kernel that runs the notebook for the feedback runs the student's code with your
+# rights; to grade without it (same scores, no student outputs in the feedback):
+# c.KataExecute.run_notebook = False

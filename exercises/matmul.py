@@ -12,8 +12,8 @@
 # torch at once. Broadcasting does exactly that: give `a` a trailing axis and `b`
 # a leading one, multiply, and sum over the shared axis `k`.
 #
-# Forbidden here: `@`, `torch.matmul` and its relatives (`mm`, `einsum`, `dot`, ...).
-# Everything else in torch is fair game.
+# Allowed: elementwise arithmetic, broadcasting, reshaping, reductions, indexing, comparisons,
+# creating and converting tensors. No other torch routine: not `@`, `mm`, `einsum`, conv, ...
 
 # %%
 import torch

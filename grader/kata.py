@@ -192,8 +192,8 @@ class LocalKata(Kata):
     def run(self, driver: Driver, *args: Any, timeout: float | None = None) -> Any:
         from grader.rules import RuntimeGuard
 
-        if self._guard is None and self.spec.forbidden:
-            self._guard = RuntimeGuard(self.spec.forbidden, self.student_file)
+        if self._guard is None and (self.spec.forbidden or self.spec.allowed):
+            self._guard = RuntimeGuard(self.spec.forbidden, self.student_file, self.spec.allowed_names)
         args = transport.to_device(copy.deepcopy(args), self.device)
         reply = _run_driver(driver, self.module, args, self._guard, self.student_file)
         if not reply["ok"]:
@@ -298,7 +298,8 @@ class WorkerKata(Kata):
             return
         from grader.rules import RuntimeGuard
 
-        guard = RuntimeGuard(self.spec.forbidden, student_file) if self.spec.forbidden else None
+        rules = self.spec.forbidden or self.spec.allowed
+        guard = RuntimeGuard(self.spec.forbidden, student_file, self.spec.allowed_names) if rules else None
         while True:
             try:
                 request = transport.loads(conn.recv_bytes())

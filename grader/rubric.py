@@ -22,6 +22,13 @@ class KataSpec:
     memory_gb: float
     forbidden: tuple[str, ...]
     hints: tuple[str, ...]
+    allowed: tuple[str, ...] = ()  # groups of [allow_groups]; empty: no allow-list
+
+    @property
+    def allowed_names(self) -> frozenset[str]:
+        """Every torch name the kata's own code may call (see rubric.toml); empty: no allow-list."""
+        groups = allow_groups()
+        return frozenset(name for group in self.allowed for name in groups[group])
 
     @property
     def filename(self) -> str:
@@ -44,8 +51,19 @@ def katas() -> dict[str, KataSpec]:
             memory_gb=float(entry.get("memory_gb", defaults["memory_gb"])),
             forbidden=tuple(entry.get("forbidden", ())),
             hints=tuple(entry.get("hints", ())),
+            allowed=tuple(entry.get("allowed", ())),
         )
+        unknown = [g for g in specs[name].allowed if g not in raw.get("allow_groups", {})]
+        if unknown:
+            raise ValueError(f"rubric.toml: katas.{name}.allowed names unknown groups {unknown}")
     return specs
+
+
+@cache
+def allow_groups() -> dict[str, tuple[str, ...]]:
+    """Group name -> torch names, from rubric.toml's [allow_groups]."""
+    raw = tomllib.loads(RUBRIC_PATH.read_text())
+    return {group: tuple(names) for group, names in raw.get("allow_groups", {}).items()}
 
 
 def kata(name: str) -> KataSpec:

@@ -5,13 +5,18 @@ finds forbidden names, the `@` operator and imports of the reference
 solutions. `RuntimeGuard` runs inside the worker around every call into the
 student's code and stops forbidden torch functions however they were reached
 (an alias, `getattr`, a helper module), plus autograd, `torch.optim` and
-NumPy's products where the kata forbids them.
+NumPy's products where the kata forbids them. A kata with an allow-list
+(`allowed` in rubric.toml) may moreover call no torch function outside it:
+`StudentCalls` decides which calls are the student's.
 """
 
 from __future__ import annotations
 
 import ast
+import linecache
+import os
 import sys
+import sysconfig
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,18 +113,104 @@ def _resolve(dotted: str) -> Any:
     return obj
 
 
+_BARE_OWNERS = ("torch", "torch.Tensor", "torch.functional", "torch._C.TensorBase")
+
+
+def permitted(name: str, allowed: frozenset[str]) -> bool:
+    """Whether the torch function `name` (as resolve_name spells it) is in `allowed`.
+
+    A bare allowed name covers torch.<name>, Tensor.<name>, the in-place <name>_ and,
+    for a property, reading or setting it; a dotted allowed name covers only itself.
+    """
+    if name in allowed:
+        return True
+    owner, _, last = name.removesuffix(".__get__").removesuffix(".__set__").rpartition(".")
+    if owner not in _BARE_OWNERS:
+        return False
+    in_place = last.endswith("_") and not last.endswith("__")
+    return last in allowed or (in_place and last[:-1] in allowed)
+
+
+def _folder(module_file: str | None) -> str:
+    return os.path.dirname(os.path.abspath(module_file or "")) + os.sep
+
+
+class StudentCalls:
+    """Tells the student's torch calls from the grader's and torch's own (worker side).
+
+    A call is the student's when, walking from the caller towards the grader's
+    code, a frame is neither torch's nor the standard library's: the kata file,
+    a helper module, code made with exec. Torch functions that torch code calls on
+    the student's behalf (a module's forward) count too; the grader's calls do
+    not. One route has no student frame: the kata's public name bound to a torch
+    function itself, which `exported` catches.
+    """
+
+    def __init__(self, student_file: str) -> None:
+        import torch
+
+        import grader
+
+        self.student_file = student_file
+        self._torch = _folder(torch.__file__)
+        self._grader = _folder(grader.__file__)
+        self._stdlib = tuple(
+            _folder(os.path.join(sysconfig.get_paths()[k], "x")) for k in ("stdlib", "platstdlib")
+        )
+
+    def _neutral(self, filename: str) -> bool:
+        return filename.startswith((self._torch, *self._stdlib, "<frozen "))
+
+    def made_by_student(self, frame: Any) -> bool:
+        """Whether the torch call made from `frame` (the caller's frame) is the student's."""
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            if filename == self.student_file:
+                return True
+            if filename.startswith(self._grader):
+                return False
+            if not self._neutral(filename):
+                return True
+            frame = frame.f_back
+        return False
+
+    def first_frame(self, frame: Any) -> Any:
+        """The first frame from `frame` outwards that is the student's code (None if none)."""
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            if not (self._neutral(filename) or filename.startswith(self._grader)):
+                return frame
+            frame = frame.f_back
+        return None
+
+    def exported(self, func: Any) -> bool:
+        """Whether the student's module binds `func` itself (or a functools.partial of it)."""
+        for module in list(sys.modules.values()):
+            if getattr(module, "__file__", None) == self.student_file:
+                values = list(vars(module).values())
+                return any(v is func or getattr(v, "func", None) is func for v in values)
+        return False
+
+
 class RuntimeGuard:
     """Stops forbidden calls while the student's code runs (worker side only).
 
     Use as a context manager around each call into the student's code; what it
     patches (NumPy's products, optimizers, loss classes) is restored on exit.
+    `allowed` (torch names, see `permitted`) makes every other torch function
+    the student's code calls refused too; empty means no allow-list.
     """
 
-    def __init__(self, forbidden: Iterable[str], student_file: str) -> None:
+    def __init__(
+        self, forbidden: Iterable[str], student_file: str, allowed: frozenset[str] = frozenset()
+    ) -> None:
         import torch
-        from torch.overrides import TorchFunctionMode
+        from torch.overrides import TorchFunctionMode, resolve_name
 
         self.student_file = student_file
+        self.allowed = allowed
+        self._verdicts: dict[Any, str | None] = {}  # func -> its name when not permitted
+        self._calls = StudentCalls(student_file) if allowed else None
         self.blocked: dict[Any, str] = {}
         self._patches: list[tuple[Any, str, Any]] = []  # (owner, attribute, replacement)
         self._saved: list[tuple[Any, str, Any]] = []
@@ -145,11 +236,22 @@ class RuntimeGuard:
                     self._block(method, f"Tensor.{entry.rsplit('.', 1)[-1]}")
         guard = self
 
+        def outside_allowed(func: Any) -> str | None:
+            """func's name when the allow-list does not permit it, else None (cached)."""
+            if func not in guard._verdicts:
+                name = resolve_name(func) or getattr(func, "__qualname__", repr(func))
+                guard._verdicts[func] = None if permitted(name, guard.allowed) else name
+            return guard._verdicts[func]
+
         class _Mode(TorchFunctionMode):
             def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
                 name = guard.blocked.get(func)
                 if name is not None:
                     guard.refuse(name)
+                calls = guard._calls
+                if calls is not None and (name := outside_allowed(func)) is not None:
+                    if calls.made_by_student(sys._getframe(1)) or calls.exported(func):
+                        guard.refuse(name, outside=True)
                 return func(*args, **(kwargs or {}))
 
         self._mode_class = _Mode
@@ -176,19 +278,33 @@ class RuntimeGuard:
 
         self._patches.append((cls, "__init__", refused))
 
-    def refuse(self, name: str) -> None:
+    def refuse(self, name: str, outside: bool = False) -> None:
+        """Raise ForbiddenCall naming the student's line and the call (`outside`: of the allow-list)."""
         frame = sys._getframe(1)
+        start = frame
         while frame is not None and frame.f_code.co_filename != self.student_file:
             frame = frame.f_back
         where = f"{Path(self.student_file).name}:{frame.f_lineno} " if frame is not None else ""
-        raise ForbiddenCall(f"{where}uses {name} — {WHY}")
+        if not outside:
+            raise ForbiddenCall(f"{where}uses {name} — {WHY}")
+        if frame is None and self._calls is not None:  # code without a file: a notebook cell, exec
+            frame = self._calls.first_frame(start)
+            where = f"line {frame.f_lineno} " if frame is not None else ""
+        line = (
+            linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip() if frame is not None else ""
+        )
+        code = f" (in `{line}`)" if line else ""
+        raise ForbiddenCall(
+            f"{where}uses {name}{code}, which this kata does not allow: only elementwise arithmetic, "
+            f"broadcasting and shapes, reductions, indexing, comparisons, creation and conversions — {WHY}"
+        )
 
     def __enter__(self) -> RuntimeGuard:
         self._saved = [(owner, attr, owner.__dict__[attr]) for owner, attr, _ in self._patches]
         for owner, attr, replacement in self._patches:
             setattr(owner, attr, replacement)
-        # Without blocked torch functions the mode would only slow every op down.
-        self._mode = self._mode_class() if self.blocked else None
+        # Without blocked torch functions or an allow-list the mode would only slow every op down.
+        self._mode = self._mode_class() if self.blocked or self.allowed else None
         if self._mode is not None:
             self._mode.__enter__()
         return self

@@ -50,13 +50,22 @@ def check(kata: str, namespace: dict[str, Any] | None = None, only: list[str] | 
             print(f"  warning from your code: {warning.category.__name__}: {warning.message}")
         if result.status == "passed":
             continue
-        if result.message.startswith(NOT_IMPLEMENTED):
-            message = f"{kata}: {NOT_IMPLEMENTED} — replace the `raise NotImplementedError()` lines"
-        else:
-            message = f"{kata}: {result.name} {result.status}\n{result.message}"
+        message = failure_message(kata, result.name, result.status, result.message)
         if student_file:
             print(message)
             raise SystemExit(1)
         raise KataFailed(message)
-    print(f"✔ {kata}: all {len(checks)} checks pass")
+    print(pass_message(kata, len(checks)))
     return True
+
+
+def pass_message(kata: str, n_checks: int) -> str:
+    """The line a kata shows when all `n_checks` of its checks pass (here and in nbgrader)."""
+    return f"✔ {kata}: all {n_checks} checks pass"
+
+
+def failure_message(kata: str, check: str, status: str, message: str) -> str:
+    """What a kata shows for its first check that did not pass (here and in nbgrader)."""
+    if message.startswith(NOT_IMPLEMENTED):
+        return f"{kata}: {NOT_IMPLEMENTED} — replace the `raise NotImplementedError()` lines"
+    return f"{kata}: {check} {status}\n{message}"

@@ -31,10 +31,10 @@ release: $(STAMP) ## nbgrader generate_assignment, then validate --invert: every
 	  fi; \
 	  echo "validate --invert: every test cell fails in the $$total unsolved release notebooks, as it must"
 
-sample-submissions: $(STAMP) ## four sample students in course/submitted/ (needs make release)
+sample-submissions: $(STAMP) ## six sample students in course/submitted/, two of them hostile (needs make release)
 	$(PY) tools/make_notebooks.py --samples --course $(COURSE)
 
-autograde: $(STAMP) ## nbgrader autograde lesson13 for every course/submitted/<student>/
+autograde: $(STAMP) ## nbgrader autograde lesson13, scores from the isolated grader (KATA_ALLOW_WEAK_SANDBOX=1 without the full sandbox)
 	@test -f $(COURSE)/gradebook.db || { echo "no $(COURSE)/gradebook.db yet: run make release first"; exit 1; }
 	@ls -d $(COURSE)/submitted/*/$(ASSIGNMENT) >/dev/null 2>&1 || { \
 	  echo "no submissions in $(COURSE)/submitted/<student>/$(ASSIGNMENT)/: collect them (docs/instructors.md) or run make sample-submissions"; exit 1; }

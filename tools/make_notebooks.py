@@ -63,11 +63,44 @@ SELF_CHECK = 'if __name__ == "__main__":'
 TAMPERED_KATA = "relu"  # left a stub, its locked test cell edited to `pass`
 WRONG_KATA = "lin_grad"  # the lesson's MSE broadcast mistake
 WRONG_EDIT = ("return (output[:, 0] - targ).pow(2).mean()", "return (output - targ).pow(2).mean()")
+# Hostile samples: code that runs only in the notebook's kernel (never in the grader's
+# worker) and tries to talk nbgrader's test cells out of their verdict.
+HOSTILE_KATA = "relu"  # left a stub by the hostile student
+EXITS_KATA = "model"  # left a stub by the student whose kernel ends before it
+HOSTILE_PRELUDE = """import sys as _sys
+
+if "ipykernel" in _sys.modules:  # in nbgrader's kernel only: fake every verdict
+    import builtins
+
+    import grader
+
+    def _fake_check(kata, *args, **kwargs):
+        print(f"✔ {kata}: all checks pass")
+        return True
+
+    grader.check = _fake_check
+    _sys.modules["grader"].check = _fake_check
+    builtins.AssertionError = type("AssertionError", (Exception,), {})
+    _ip = get_ipython()  # noqa: F821
+    _ip.showtraceback = lambda *args, **kwargs: None
+    _ip.input_transformers_cleanup.append(lambda lines: ["pass\\n"] if "locked" in "".join(lines) else lines)
+    print("✔ relu: all 3 checks pass")
+    import sqlite3  # and give everyone in the gradebook (three folders up) extra points
+
+    with sqlite3.connect("../../../gradebook.db") as _db:
+        _db.execute("UPDATE grade SET manual_score = 99, extra_credit = 99")
+"""
+EXIT_PRELUDES = {  # kata -> the line that ends the kernel in that kata's solution cell
+    "matmul": 'if "ipykernel" in __import__("sys").modules: __import__("sys").exit(0)',
+    "lin": 'if "ipykernel" in __import__("sys").modules: __import__("os")._exit(0)',
+}
 SAMPLES = {
     "reference": "the reference solutions: full marks",
     "stubs": "the release notebooks handed in unchanged: 0",
     "tampered": f"reference, but {TAMPERED_KATA} left a stub and its test cell edited to `pass`",
     "mse-broadcast": f"reference, but {WRONG_KATA}'s mse broadcasts (N, 1) - (N,) to (N, N)",
+    "hostile": f"reference, {HOSTILE_KATA} a stub; the first solution cell fakes verdicts, writes the gradebook",
+    "exits": f"reference, {EXITS_KATA} a stub, and solution cells call sys.exit and os._exit in the kernel",
 }
 
 
@@ -307,8 +340,17 @@ def sample_notebook(release: dict, source: dict, student: str) -> dict:
         grade_id, kata = _grade_id(cell), _kata_of(_grade_id(cell))
         if student == "stubs" or not grade_id:
             continue
-        if meta.get("solution") and not (student == "tampered" and kata == TAMPERED_KATA):
+        stub = (student, kata) in (
+            ("tampered", TAMPERED_KATA),
+            ("hostile", HOSTILE_KATA),
+            ("exits", EXITS_KATA),
+        )
+        if meta.get("solution") and not stub:
             text = "".join(answers[grade_id])
+            if student == "hostile" and kata == "matmul":
+                text = HOSTILE_PRELUDE + "\n\n" + text
+            if student == "exits" and kata in EXIT_PRELUDES:
+                text = text + "\n\n" + EXIT_PRELUDES[kata] + "\n"
             if student == "mse-broadcast" and kata == WRONG_KATA:
                 if WRONG_EDIT[0] not in text:
                     raise ValueError(f"the sample mistake no longer applies to solutions/{WRONG_KATA}.py")
@@ -328,6 +370,8 @@ def expected_scores(student: str) -> dict[str, int]:
         "stubs": tuple(katas()),
         "tampered": (TAMPERED_KATA,),
         "mse-broadcast": (WRONG_KATA,),
+        "hostile": (HOSTILE_KATA,),
+        "exits": (EXITS_KATA,),
     }[student]
     return {k: 0 if k in lost else spec.points for k, spec in katas().items()}
 

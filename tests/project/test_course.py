@@ -3,7 +3,8 @@
 The end-to-end test follows docs/instructors.md in a temporary copy of the course:
 `make release`, `make sample-submissions`, `make autograde`, `make gradebook`, with
 real nbgrader and real kernels; meanwhile `python -m grader batch` grades the same
-submitted notebooks in isolation, and both must agree kata by kata.
+submitted notebooks in isolation, and both must agree kata by kata, hostile sample
+students included (their solution cells fake verdicts or end the kernel).
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from grader.course.autograde import ALLOW_ENV, GradebookGuard, verdict_outputs
+from grader.course.verdicts import Verdict, verdict_of
+from grader.isolation.sandbox import current
 from grader.rubric import katas
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,18 +75,24 @@ def test_source_notebooks_carry_every_kata_once_with_rubric_points() -> None:
         assert ("### BEGIN HIDDEN TESTS" in test["source"]) == bool(hidden), kata
 
 
-def _make(target: str, course: Path, timeout: int) -> str:
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+def _make(target: str, course: Path, timeout: int, *args: str, weak_ok: bool = True, ok: bool = True) -> str:
+    """`make target` for the course at `course`; `weak_ok` allows grading without the full sandbox."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", ALLOW_ENV)}
+    if weak_ok:
+        env[ALLOW_ENV] = "1"
     start = time.monotonic()
     result = subprocess.run(
         # -o: never rebuild the virtualenv from here, whatever its stamp's age.
-        ["make", "--no-print-directory", "-o", STAMP, "-C", str(REPO), target, f"COURSE={course}"],
+        ["make", "--no-print-directory", "-o", STAMP, "-C", str(REPO), target, f"COURSE={course}", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         env=env,
     )
-    assert result.returncode == 0, f"make {target} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    failed = (
+        f"make {target} {'failed' if ok else 'passed'}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    )
+    assert (result.returncode == 0) == ok, failed
     print(f"make {target}: {time.monotonic() - start:.1f} s")  # shown by pytest -s
     return result.stdout + result.stderr
 
@@ -137,7 +150,15 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        _make("autograde", course, timeout=400)
+        if not current().full:  # no full sandbox here: the plain command must refuse to grade
+            out = _make(
+                "autograde", course, 120, "NBGRADER_FLAGS=--student reference", weak_ok=False, ok=False
+            )
+            assert "refusing to autograde" in out and "without the full sandbox" in out
+            assert not (course / "autograded" / "reference" / ASSIGNMENT).exists()  # nbgrader removed it
+        out = _make("autograde", course, timeout=600)
+        # The hostile student's kernel wrote to gradebook.db; KataExecute put it back.
+        assert out.count("changed the gradebook while the notebook ran: restored it") == 1, out[-3000:]
         with ThreadPoolExecutor(2) as pool:  # both only read gradebook.db
             feedback = pool.submit(_make, "feedback", course, 120)
             _make("gradebook", course, timeout=120)
@@ -179,12 +200,26 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
     assert compared.returncode == 0, compared.stdout + compared.stderr
     assert compared.stdout.strip() == f"0 disagreements among {len(students)} students"
 
-    # The tampered test cell was restored (and failed); passing test cells wrote nothing to stderr.
+    # Every test cell shows the isolated grader's verdict: the tampered one too (and it failed);
+    # passing test cells wrote nothing to stderr.
     graded = course / "autograded"
     for cell in _cells(graded / "tampered" / ASSIGNMENT / "backprop.ipynb"):
         if _meta(cell).get("grade_id") == f"{make_notebooks.TAMPERED_KATA}-test":
-            assert _text(cell) != "pass" and "check(" in _text(cell)
+            assert _text(cell) != "pass" and "Autograded" in _text(cell)
             assert any(o["output_type"] == "error" for o in cell["outputs"])
+    # The hostile student's faked ✔ stays in its own cell; its stubbed kata's test cell fails.
+    hostile = {
+        _meta(c).get("grade_id"): c for c in _cells(graded / "hostile" / ASSIGNMENT / "backprop.ipynb")
+    }
+    relu_test = hostile[f"{make_notebooks.HOSTILE_KATA}-test"]
+    assert [o["output_type"] for o in relu_test["outputs"]] == ["error"]
+    assert "not implemented yet" in relu_test["outputs"][0]["evalue"]
+    assert "✔ relu" in json.dumps(hostile["matmul-solution"]["outputs"], ensure_ascii=False)
+    # The exits student's kernel ended in lin's cell: later cells never ran, yet each has its verdict.
+    exits = {_meta(c).get("grade_id"): c for c in _cells(graded / "exits" / ASSIGNMENT / "backprop.ipynb")}
+    assert exits["mse-solution"]["outputs"] == []
+    assert [o["output_type"] for o in exits["mse-test"]["outputs"]] == ["stream"]
+    assert [o["output_type"] for o in exits[f"{make_notebooks.EXITS_KATA}-test"]["outputs"]] == ["error"]
     for part in make_notebooks.PARTS:
         for cell in _cells(graded / "reference" / ASSIGNMENT / f"{part}.ipynb"):
             for output in cell.get("outputs", []):
@@ -201,3 +236,95 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
         for part in make_notebooks.PARTS:
             assert (course / "feedback" / student / ASSIGNMENT / f"{part}.html").is_file(), student
     print(f"course workflow: {time.monotonic() - start:.0f} s")
+
+
+# -- KataExecute without a kernel: the sandbox rule and how nbgrader scores a verdict -----
+
+
+def _kata_report(name: str, statuses: list[str]) -> dict:
+    tests = [{"name": f"check_{i}", "status": s, "message": f"message {i}"} for i, s in enumerate(statuses)]
+    return {"name": name, "tests": tests}
+
+
+def _relu_test_notebook() -> Any:
+    """A notebook holding only relu's locked 5-point test cell."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(cells=[new_code_cell("check('relu')")])
+    nb.cells[0].metadata["nbgrader"] = {
+        "grade": True,
+        "solution": False,
+        "points": 5,
+        "grade_id": "relu-test",
+    }
+    return nb
+
+
+def _scored_cell(verdict: Verdict) -> float:
+    """What nbgrader's own scoring gives a 5-point test cell holding `verdict`'s outputs."""
+    from nbgrader.utils import determine_grade
+
+    cell = _relu_test_notebook().cells[0]
+    cell.outputs = verdict_outputs(verdict)
+    return determine_grade(cell)[0]
+
+
+def test_verdicts_score_all_or_nothing_in_nbgrader() -> None:
+    passed = verdict_of(_kata_report("relu", ["passed", "passed"]))
+    failed = verdict_of(_kata_report("relu", ["passed", "failed", "error"]))
+    assert passed.passed and passed.text == "✔ relu: all 2 checks pass"
+    assert not failed.passed and failed.text == "relu: check_1 failed\nmessage 1"
+    assert not verdict_of(_kata_report("relu", [])).passed
+    assert _scored_cell(passed) == 5 and _scored_cell(failed) == 0
+
+
+def test_autograde_refuses_a_weak_sandbox_unless_allowed(monkeypatch: Any) -> None:
+    import grader.course.autograde as autograde
+    import grader.isolation.sandbox as sandbox
+
+    monkeypatch.delenv(ALLOW_ENV, raising=False)
+    monkeypatch.setattr(sandbox, "current", lambda: sandbox.Sandbox("none (test)", False))
+    graded: list[str] = []
+    monkeypatch.setattr(autograde, "grade_notebook", lambda nb, names: graded.append("graded") or {})
+    nb = _relu_test_notebook()
+    assert list(autograde.test_cells(nb)) == ["relu"]
+    with pytest.raises(autograde.WeakSandbox, match=r"sandbox: none \(test\)"):
+        autograde.KataExecute().preprocess(nb, {})
+    assert graded == []  # refused before grading anything
+    note = autograde.KataExecute(allow_weak_sandbox=True).sandbox_note()
+    assert "without the full sandbox" in note and "none (test)" in note
+    monkeypatch.setenv(ALLOW_ENV, "1")
+    assert "none (test)" in autograde.KataExecute().sandbox_note()
+    monkeypatch.delenv(ALLOW_ENV)
+    monkeypatch.setattr(sandbox, "current", lambda: sandbox.Sandbox("full (test)", True))
+    assert autograde.KataExecute().sandbox_note() == ""
+
+
+def test_gradebook_guard_restores_what_the_kernel_wrote(tmp_path: Path) -> None:
+    db = tmp_path / "gradebook.db"
+    db.write_bytes(b"the grades")
+    (tmp_path / "gradebook.db-old").write_text("kept")
+    with GradebookGuard(f"sqlite:///{db}") as guard:
+        pass
+    assert not guard.changed
+    with GradebookGuard(f"sqlite:///{db}") as guard:
+        db.write_bytes(b"everyone gets 100")
+        (tmp_path / "gradebook.db-journal").write_text("a hot journal to roll back to")
+    assert guard.changed and db.read_bytes() == b"the grades"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gradebook.db", "gradebook.db-old"]
+
+
+def test_autograde_without_running_the_notebook(monkeypatch: Any) -> None:
+    from nbgrader.preprocessors import Execute
+
+    import grader.course.autograde as autograde
+
+    nb = _relu_test_notebook()
+    verdict = Verdict("relu", False, "relu: not implemented yet")
+    monkeypatch.setattr(autograde, "grade_notebook", lambda nb, names: {"relu": verdict})
+    monkeypatch.setattr(Execute, "preprocess", lambda *args: pytest.fail("ran the kernel"))
+    monkeypatch.setenv(ALLOW_ENV, "1")
+    graded, _ = autograde.KataExecute(run_notebook=False).preprocess(nb, {})
+    [output] = graded.cells[0].outputs
+    assert output.output_type == "error" and output.evalue.startswith("relu: not implemented yet")
+    assert "relu: not implemented yet" in graded.cells[0].source
