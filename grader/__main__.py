@@ -9,8 +9,6 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-REPO = Path(__file__).resolve().parent.parent  # not grader.kata's: that would import torch
-
 if TYPE_CHECKING:
     from grader.engine import Report
 
@@ -21,7 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Grade the backprop-kata exercises and print the score table.",
     )
     parser.add_argument(
-        "path", nargs="?", default=str(REPO / "exercises"), help="folder of kata files (default: exercises/)"
+        "path",
+        nargs="?",
+        help="folder of kata files (default: the checkout's exercises/; installed: ./exercises or .)",
     )
     parser.add_argument("--kata", action="append", metavar="NAME", help="grade only this kata (repeatable)")
     parser.add_argument("--json", metavar="FILE", help="also write the report as JSON")
@@ -52,11 +52,17 @@ SUBCOMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in SUBCOMMANDS:
+    if argv and argv[0] == "grade":  # `backprop-kata grade DIR` is `python -m grader DIR`
+        argv = argv[1:]
+    elif argv and argv[0] in SUBCOMMANDS:
         import importlib
 
         return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
     args = build_parser().parse_args(argv)
+    if args.path is None:
+        from grader.workspace import default_folder
+
+        args.path = str(default_folder(announce=True))
     path = Path(args.path)
     from grader.rubric import katas
 

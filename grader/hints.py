@@ -18,8 +18,8 @@ import textwrap
 from pathlib import Path
 
 from grader.rubric import KataSpec, katas
+from grader.workspace import default_folder, root
 
-ROOT = Path(__file__).resolve().parent.parent
 STATE_NAME = ".hints.json"
 STATE_ENV = "BACKPROP_KATA_HINTS"
 
@@ -27,7 +27,7 @@ STATE_ENV = "BACKPROP_KATA_HINTS"
 def state_path() -> Path:
     """Where the hint counters live: ``$BACKPROP_KATA_HINTS`` or ``.hints.json`` at the root."""
     override = os.environ.get(STATE_ENV)
-    return Path(override) if override else ROOT / STATE_NAME
+    return Path(override) if override else root() / STATE_NAME
 
 
 def load_state(path: Path | None = None) -> dict[str, int]:
@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--reset", action="store_true", help="forget the hints shown (for KATA, or all)")
     parser.add_argument(
         "--dir",
-        default=str(ROOT / "exercises"),
+        default=str(default_folder()),
         help="folder graded to find the next kata (default: exercises/)",
     )
     return parser

@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from grader.rubric import KataSpec, katas
+from grader.workspace import default_folder
 
 if TYPE_CHECKING:
     from grader.engine import KataResult
 
-ROOT = Path(__file__).resolve().parent.parent
 # watchfiles: yield once no new change has come for STEP_MS, at most DEBOUNCE_MS after the first.
 STEP_MS = 30
 DEBOUNCE_MS = 300
@@ -230,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Re-grade each kata when its file is saved; show progress, the next kata and its hint.",
     )
     parser.add_argument(
-        "--dir", default=str(ROOT / "exercises"), help="folder of kata files (default: exercises/)"
+        "--dir", default=str(default_folder()), help="folder of kata files (default: exercises/)"
     )
     parser.add_argument("--device", default="cpu", help="device for the checks' inputs (e.g. cuda)")
     parser.add_argument("--once", action="store_true", help="grade everything, print the progress, exit")

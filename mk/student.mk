@@ -1,7 +1,7 @@
 # The student's tools: watch mode, hints, progress, notebooks, pictures; and the manifest.
 # Included by the Makefile, which defines PY, STAMP, VENV, DIR and KATA.
 
-.PHONY: watch hint progress lab train manifest
+.PHONY: watch hint progress lab train manifest student-notebooks
 
 # JupyterLab opens a .py kata as a notebook (through jupytext) on a double click:
 # a default viewer set for this virtualenv only, never in your home directory.
@@ -28,3 +28,6 @@ train: $(STAMP) ## train the lesson's MLP with your fit; save plots to out/ (DIR
 
 manifest: $(STAMP) ## write MANIFEST.sha256 (digests of grader/, tests/, .github/workflows/); commit it
 	@$(PY) -m grader.manifest write
+
+student-notebooks: $(STAMP) ## regenerate notebooks/*.ipynb (Colab, Kaggle) and the README's links from solutions/
+	$(PY) tools/make_student_notebooks.py

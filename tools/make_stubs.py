@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 # Goes into the first markdown cell, so the file round-trips through JupyterLab unchanged.
@@ -23,13 +24,19 @@ HEADER = (
 )
 
 
+def clear_solutions(nb: Any) -> Any:
+    """`nb` with every solution region replaced by `raise NotImplementedError()` (nbgrader's way)."""
+    from nbgrader.preprocessors import ClearSolutions
+
+    nb, _ = ClearSolutions(enforce_metadata=False).preprocess(nb, {})
+    return nb
+
+
 def stub_source(solution: Path) -> str:
     """The text of the exercise file generated from one solution file."""
     import jupytext
-    from nbgrader.preprocessors import ClearSolutions
 
-    nb = jupytext.read(solution, fmt="py:percent")
-    nb, _ = ClearSolutions(enforce_metadata=False).preprocess(nb, {})
+    nb = clear_solutions(jupytext.read(solution, fmt="py:percent"))
     first = nb.cells[0]
     if first.cell_type == "markdown":
         title, _, rest = first.source.partition("\n")

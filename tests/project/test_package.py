@@ -1,0 +1,113 @@
+"""The installed package, far from the checkout: `make test-package` (slow, minutes).
+
+Builds the wheel, installs it into a fresh virtualenv next to a torch other than the
+pin, and grades a copy of the reference from a folder outside the repository, with
+the `backprop-kata` command and with `python -m grader`. Skipped by `make test`:
+a fresh virtualenv with torch costs a few minutes.
+
+Environment:
+    BACKPROP_KATA_TEST_PACKAGE=1   run it (set by `make test-package`)
+    BACKPROP_KATA_TEST_TORCH       pip arguments for torch (default `torch==2.14.1`;
+                                   CI adds PyTorch's CPU index)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.rubric import katas
+
+REPO = Path(__file__).resolve().parents[2]
+PIN = "2.13.0"  # torch's pin in constraints.txt: the test must use another one
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        os.environ.get("BACKPROP_KATA_TEST_PACKAGE") != "1", reason="slow: run `make test-package`"
+    ),
+]
+
+
+def _bin(venv: Path, name: str) -> Path:
+    """A program of `venv`, on Windows as on POSIX."""
+    folder = venv / ("Scripts" if os.name == "nt" else "bin")
+    return folder / (name + (".exe" if os.name == "nt" else ""))
+
+
+def _run(args: list[str | Path], cwd: Path, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    # Nothing of the checkout may leak in: no PYTHONPATH, and cwd is outside the repository.
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    proc = subprocess.run(
+        [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert proc.returncode == 0, f"{args} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtualenv with the wheel and a torch other than the pin; returns its folder."""
+    tmp = tmp_path_factory.mktemp("package")
+    wheels = tmp / "wheels"
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", wheels, REPO], tmp)
+    (wheel,) = wheels.glob("backprop_kata-*.whl")
+    venv = tmp / "venv"
+    _run([sys.executable, "-m", "venv", venv], tmp)
+    python = _bin(venv, "python")
+    torch_args = shlex.split(os.environ.get("BACKPROP_KATA_TEST_TORCH", "torch==2.14.1"))
+    _run([python, "-m", "pip", "install", "--quiet", *torch_args], tmp)
+    _run([python, "-m", "pip", "install", "--quiet", wheel], tmp)
+    return venv
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A folder outside the repository holding a copy of the reference as `mine/`."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for path in (REPO / "solutions").glob("*.py"):
+        shutil.copy(path, mine / path.name)
+    return tmp_path
+
+
+def test_installed_package_is_not_the_checkout(installed: Path, outside: Path) -> None:
+    probe = "import grader, grader.data, torch; print(grader.__file__); print(grader.data.SAMPLE_PATH); print(torch.__version__)"
+    out = _run([_bin(installed, "python"), "-c", probe], outside).stdout.splitlines()
+    module, sample, version = (Path(out[0]), Path(out[1]), out[2])
+    assert installed in module.parents and installed in sample.parents
+    assert sample.is_file()
+    assert not version.startswith(PIN), f"the package test must run next to another torch than {PIN}"
+
+
+def test_console_command_grades_the_reference_100(installed: Path, outside: Path) -> None:
+    report = outside / "report.json"
+    proc = _run([_bin(installed, "backprop-kata"), "grade", "mine", "--json", report], outside)
+    data = json.loads(report.read_text())
+    failing = {k["name"]: k["tests"] for k in data["katas"] if k["score"] != k["max_score"]}
+    assert failing == {}, proc.stdout
+    assert (data["score"], data["max_score"]) == (100, 100)
+    assert "score: 100/100" in proc.stdout
+
+
+def test_python_m_grader_defaults_to_exercises_here(installed: Path, outside: Path) -> None:
+    (outside / "mine").rename(outside / "exercises")
+    proc = _run([_bin(installed, "python"), "-m", "grader", "--kata", "matmul"], outside)
+    assert "exercises (no folder given)" in proc.stderr
+    assert "matmul" in proc.stdout and f"{katas()['matmul'].points}/" in proc.stdout
+
+
+def test_student_subcommands_work_installed(installed: Path, outside: Path) -> None:
+    command = _bin(installed, "backprop-kata")
+    progress = _run([command, "watch", "--once", "--dir", "mine"], outside).stdout
+    assert f"{len(katas())}/{len(katas())}" in progress
+    env_hint = _run([command, "hint", "matmul", "--dir", "mine"], outside).stdout
+    assert katas()["matmul"].hints[0].split()[0] in env_hint
+    assert (outside / ".hints.json").is_file()  # the student's folder, not site-packages
