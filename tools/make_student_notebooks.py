@@ -59,15 +59,14 @@ FOOTER = "## Your score\n\nEvery kata of this notebook, graded on the code you r
 
 
 def student_cells(kata: str, solutions: Path, clear: bool = True) -> list[Any]:
-    """One kata's cells for students: explanation, stub cell(s), a check cell (no nbgrader metadata).
+    """One kata's cells for students: explanation, stub cell(s), a check cell.
 
-    `clear=False` keeps the reference code (with its solution markers): the tests run that.
+    The kata cells keep the course's nbgrader metadata, so that `backprop-kata grade
+    NOTEBOOK` finds their code. `clear=False` keeps the reference code: the tests run that.
     """
     from nbformat import v4
 
     cells = kata_cells(kata, solutions)[:-1]  # the course's locked test cell is replaced below
-    for cell in cells:
-        cell.metadata.pop("nbgrader", None)
     nb = v4.new_notebook(cells=cells)
     nb = clear_solutions(nb) if clear else nb
     check = v4.new_code_cell(f'check("{kata}")', id=f"{kata}-check")

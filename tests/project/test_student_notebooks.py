@@ -145,3 +145,18 @@ def test_make_lab_hides_nbgrader_and_opens_kata_files_as_notebooks(tmp_path: Pat
         overrides["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]["python"]
         == "Jupytext Notebook"
     )
+
+
+def test_downloaded_notebook_grades_in_isolation_like_make_grade(tmp_path: Path) -> None:
+    """A notebook saved from Colab grades with `python -m grader NOTEBOOK`, each kata in a worker."""
+    for clear, score in ((False, 100), (True, 0)):
+        folder = tmp_path / ("stubs" if clear else "solved")
+        folder.mkdir()
+        for part in gen.PARTS:
+            (folder / f"{part}.ipynb").write_text(gen.notebook_text(part, clear=clear))
+        report = folder / "report.json"
+        args = [sys.executable, "-m", "grader", str(folder), "--json", str(report)]
+        subprocess.run(args, cwd=REPO, check=True, capture_output=True)
+        data = json.loads(report.read_text())
+        assert [k["name"] for k in data["katas"]] == list(katas())
+        assert data["score"] == score, [(k["name"], k["tests"][:1]) for k in data["katas"] if k["score"] == 0]
