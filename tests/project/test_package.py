@@ -1,6 +1,7 @@
-"""The installed package, far from the checkout: `make test-package` (slow, minutes).
+"""The package: what the wheel and sdist carry, and the installed package far from the checkout.
 
-Builds the wheel, installs it into a fresh virtualenv next to a torch other than the
+The archive checks are quick and run in `make test`. The rest is `make test-package`
+(slow, minutes): it builds the wheel, installs it into a fresh virtualenv next to a torch other than the
 pin, and grades a copy of the reference from a folder outside the repository, with
 the `backprop-kata` command and with `python -m grader`. Skipped by `make test`:
 a fresh virtualenv with torch costs a few minutes.
@@ -19,6 +20,8 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -28,12 +31,41 @@ from grader.rubric import katas
 REPO = Path(__file__).resolve().parents[2]
 PIN = "2.13.0"  # torch's pin in constraints.txt: the test must use another one
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        os.environ.get("BACKPROP_KATA_TEST_PACKAGE") != "1", reason="slow: run `make test-package`"
-    ),
-]
+needs_package_test = pytest.mark.skipif(
+    os.environ.get("BACKPROP_KATA_TEST_PACKAGE") != "1", reason="slow: run `make test-package`"
+)
+
+
+def _grader_files() -> set[str]:
+    """Every file of grader/ under version control (and new ones not ignored), as `grader/...`."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "grader"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return {p for p in listed if (REPO / p).is_file()}
+
+
+@pytest.mark.parametrize("kind", ["wheel", "sdist"])
+def test_archives_carry_everything_grading_reads(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Data files included: the rubric (points, hints), the MNIST sample, ..., every file of grader/."""
+    from setuptools import build_meta
+
+    monkeypatch.chdir(REPO)
+    if kind == "wheel":
+        archive = tmp_path / build_meta.build_wheel(str(tmp_path))
+        names = set(zipfile.ZipFile(archive).namelist())
+    else:
+        archive = tmp_path / build_meta.build_sdist(str(tmp_path))
+        with tarfile.open(archive) as tar:
+            names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+    expected = _grader_files()
+    assert {"grader/rubric.toml", "grader/resources/mnist_sample.npz"} <= expected
+    assert sorted(expected - names) == []
 
 
 def _bin(venv: Path, name: str) -> Path:
@@ -78,6 +110,8 @@ def outside(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
+@needs_package_test
 def test_installed_package_is_not_the_checkout(installed: Path, outside: Path) -> None:
     probe = "import grader, grader.data, torch; print(grader.__file__); print(grader.data.SAMPLE_PATH); print(torch.__version__)"
     out = _run([_bin(installed, "python"), "-c", probe], outside).stdout.splitlines()
@@ -87,6 +121,8 @@ def test_installed_package_is_not_the_checkout(installed: Path, outside: Path) -
     assert not version.startswith(PIN), f"the package test must run next to another torch than {PIN}"
 
 
+@pytest.mark.slow
+@needs_package_test
 def test_console_command_grades_the_reference_100(installed: Path, outside: Path) -> None:
     report = outside / "report.json"
     proc = _run([_bin(installed, "backprop-kata"), "grade", "mine", "--json", report], outside)
@@ -97,6 +133,8 @@ def test_console_command_grades_the_reference_100(installed: Path, outside: Path
     assert "score: 100/100" in proc.stdout
 
 
+@pytest.mark.slow
+@needs_package_test
 def test_python_m_grader_defaults_to_exercises_here(installed: Path, outside: Path) -> None:
     (outside / "mine").rename(outside / "exercises")
     proc = _run([_bin(installed, "python"), "-m", "grader", "--kata", "matmul"], outside)
@@ -104,6 +142,8 @@ def test_python_m_grader_defaults_to_exercises_here(installed: Path, outside: Pa
     assert "matmul" in proc.stdout and f"{katas()['matmul'].points}/" in proc.stdout
 
 
+@pytest.mark.slow
+@needs_package_test
 def test_student_subcommands_work_installed(installed: Path, outside: Path) -> None:
     command = _bin(installed, "backprop-kata")
     progress = _run([command, "watch", "--once", "--dir", "mine"], outside).stdout
