@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from grader.rubric import KataSpec, katas
-from grader.workspace import default_folder
+from grader.workspace import command, default_folder
 
 if TYPE_CHECKING:
     from grader.engine import KataResult
@@ -160,7 +160,7 @@ class Board:
         if spec is None:
             return [
                 style.paint(f"All {len(self.specs)} katas done.", "green"),
-                "See your training loop at work: `make train` (loss curves and misclassified digits).",
+                f"See your training loop at work: `{command('train', 'train')}` (loss curves and misclassified digits).",
             ]
         result = self.results[spec.name]
         state = result.state
@@ -183,7 +183,7 @@ class Board:
             lines.append(f"  hint {number}/{len(spec.hints)}:")
             lines += textwrap.wrap(text, width=92, initial_indent="    ", subsequent_indent="    ")
             if number < len(spec.hints):
-                lines.append(f"  next hint: make hint KATA={spec.name}")
+                lines.append(f"  next hint: {command(f'hint KATA={spec.name}', f'hint {spec.name}')}")
         return lines
 
     def event_line(self, name: str, result: KataResult, seconds: float, style: Style) -> str:

@@ -37,3 +37,11 @@ def default_folder(announce: bool = False) -> Path:
     if announce:
         print(f"grading {folder.resolve()} (no folder given)", file=sys.stderr)
     return folder
+
+
+def command(make: str, cli: str) -> str:
+    """How the student runs a tool here: `make {make}` in a checkout, else `backprop-kata {cli}`.
+
+    e.g. command("hint KATA=matmul", "hint matmul").
+    """
+    return f"make {make}" if checkout() is not None else f"backprop-kata {cli}"

@@ -84,6 +84,28 @@ def _run(args: list[str | Path], cwd: Path, timeout: float = 1800) -> subprocess
     return proc
 
 
+def test_outside_a_checkout_defaults_and_commands_are_the_current_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from grader import workspace
+
+    assert workspace.checkout() == REPO
+    assert workspace.default_folder() == REPO / "exercises"
+    assert workspace.command("hint KATA=matmul", "hint matmul") == "make hint KATA=matmul"
+    monkeypatch.setattr(workspace, "_HERE", tmp_path / "site-packages")  # as pip installs it
+    monkeypatch.chdir(tmp_path)
+    assert workspace.checkout() is None and workspace.root() == tmp_path
+    assert workspace.default_folder(announce=True) == Path(".")
+    (tmp_path / "exercises").mkdir()
+    assert workspace.default_folder(announce=True) == Path("exercises")
+    said = capsys.readouterr().err.splitlines()
+    assert said == [
+        f"grading {tmp_path} (no folder given)",
+        f"grading {tmp_path / 'exercises'} (no folder given)",
+    ]
+    assert workspace.command("hint KATA=matmul", "hint matmul") == "backprop-kata hint matmul"
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh virtualenv with the wheel and a torch other than the pin; returns its folder."""
@@ -150,4 +172,5 @@ def test_student_subcommands_work_installed(installed: Path, outside: Path) -> N
     assert f"{len(katas())}/{len(katas())}" in progress
     env_hint = _run([command, "hint", "matmul", "--dir", "mine"], outside).stdout
     assert katas()["matmul"].hints[0].split()[0] in env_hint
+    assert "`backprop-kata hint matmul` again" in env_hint
     assert (outside / ".hints.json").is_file()  # the student's folder, not site-packages
