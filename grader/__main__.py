@@ -50,11 +50,16 @@ SUBCOMMANDS = {
 }
 
 
+# The names of the student's `make` targets, as words: `backprop-kata grade DIR` is
+# `python -m grader DIR`, `backprop-kata progress` is `python -m grader watch --once`.
+ALIASES = {"grade": [], "progress": ["watch", "--once"]}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "grade":  # `backprop-kata grade DIR` is `python -m grader DIR`
-        argv = argv[1:]
-    elif argv and argv[0] in SUBCOMMANDS:
+    if argv and argv[0] in ALIASES:
+        argv = ALIASES[argv[0]] + argv[1:]
+    if argv and argv[0] in SUBCOMMANDS:
         import importlib
 
         return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])

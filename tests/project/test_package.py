@@ -106,6 +106,19 @@ def test_outside_a_checkout_defaults_and_commands_are_the_current_folders(
     assert workspace.command("hint KATA=matmul", "hint matmul") == "backprop-kata hint matmul"
 
 
+def test_make_target_names_are_subcommands(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import grader.__main__ as cli
+
+    assert cli.main(["grade", "--kata", "nope"]) == 2  # the grading parser answered
+    assert "unknown kata 'nope'" in capsys.readouterr().err
+    seen: list[list[str]] = []
+    monkeypatch.setattr("grader.watch.main", lambda argv: seen.append(argv) or 0)
+    assert cli.main(["progress", "--dir", "mine"]) == 0
+    assert seen == [["--once", "--dir", "mine"]]
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh virtualenv with the wheel and a torch other than the pin; returns its folder."""
@@ -168,7 +181,7 @@ def test_python_m_grader_defaults_to_exercises_here(installed: Path, outside: Pa
 @needs_package_test
 def test_student_subcommands_work_installed(installed: Path, outside: Path) -> None:
     command = _bin(installed, "backprop-kata")
-    progress = _run([command, "watch", "--once", "--dir", "mine"], outside).stdout
+    progress = _run([command, "progress", "--dir", "mine"], outside).stdout
     assert f"{len(katas())}/{len(katas())}" in progress
     env_hint = _run([command, "hint", "matmul", "--dir", "mine"], outside).stdout
     assert katas()["matmul"].hints[0].split()[0] in env_hint
