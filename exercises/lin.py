@@ -1,7 +1,16 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # Kata 4 · `Lin` — the linear layer as an object
 #
-# *Fill in the parts marked `YOUR CODE HERE`, then run `make grade KATA=lin`.*
+# *Fill in the parts marked `YOUR CODE HERE`, then run the last cell, `check("lin")`*
+# *(or `make grade KATA=lin` in a terminal).*
 # *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # The same three gradient formulas as in `lin_grad`, now kept next to the forward

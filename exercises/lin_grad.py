@@ -1,7 +1,16 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # Kata 2 · `lin_grad` — the forward and backward pass, by hand
 #
-# *Fill in the parts marked `YOUR CODE HERE`, then run `make grade KATA=lin_grad`.*
+# *Fill in the parts marked `YOUR CODE HERE`, then run the last cell, `check("lin_grad")`*
+# *(or `make grade KATA=lin_grad` in a terminal).*
 # *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # The lesson's first network: 784 pixels → `nh` hidden units → ReLU → 1 output,

@@ -1,7 +1,16 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # Kata 9 · `log_softmax`
 #
-# *Fill in the parts marked `YOUR CODE HERE`, then run `make grade KATA=log_softmax`.*
+# *Fill in the parts marked `YOUR CODE HERE`, then run the last cell, `check("log_softmax")`*
+# *(or `make grade KATA=log_softmax` in a terminal).*
 # *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # Softmax turns raw scores into probabilities: `exp(x) / sum(exp(x))`. The loss

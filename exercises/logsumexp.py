@@ -1,7 +1,16 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # Kata 8 · `logsumexp` — the max trick
 #
-# *Fill in the parts marked `YOUR CODE HERE`, then run `make grade KATA=logsumexp`.*
+# *Fill in the parts marked `YOUR CODE HERE`, then run the last cell, `check("logsumexp")`*
+# *(or `make grade KATA=logsumexp` in a terminal).*
 # *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # `log(sum(exp(x)))` is the heart of softmax and cross-entropy, and computed

@@ -1,7 +1,16 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # Kata 1 · `matmul` — a matrix product from broadcasting
 #
-# *Fill in the parts marked `YOUR CODE HERE`, then run `make grade KATA=matmul`.*
+# *Fill in the parts marked `YOUR CODE HERE`, then run the last cell, `check("matmul")`*
+# *(or `make grade KATA=matmul` in a terminal).*
 # *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # Every layer of the network in this lesson is a matrix product, so we start by

@@ -1,7 +1,16 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # Kata 7 · `Model` — chaining layers, forward and backward
 #
-# *Fill in the parts marked `YOUR CODE HERE`, then run `make grade KATA=model`.*
+# *Fill in the parts marked `YOUR CODE HERE`, then run the last cell, `check("model")`*
+# *(or `make grade KATA=model` in a terminal).*
 # *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # A model is a list of layers and a loss. Forward: feed the input through each

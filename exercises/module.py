@@ -1,7 +1,16 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # Kata 6 · `Module` — what every layer has in common
 #
-# *Fill in the parts marked `YOUR CODE HERE`, then run `make grade KATA=module`.*
+# *Fill in the parts marked `YOUR CODE HERE`, then run the last cell, `check("module")`*
+# *(or `make grade KATA=module` in a terminal).*
 # *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # `Relu`, `Lin` and `Mse` all do the same bookkeeping: remember the arguments,

@@ -1,7 +1,16 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # Kata 5 · `Mse` — the loss as a layer
 #
-# *Fill in the parts marked `YOUR CODE HERE`, then run `make grade KATA=mse`.*
+# *Fill in the parts marked `YOUR CODE HERE`, then run the last cell, `check("mse")`*
+# *(or `make grade KATA=mse` in a terminal).*
 # *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # The loss is the last node of the graph: nothing comes after it, so its

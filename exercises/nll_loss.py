@@ -1,7 +1,16 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # Kata 10 · `nll` and `cross_entropy`
 #
-# *Fill in the parts marked `YOUR CODE HERE`, then run `make grade KATA=nll_loss`.*
+# *Fill in the parts marked `YOUR CODE HERE`, then run the last cell, `check("nll_loss")`*
+# *(or `make grade KATA=nll_loss` in a terminal).*
 # *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # With one-hot targets, the cross-entropy sum `-sum(t * log p)` has a single

@@ -1,7 +1,16 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # Kata 3 · `Relu` — a layer that remembers
 #
-# *Fill in the parts marked `YOUR CODE HERE`, then run `make grade KATA=relu`.*
+# *Fill in the parts marked `YOUR CODE HERE`, then run the last cell, `check("relu")`*
+# *(or `make grade KATA=relu` in a terminal).*
 # *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # To backpropagate through a whole model we turn each step into an object that

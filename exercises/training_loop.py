@@ -1,7 +1,16 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # Kata 11 · the training loop: `accuracy` and `fit`
 #
-# *Fill in the parts marked `YOUR CODE HERE`, then run `make grade KATA=training_loop`.*
+# *Fill in the parts marked `YOUR CODE HERE`, then run the last cell, `check("training_loop")`*
+# *(or `make grade KATA=training_loop` in a terminal).*
 # *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # Minibatch stochastic gradient descent, written out. Each epoch walks the

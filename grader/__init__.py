@@ -6,9 +6,12 @@ notebooks; everything else is imported on demand so that `import grader` is chea
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["check"]
+if TYPE_CHECKING:
+    from grader.engine import Report
+
+__all__ = ["check", "scores"]
 
 
 def check(kata: str, namespace: dict[str, Any] | None = None, only: list[str] | None = None) -> bool:
@@ -19,3 +22,12 @@ def check(kata: str, namespace: dict[str, Any] | None = None, only: list[str] | 
     from grader.selfcheck import check as run
 
     return run(kata, namespace if namespace is not None else sys._getframe(1).f_globals, only)
+
+
+def scores(names: list[str] | None = None, namespace: dict[str, Any] | None = None) -> Report:
+    """Print the score table of the katas `names` defined in the caller's namespace (grader.selfcheck)."""
+    import sys
+
+    from grader.selfcheck import scores as run
+
+    return run(names, namespace if namespace is not None else sys._getframe(1).f_globals)

@@ -9,8 +9,6 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-REPO = Path(__file__).resolve().parent.parent  # not grader.kata's: that would import torch
-
 if TYPE_CHECKING:
     from grader.engine import Report
 
@@ -21,7 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Grade the backprop-kata exercises and print the score table.",
     )
     parser.add_argument(
-        "path", nargs="?", default=str(REPO / "exercises"), help="folder of kata files (default: exercises/)"
+        "path",
+        nargs="?",
+        help="folder of kata files (default: the checkout's exercises/; installed: ./exercises or .)",
     )
     parser.add_argument("--kata", action="append", metavar="NAME", help="grade only this kata (repeatable)")
     parser.add_argument("--json", metavar="FILE", help="also write the report as JSON")
@@ -59,6 +59,11 @@ SUBCOMMANDS = {
 }
 
 
+# The names of the student's `make` targets, as words: `backprop-kata grade DIR` is
+# `python -m grader DIR`, `backprop-kata progress` is `python -m grader watch --once`.
+ALIASES = {"grade": [], "progress": ["watch", "--once"]}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     from grader.isolation.sandbox import current
@@ -66,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     # Probe the sandbox now, while this process is small (the probe forks) and before
     # `grader batch` forks its grading processes, which then inherit the answer.
     current()
+    if argv and argv[0] in ALIASES:
+        argv = ALIASES[argv[0]] + argv[1:]
     if argv and argv[0] in SUBCOMMANDS:
         import importlib
 
@@ -73,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.start_method:
         os.environ["KATA_START_METHOD"] = args.start_method  # grader.isolation.spawn reads it
+    if args.path is None:
+        from grader.workspace import default_folder
+
+        args.path = str(default_folder(announce=True))
     path = Path(args.path)
     from grader.rubric import katas
 

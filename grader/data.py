@@ -1,10 +1,12 @@
 """MNIST for the exercises: the committed 5k sample, or the lesson's full pickle when present.
 
-* ``data/mnist_sample.npz`` (committed): 4,000 train / 1,000 valid digits, built by
-  ``tools/make_mnist_sample.py``.
+* ``grader/resources/mnist_sample.npz`` (committed, shipped in the package): 4,000 train /
+  1,000 valid digits, built by ``tools/make_mnist_sample.py``, found through
+  ``importlib.resources`` wherever the package is installed.
 * ``data/mnist.pkl.gz`` (git-ignored): the lesson's 50,000 / 10,000 / 10,000 pickle,
   fetched by ``python -m grader.data download`` (``make data``) and checked against
-  ``MNIST_SHA256`` before it is unpickled.
+  ``MNIST_SHA256`` before it is unpickled. In a checkout ``data/`` is the repository's;
+  in an installed package it is ``data/`` in the current folder.
 
 Importing this module is cheap: numpy and torch are imported inside the loaders, and
 nothing is ever downloaded unless ``download_full`` is called.
@@ -13,6 +15,8 @@ nothing is ever downloaded unless ``download_full`` is called.
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import gzip
 import hashlib
 import http.client
@@ -23,16 +27,31 @@ import tempfile
 import urllib.error
 import urllib.request
 import warnings
+from importlib.resources import as_file, files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
+
+from grader import workspace
 
 if TYPE_CHECKING:
     import numpy as np
     from torch import Tensor
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = REPO_ROOT / "data"
-SAMPLE_PATH = DATA_DIR / "mnist_sample.npz"
+
+def resource_path(name: str) -> Path:
+    """A real filesystem path to ``grader/resources/<name>``, however the package is installed.
+
+    A plain install gives the file itself; from a zip, ``as_file`` extracts a copy that
+    lives until the interpreter exits.
+    """
+    stack = contextlib.ExitStack()
+    atexit.register(stack.close)
+    return stack.enter_context(as_file(files("grader").joinpath("resources", name)))
+
+
+SAMPLE_PATH = resource_path("mnist_sample.npz")  # the sandbox lets workers read this file's folder
+RESOURCES_DIR = SAMPLE_PATH.parent
+DATA_DIR = workspace.root() / "data"  # downloads: the checkout's data/, else ./data
 FULL_PATH = DATA_DIR / "mnist.pkl.gz"
 
 MNIST_URL = (
@@ -92,7 +111,9 @@ def load_sample(path: Path = SAMPLE_PATH) -> tuple[Tensor, Tensor, Tensor, Tenso
 
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path} not found: run `make sample-data` to rebuild it")
+        raise FileNotFoundError(
+            f"{path} not found: reinstall backprop-kata, or run `make sample-data` in a checkout"
+        )
     with np.load(path, allow_pickle=False) as npz:
         x_train, y_train = npz["x_train"], npz["y_train"]
         x_valid, y_valid = npz["x_valid"], npz["y_valid"]

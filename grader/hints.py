@@ -18,8 +18,8 @@ import textwrap
 from pathlib import Path
 
 from grader.rubric import KataSpec, katas
+from grader.workspace import command, default_folder, root
 
-ROOT = Path(__file__).resolve().parent.parent
 STATE_NAME = ".hints.json"
 STATE_ENV = "BACKPROP_KATA_HINTS"
 
@@ -27,7 +27,7 @@ STATE_ENV = "BACKPROP_KATA_HINTS"
 def state_path() -> Path:
     """Where the hint counters live: ``$BACKPROP_KATA_HINTS`` or ``.hints.json`` at the root."""
     override = os.environ.get(STATE_ENV)
-    return Path(override) if override else ROOT / STATE_NAME
+    return Path(override) if override else root() / STATE_NAME
 
 
 def load_state(path: Path | None = None) -> dict[str, int]:
@@ -103,10 +103,14 @@ def format_hint(spec: KataSpec, number: int, text: str) -> str:
     total = len(spec.hints)
     lines = [f"{spec.name} · hint {number} of {total}", _wrap(text), ""]
     if number < total:
-        lines.append(f"Still stuck? `make hint KATA={spec.name}` again shows hint {number + 1}.")
+        lines.append(
+            f"Still stuck? `{command(f'hint KATA={spec.name}', f'hint {spec.name}')}` again shows hint {number + 1}."
+        )
     else:
         lines.append(f"That was the last hint for {spec.name}.")
-    lines.append(f"Check your work: `make grade KATA={spec.name}` (every check: add -v).")
+    lines.append(
+        f"Check your work: `{command(f'grade KATA={spec.name}', f'grade --kata {spec.name}')}` (every check: add -v)."
+    )
     return "\n".join(lines)
 
 
@@ -119,7 +123,7 @@ def format_exhausted(spec: KataSpec) -> str:
     lines += [
         "",
         f"Every check with its full message: `.venv/bin/python -m grader --kata {spec.name} -v`.",
-        f"Start over: `make hint KATA={spec.name} RESET=1`.",
+        f"Start over: `{command(f'hint KATA={spec.name} RESET=1', f'hint {spec.name} --reset')}`.",
     ]
     return "\n".join(lines)
 
@@ -143,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--reset", action="store_true", help="forget the hints shown (for KATA, or all)")
     parser.add_argument(
         "--dir",
-        default=str(ROOT / "exercises"),
+        default=str(default_folder()),
         help="folder graded to find the next kata (default: exercises/)",
     )
     return parser
@@ -169,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"finding your next kata in {folder.name}/ …", file=sys.stderr, flush=True)
         name = first_unfinished(folder)
         if name is None:
-            print(f"All {len(specs)} katas are done — no hints needed. Try `make train` next.")
+            print(
+                f"All {len(specs)} katas are done — no hints needed. Try `{command('train', 'train')}` next."
+            )
             return 0
     spec = specs[name]
     revealed = reveal_next(name)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
+from importlib.resources import files
 
-RUBRIC_PATH = Path(__file__).with_name("rubric.toml")
+RUBRIC = files("grader").joinpath("rubric.toml")  # packaged with grader/, found wherever installed
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class KataSpec:
 @cache
 def katas() -> dict[str, KataSpec]:
     """Every kata in lesson order, by name."""
-    raw = tomllib.loads(RUBRIC_PATH.read_text())
+    raw = tomllib.loads(RUBRIC.read_text(encoding="utf-8"))
     defaults = raw["defaults"]
     specs = {}
     for number, (name, entry) in enumerate(raw["katas"].items(), start=1):

@@ -11,13 +11,25 @@ from __future__ import annotations
 import sys
 import warnings
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.engine import NOT_IMPLEMENTED, run_check
 
+if TYPE_CHECKING:
+    from grader.engine import Report
+
 
 class KataFailed(AssertionError):
-    """A kata's self-check found a problem; the message says which."""
+    """A kata's self-check found a problem; the message says which.
+
+    In IPython (JupyterLab, Colab, Kaggle, nbgrader's feedback) it shows as its message
+    alone: the frames of the grader are not the student's business.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython prints what this returns instead of the traceback.
+        first, *rest = str(self).splitlines() or [""]
+        return [f"{type(self).__name__}: {first}", *rest]
 
 
 def check(kata: str, namespace: dict[str, Any] | None = None, only: list[str] | None = None) -> bool:
@@ -34,9 +46,8 @@ def check(kata: str, namespace: dict[str, Any] | None = None, only: list[str] | 
 
     if namespace is None:
         namespace = sys._getframe(1).f_globals
-    spec = kata_spec(kata)
     student_file = str(namespace.get("__file__", ""))
-    local = LocalKata(spec, SimpleNamespace(**namespace), student_file=student_file)
+    local = LocalKata(kata_spec(kata), SimpleNamespace(**namespace), student_file=student_file)
     checks = [c for c in checks_for(kata) if only is None or c.name in only]
     if only is not None and len(checks) != len(set(only)):
         raise ValueError(f"unknown checks in {only} for {kata}")
@@ -69,3 +80,31 @@ def failure_message(kata: str, check: str, status: str, message: str) -> str:
     if message.startswith(NOT_IMPLEMENTED):
         return f"{kata}: {NOT_IMPLEMENTED} — replace the `raise NotImplementedError()` lines"
     return f"{kata}: {check} {status}\n{message}"
+
+
+def scores(names: list[str] | None = None, namespace: dict[str, Any] | None = None) -> Report:
+    """Grade the katas `names` (all, in lesson order, by default) on the caller's namespace.
+
+    Prints the same score table as `python -m grader` and returns its Report. Like
+    `check`, it runs in this process: the last cell of a notebook, feedback on every
+    kata defined above it (the katas share no names, so one namespace holds them all).
+    """
+    from grader.checks import checks_for
+    from grader.engine import KataResult, Report
+    from grader.kata import LocalKata
+    from grader.outputs.report import table
+    from grader.rubric import katas
+
+    if namespace is None:
+        namespace = sys._getframe(1).f_globals
+    module = SimpleNamespace(**namespace)
+    results = []
+    for spec in [katas()[n] for n in names] if names else katas().values():
+        local = LocalKata(spec, module)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tests = [run_check(c, local) for c in checks_for(spec.name)]
+        results.append(KataResult(spec.name, spec.points, tests))
+    report = Report("this notebook", results)
+    print(table(report))
+    return report

@@ -25,10 +25,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from grader.workspace import default_folder, root
+
 if TYPE_CHECKING:
     import torch
 
-ROOT = Path(__file__).resolve().parent.parent
 KATA_FILE = "training_loop.py"
 
 
@@ -275,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--sample", action="store_true", help="use the shipped sample even if full MNIST is there"
     )
-    parser.add_argument("--out", default=str(ROOT / "out"), help="folder for the pictures (default: out/)")
+    parser.add_argument("--out", default=str(root() / "out"), help="folder for the pictures (default: out/)")
     return parser
 
 
@@ -285,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.epochs < 1 or args.bs < 1 or not args.lr > 0:
         print("error: --epochs and --bs must be at least 1 and --lr positive", file=sys.stderr)
         return 2
-    folder = ROOT / "solutions" if args.solutions else Path(args.dir) if args.dir else ROOT / "exercises"
+    folder = root() / "solutions" if args.solutions else Path(args.dir) if args.dir else default_folder()
     path = folder / KATA_FILE
     try:
         module = load_kata(path)

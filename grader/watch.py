@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from grader.rubric import KataSpec, katas
+from grader.workspace import command, default_folder
 
 if TYPE_CHECKING:
     from grader.engine import KataResult
 
-ROOT = Path(__file__).resolve().parent.parent
 # watchfiles: yield once no new change has come for STEP_MS, at most DEBOUNCE_MS after the first.
 STEP_MS = 30
 DEBOUNCE_MS = 300
@@ -160,7 +160,7 @@ class Board:
         if spec is None:
             return [
                 style.paint(f"All {len(self.specs)} katas done.", "green"),
-                "See your training loop at work: `make train` (loss curves and misclassified digits).",
+                f"See your training loop at work: `{command('train', 'train')}` (loss curves and misclassified digits).",
             ]
         result = self.results[spec.name]
         state = result.state
@@ -183,7 +183,7 @@ class Board:
             lines.append(f"  hint {number}/{len(spec.hints)}:")
             lines += textwrap.wrap(text, width=92, initial_indent="    ", subsequent_indent="    ")
             if number < len(spec.hints):
-                lines.append(f"  next hint: make hint KATA={spec.name}")
+                lines.append(f"  next hint: {command(f'hint KATA={spec.name}', f'hint {spec.name}')}")
         return lines
 
     def event_line(self, name: str, result: KataResult, seconds: float, style: Style) -> str:
@@ -230,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Re-grade each kata when its file is saved; show progress, the next kata and its hint.",
     )
     parser.add_argument(
-        "--dir", default=str(ROOT / "exercises"), help="folder of kata files (default: exercises/)"
+        "--dir", default=str(default_folder()), help="folder of kata files (default: exercises/)"
     )
     parser.add_argument("--device", default="cpu", help="device for the checks' inputs (e.g. cuda)")
     parser.add_argument("--once", action="store_true", help="grade everything, print the progress, exit")

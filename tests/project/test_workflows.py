@@ -107,6 +107,34 @@ def test_ci_workflow_runs_make_test_upstream_only() -> None:
     assert any("download.pytorch.org/whl/cpu" in r for r in runs)
 
 
+def test_ci_workflow_runs_the_package_test_and_a_matrix_without_make() -> None:
+    """Every OS and Python a student may have, with the documented no-make commands only."""
+    wf = load(CI)
+    test_runs = [s["run"] for s in steps(wf, "test") if "run" in s]
+    assert any(r.strip().startswith("make test-package") for r in test_runs)
+    job = wf["jobs"]["matrix"]
+    assert "fork" in job["if"]
+    matrix = job["strategy"]["matrix"]
+    assert matrix["os"] == ["ubuntu-latest", "macos-latest", "windows-latest"]
+    assert matrix["python"] == ["3.11", "3.12", "3.13"]
+    assert job["strategy"]["fail-fast"] is False
+    assert job["defaults"]["run"]["shell"] == "bash"
+    setup = next(s for s in steps(wf, "matrix") if s.get("uses", "").startswith("actions/setup-python@"))
+    assert setup["with"]["python-version"] == "${{ matrix.python }}"
+    lines = [line.strip() for s in steps(wf, "matrix") if "run" in s for line in s["run"].splitlines()]
+    assert not [line for line in lines if re.match(r"make\b", line)], "Windows runners have no make"
+    guide = (REPO / "docs" / "students.md").read_text()
+    commands = [line for line in lines if re.match(r"(python -m grader|backprop-kata) ", line)]
+    assert commands, "the matrix grades with the student's commands"
+    for line in commands:
+        documented = (
+            re.sub(r" --(min-score|kata) \S+", "", line).replace(" solutions", "").replace(" exercises", "")
+        )
+        assert f"`{documented}" in guide, f"{line!r} is not a documented no-make command"
+    assert "python -m pytest --katas solutions" in lines
+    assert any("test_package.py" in line for line in lines)
+
+
 def _tree_files(repo: Path) -> list[str]:
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
