@@ -36,9 +36,15 @@ class KataSpec:
 
 
 @cache
+def _raw() -> dict:
+    """rubric.toml, parsed once."""
+    return tomllib.loads(RUBRIC.read_text(encoding="utf-8"))
+
+
+@cache
 def katas() -> dict[str, KataSpec]:
     """Every kata in lesson order, by name."""
-    raw = tomllib.loads(RUBRIC.read_text(encoding="utf-8"))
+    raw = _raw()
     defaults = raw["defaults"]
     specs = {}
     for number, (name, entry) in enumerate(raw["katas"].items(), start=1):
@@ -62,7 +68,7 @@ def katas() -> dict[str, KataSpec]:
 @cache
 def allow_groups() -> dict[str, tuple[str, ...]]:
     """Group name -> torch names, from rubric.toml's [allow_groups]."""
-    raw = tomllib.loads(RUBRIC_PATH.read_text())
+    raw = _raw()
     return {group: tuple(names) for group, names in raw.get("allow_groups", {}).items()}
 
 
