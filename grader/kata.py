@@ -21,7 +21,6 @@ import copy
 import importlib
 import io
 import os
-import resource
 import signal
 import sys
 import tempfile
@@ -40,6 +39,11 @@ from grader import transport
 from grader.errors import ForbiddenCall, StudentError, WorkerEnded
 from grader.isolation import forkserver, linux, sandbox, scratch, spawn, worker
 from grader.rubric import KataSpec
+
+try:
+    import resource
+except ImportError:  # Windows: no address-space cap, the time limit still holds
+    resource = None  # type: ignore[assignment]
 
 Driver = Callable[..., Any]
 # A worker whose pipe closed is ending: the sandbox's relay reports how its child ended
@@ -212,15 +216,21 @@ def load_module(path: Path, name: str) -> ModuleType:
     return module
 
 
+# Windows lacks some of these signals: name those this platform has.
 _SIGNALS = {
-    signal.SIGSEGV: "SIGSEGV",
-    signal.SIGABRT: "SIGABRT",
-    signal.SIGKILL: "SIGKILL",
-    signal.SIGBUS: "SIGBUS",
-    signal.SIGFPE: "SIGFPE",
-    signal.SIGILL: "SIGILL",
-    signal.SIGTERM: "SIGTERM",
+    getattr(signal, name): name
+    for name in ("SIGSEGV", "SIGABRT", "SIGKILL", "SIGBUS", "SIGFPE", "SIGILL", "SIGTERM")
+    if hasattr(signal, name)
 }
+
+
+def _split_status(status: int) -> tuple[int | None, int]:
+    """(signal that ended the worker or None, exit code) from an `os.waitpid`-style status."""
+    if hasattr(os, "WIFSIGNALED"):
+        if os.WIFSIGNALED(status):
+            return os.WTERMSIG(status), 0
+        return None, os.WEXITSTATUS(status) if os.WIFEXITED(status) else status
+    return None, status >> 8  # Windows: the spawn starter encodes exit codes the same way
 
 
 def _vm_bytes() -> int:
@@ -266,7 +276,7 @@ class WorkerKata(Kata):
         sys.stderr = io.TextIOWrapper(os.fdopen(2, "wb", closefd=False), line_buffering=True)
         limit = int(self.spec.memory_gb * 2**30)
         # CUDA reserves far more address space than it uses, so there is no cap on a GPU.
-        if limit and _vm_bytes() and not self.device.startswith("cuda"):
+        if resource is not None and limit and _vm_bytes() and not self.device.startswith("cuda"):
             soft = _vm_bytes() + limit
             resource.setrlimit(resource.RLIMIT_AS, (soft, soft))
         import torch
@@ -388,11 +398,10 @@ class WorkerKata(Kata):
 
     def _death_message(self, when: str) -> WorkerEnded:
         status = self._reap(grace=DEATH_GRACE_S)
-        if os.WIFSIGNALED(status):
-            sig = os.WTERMSIG(status)
+        sig, code = _split_status(status)
+        if sig is not None:
             name = _SIGNALS.get(sig, f"signal {sig}")
             return WorkerEnded("error", f"crashed {when} (signal {sig}, {name})")
-        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else status
         verb = "exited during import" if when == "during import" else f"exited {when}"
         return WorkerEnded("error", f"{verb} (exit code {code}) — the kata must return, not exit")
 
@@ -404,8 +413,11 @@ class WorkerKata(Kata):
             status = self._starter.wait(self._pid, grace) if grace else None
             if status is None:
                 try:
-                    os.killpg(self._pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
+                    if hasattr(os, "killpg"):
+                        os.killpg(self._pid, signal.SIGKILL)
+                    else:  # Windows: no process groups; the spawned worker is one process
+                        os.kill(self._pid, signal.SIGTERM)
+                except (ProcessLookupError, PermissionError, OSError):
                     pass
                 status = self._starter.wait(self._pid)
             self._pid = 0

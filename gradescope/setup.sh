@@ -29,5 +29,5 @@ VPY="$ROOT/venv/bin/python"
 "$VPY" -m pip install --quiet --upgrade pip
 # The CPU build of torch first, from PyTorch's index, so that pip does not fetch the CUDA build.
 "$VPY" -m pip install --quiet torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
-"$VPY" -m pip install --quiet -c "$PKG/constraints.txt" -e "$PKG"
+"$VPY" -m pip install --quiet -c "$PKG/constraints.txt" "$PKG"
 "$VPY" -c "import grader.gradescope.autograder, torch; print('backprop-kata autograder ready, torch', torch.__version__)"

@@ -4,11 +4,10 @@ Layout (Gradescope unpacks it into /autograder/source/):
 
     setup.sh              # from gradescope/: venv, CPU torch, the package below
     run_autograder        # from gradescope/: grades one submission
-    backprop-kata/        # the package's source: grader/, data/mnist_sample.npz,
+    backprop-kata/        # the package's source: grader/ (with its MNIST sample),
                           # pyproject.toml, README.md, requirements.txt, constraints.txt
 
-The package goes in as source, installed editable by setup.sh, because the grader
-reads data/ next to grader/. The zip is reproducible: sorted entries, fixed dates.
+setup.sh installs the package from that source, as `pip install` would anywhere. The zip is reproducible: sorted entries, fixed dates.
 
     python -m grader.gradescope.bundle [--out dist/autograder.zip]
 """
@@ -28,8 +27,6 @@ PACKAGE_FILES = (
     "README.md",
     "requirements.txt",
     "constraints.txt",
-    "data/README.md",
-    "data/mnist_sample.npz",
 )
 _DATE = (1980, 1, 1, 0, 0, 0)
 

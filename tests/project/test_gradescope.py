@@ -199,7 +199,7 @@ def test_bundle_layout_and_reproducible(bundle_zip: Path, tmp_path: Path) -> Non
         assert script in infos, f"{script} must be at the top of the zip"
         assert (infos[script].external_attr >> 16) & 0o111, f"{script} must be executable"
     assert "backprop-kata/grader/gradescope/autograder.py" in infos
-    assert "backprop-kata/data/mnist_sample.npz" in infos
+    assert "backprop-kata/grader/resources/mnist_sample.npz" in infos
     assert "backprop-kata/grader/rubric.toml" in infos
     # The bundle carries the grader, never the reference or the tests.
     assert not any(n.startswith(("backprop-kata/solutions/", "backprop-kata/tests/")) for n in infos)
@@ -233,8 +233,8 @@ def test_setup_installs_the_pinned_cpu_torch_and_the_bundled_package() -> None:
         line for line in (REPO / "requirements.txt").read_text().splitlines() if line.startswith("torch==")
     )
     assert f"pip install --quiet {pin} --index-url https://download.pytorch.org/whl/cpu" in setup
-    assert '-c "$PKG/constraints.txt" -e "$PKG"' in setup
-    assert setup.index("download.pytorch.org") < setup.index('-e "$PKG"')
+    assert '-c "$PKG/constraints.txt" "$PKG"' in setup
+    assert setup.index("download.pytorch.org") < setup.index('-c "$PKG/constraints.txt"')
     assert (
         bundle.PACKAGE_DIR in setup
         and bundle.PACKAGE_DIR in (REPO / "gradescope" / "run_autograder").read_text()

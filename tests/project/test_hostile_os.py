@@ -184,7 +184,8 @@ def grade_class(tmp: Path, env: dict[str, str]) -> tuple[dict[str, dict[str, str
     shutil.copyfile(REPO / "solutions" / "matmul.py", bob)
     plant("attacks_a_classmate", root / "alice" / "matmul.py", CLASSMATE=root / "bob", OUT=out)
     result = subprocess.run(
-        [sys.executable, "-m", "grader", "batch", str(root), "--out", str(out), "--jobs", "1"],
+        # --allow-weak-sandbox: the control run has the sandbox switched off on purpose.
+        [sys.executable, "-m", "grader", "batch", str(root), "--out", str(out), "--jobs", "1", "--allow-weak-sandbox"],
         capture_output=True,
         text=True,
         timeout=300,
