@@ -4,11 +4,11 @@ Layout (Gradescope unpacks it into /autograder/source/):
 
     setup.sh              # from gradescope/: venv, CPU torch, the package below
     run_autograder        # from gradescope/: grades one submission
-    backprop-kata/        # the package's source: grader/, data/mnist_sample.npz,
-                          # pyproject.toml, README.md, requirements.txt, constraints.txt
+    backprop-kata/        # the package's source: grader/ (with its MNIST sample in
+                          # grader/resources/), pyproject.toml, README.md,
+                          # requirements.txt, constraints.txt
 
-The package goes in as source, installed editable by setup.sh, because the grader
-reads data/ next to grader/. The zip is reproducible: sorted entries, fixed dates.
+The package goes in as source, installed editable by setup.sh. The zip is reproducible: sorted entries, fixed dates.
 
     python -m grader.gradescope.bundle [--out dist/autograder.zip]
 """
@@ -28,8 +28,6 @@ PACKAGE_FILES = (
     "README.md",
     "requirements.txt",
     "constraints.txt",
-    "data/README.md",
-    "data/mnist_sample.npz",
 )
 _DATE = (1980, 1, 1, 0, 0, 0)
 

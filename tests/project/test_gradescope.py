@@ -199,7 +199,7 @@ def test_bundle_layout_and_reproducible(bundle_zip: Path, tmp_path: Path) -> Non
         assert script in infos, f"{script} must be at the top of the zip"
         assert (infos[script].external_attr >> 16) & 0o111, f"{script} must be executable"
     assert "backprop-kata/grader/gradescope/autograder.py" in infos
-    assert "backprop-kata/data/mnist_sample.npz" in infos
+    assert "backprop-kata/grader/resources/mnist_sample.npz" in infos
     assert "backprop-kata/grader/rubric.toml" in infos
     # The bundle carries the grader, never the reference or the tests.
     assert not any(n.startswith(("backprop-kata/solutions/", "backprop-kata/tests/")) for n in infos)
