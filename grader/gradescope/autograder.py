@@ -2,8 +2,10 @@
 
     python -m grader.gradescope.autograder            # AUTOGRADER_ROOT, else /autograder
 
-The submission's kata code is gathered at any depth (grader.gradescope.collect),
-then graded by `python -m grader FOLDER --gradescope FILE` in a child process, so
+The submission goes through the same intake as `python -m grader` and `grader
+batch` (grader.intake.collect: kata code at any depth, archives, notebooks, LMS
+renames, misnamed files), whose kata files are then graded by
+`python -m grader FOLDER --gradescope FILE` in a child process, so
 a grading process that crashes, hangs or is killed still leaves this one to
 write the file. Whatever happens, results.json is written: a failure gives
 every kata 0 with the reason. The top-level output adds the notes about missing
@@ -23,16 +25,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from grader.batch.scheduler import GRACE_S
 from grader.rubric import katas
 
 DEFAULT_ROOT = "/autograder"
-# Slack on top of the katas' time limits for starting Python, importing torch and forking.
-SLACK_S = 60.0
 
 
 def budget_s() -> float:
-    """How long grading one submission may take: every kata's time limit, plus slack."""
-    return sum(spec.timeout for spec in katas().values()) + SLACK_S
+    """How long grading one submission may take: every kata's time limit, plus grader batch's grace."""
+    return sum(spec.timeout for spec in katas().values()) + GRACE_S
 
 
 def failure_results(reason: str) -> dict[str, Any]:
@@ -60,11 +61,16 @@ def sandbox_name() -> str:
         return f"unknown ({type(exc).__name__}: {exc})"
 
 
+def _every_kata() -> list[str]:
+    return [arg for name in katas() for arg in ("--kata", name)]
+
+
 def _grade(folder: Path, raw: Path, python: str) -> dict[str, Any]:
     """Run the grader on `folder`; its results.json as a dict, or RuntimeError with the reason."""
     try:
         proc = subprocess.run(
-            [python, "-m", "grader", str(folder), "--gradescope", str(raw)],
+            # Every kata, named: one missing from the folder scores 0 rather than being left out.
+            [python, "-m", "grader", str(folder), "--gradescope", str(raw), *_every_kata()],
             capture_output=True,
             text=True,
             timeout=budget_s(),
@@ -84,12 +90,14 @@ def grade_submission(root: Path, python: str = sys.executable) -> dict[str, Any]
     notes: list[str] = []
     try:
         with tempfile.TemporaryDirectory(prefix="gradescope-") as tmp:
-            from grader.gradescope.collect import collect
+            from grader.intake.collect import collect
 
-            folder = Path(tmp) / "submission"
-            collected = collect(root / "submission", folder)
-            notes = collected.notes
-            results = _grade(folder, Path(tmp) / "results.json", python)
+            intake = collect(root / "submission", Path(tmp) / "work")
+            missing = [spec.filename for name, spec in katas().items() if name not in intake.graded]
+            notes = intake.notes + (
+                ["not found in the submission (0 points each): " + ", ".join(missing)] if missing else []
+            )
+            results = _grade(intake.folder, Path(tmp) / "results.json", python)
     except Exception as exc:  # noqa: BLE001 - any failure is a zero with its reason, never a crash
         results = failure_results(f"the submission could not be graded: {exc}")
     sandbox = sandbox_name()

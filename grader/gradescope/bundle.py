@@ -4,10 +4,12 @@ Layout (Gradescope unpacks it into /autograder/source/):
 
     setup.sh              # from gradescope/: venv, CPU torch, the package below
     run_autograder        # from gradescope/: grades one submission
-    backprop-kata/        # the package's source: grader/ (with its MNIST sample),
-                          # pyproject.toml, README.md, requirements.txt, constraints.txt
+    backprop-kata/        # the package's source: grader/ (with its MNIST sample in
+                          # grader/resources/), pyproject.toml, README.md,
+                          # requirements.txt, constraints.txt
 
-setup.sh installs the package from that source, as `pip install` would anywhere. The zip is reproducible: sorted entries, fixed dates.
+setup.sh installs the package from that source, as `pip install` would anywhere.
+The zip is reproducible: sorted entries, fixed dates.
 
     python -m grader.gradescope.bundle [--out dist/autograder.zip]
 """

@@ -5,6 +5,14 @@ archives) or a single notebook / kata file. `collect` unpacks archives safely
 (`archives`), decodes text (`decode`), extracts notebook cells (`notebooks`),
 picks one file per kata by a stated rule (`pick`) and writes what needs writing
 into a work folder. It never runs student code.
+
+Kata code counts at any depth (`hw/deep/matmul.py`, `repo-main/exercises/`), except
+in clutter (`__MACOSX`, checkpoints, caches, hidden folders) and, in a whole
+checkout of the project (a folder holding two or more of `exercises/`, `solutions/`,
+`tests/`, `grader/`, `course/`), its `solutions/`, `tests/`, `grader/` and `course/`:
+the reference, the tests, the grader and the solved notebooks are not the student's.
+A file that looks like a misnamed kata (`Matmul.py`) is not graded, and a note
+says which name it needs.
 """
 
 from __future__ import annotations
@@ -27,6 +35,9 @@ if TYPE_CHECKING:
     from grader.engine import KataResult
 
 _SKIP_DIRS = {".ipynb_checkpoints", "__MACOSX", "__pycache__", ".git"}
+# In a checkout of the whole project: code that is not the student's.
+_CHECKOUT_DIRS = {"exercises", "solutions", "tests", "grader", "course"}
+_NOT_THE_STUDENTS = _CHECKOUT_DIRS - {"exercises"}
 NBGRADER_TIMESTAMP = "timestamp.txt"
 MAX_TEXT_BYTES = 16 << 20  # a kata file or notebook larger than this is not read
 
@@ -97,6 +108,8 @@ def _walk(root: Path, notes: list[str], prefix: str = "") -> list[_File]:
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+        if len(_CHECKOUT_DIRS.intersection(dirnames)) >= 2:  # a checkout: only exercises/ is the student's
+            dirnames[:] = [d for d in dirnames if d not in _NOT_THE_STUDENTS]
         for name in sorted(filenames):
             if name.startswith("."):
                 continue
@@ -134,8 +147,11 @@ def _candidates(files: list[_File], notes: list[str]) -> tuple[list[pick.Candida
         if suffix not in (".py", ".ipynb"):
             continue
         kata, rank = pick.parse_name(f.rel)
+        meant = pick.misnamed(f.rel) if kata is None else None
         if suffix == ".py" and kata is None:
-            continue  # a helper module of the student's, not a kata
+            if meant is not None:
+                notes.append(f"{f.rel}: not graded — rename it to {meant}.py")
+            continue  # otherwise a helper module of the student's, not a kata
         if f.path.stat().st_size > MAX_TEXT_BYTES:
             notes.append(f"{f.rel} is larger than {MAX_TEXT_BYTES >> 20} MB: not read")
             continue
@@ -153,6 +169,8 @@ def _candidates(files: list[_File], notes: list[str]) -> tuple[list[pick.Candida
         except ValueError as exc:
             notes.append(str(exc))
             continue
+        if not found and meant is not None:
+            notes.append(f"{f.rel}: not graded — rename it to {meant}.ipynb")
         for name, extracted in found.items():
             candidates.append(
                 pick.Candidate(name, f.rel, extracted.text, notebook=True, rename=rank, map=extracted.map)

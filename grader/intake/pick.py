@@ -10,11 +10,14 @@ The rule, in order (the first difference decides):
 4. then the first path in alphabetical order.
 
 Every choice among several candidates becomes a note that names the file graded
-and why each other one was not.
+and why each other one was not. A file named after no kata but close to one
+(`Matmul.py`, `relu_1.py`) is not graded; `misnamed` names the kata it was
+probably meant to be, for a note.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
@@ -64,6 +67,18 @@ def parse_name(filename: str) -> tuple[str | None, int]:
         if stem.endswith(f"_{name}"):
             return name, max(rank, RENAMED)
     return None, rank
+
+
+def misnamed(filename: str) -> str | None:
+    """The kata a file named after no kata was probably meant to be (`Matmul.py`, `relu_1.py`), or None."""
+    stem = re.sub(r"\.(py|ipynb)$", "", filename.rsplit("/", 1)[-1], flags=re.IGNORECASE)
+    stem = stem.lower().replace("-", "_").replace(" ", "")
+    names = list(katas())
+    if stem in names:
+        return stem
+    close = difflib.get_close_matches(stem, names, n=1, cutoff=0.8)
+    prefixed = [n for n in names if stem.startswith(n) and stem[len(n) :].strip("_()0123456789") == ""]
+    return close[0] if close else (max(prefixed, key=len) if prefixed else None)
 
 
 def _why_not(loser: Candidate, winner: Candidate) -> str:

@@ -299,22 +299,25 @@ def test_results_name_the_sandbox(graded: dict[str, dict[str, Any]]) -> None:
 
 
 def test_missing_and_misnamed_files_are_named(bundle_zip: Path, tmp_path: Path) -> None:
+    """The intake's notes (grader.intake; tested in test_intake) reach the submission's output."""
+
     def fill(dest: Path) -> None:
         (dest / "hw" / "deep").mkdir(parents=True)
         shutil.copy(REPO / "solutions" / "matmul.py", dest / "hw" / "deep" / "Matmul.py")
-        shutil.copy(REPO / "solutions" / "relu.py", dest / "hw" / "relu (1).py")
+        shutil.copy(REPO / "solutions" / "relu.py", dest / "hw" / "relu_1.py")
         shutil.copy(REPO / "solutions" / "mse.py", dest / "hw" / "deep" / "mse.py")
-        shutil.copy(REPO / "exercises" / "mse.py", dest / "mse.py")  # a stub higher up wins, and is named
+        shutil.copy(REPO / "exercises" / "mse.py", dest / "mse.py")  # a stub loses to the solved one, named
         (dest / "broken.ipynb").write_text("{not json")
 
     results = autograde(bundle_zip, tmp_path, fill)
     out = results["output"]
     assert "hw/deep/Matmul.py: not graded — rename it to matmul.py" in out
-    assert "hw/relu (1).py: not graded — rename it to relu.py" in out
-    assert "hw/deep/mse.py: mse.py is also at mse.py; graded that one" in out
+    assert "hw/relu_1.py: not graded — rename it to relu.py" in out
+    assert "mse: graded hw/deep/mse.py; not mse.py (it still has unsolved parts)" in out
     assert "broken.ipynb is not a readable notebook" in out
     assert "not found in the submission (0 points each): matmul.py, lin_grad.py, relu.py" in out
-    assert results["score"] == 0
+    assert kata_scores(results)["mse"] == katas()["mse"].points
+    assert results["score"] == katas()["mse"].points
 
 
 def test_a_failed_grading_is_a_zero_with_the_reason(bundle_zip: Path, tmp_path: Path) -> None:

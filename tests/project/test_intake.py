@@ -315,6 +315,51 @@ def test_a_rule_broken_in_a_notebook_is_reported_at_its_cell(tmp_path: Path) -> 
     assert "matmul.py" not in result.stdout
 
 
+def test_kata_code_is_found_at_any_depth_and_misnamed_files_are_named(tmp_path: Path) -> None:
+    sub = tmp_path / "lee"
+    (sub / "hw" / "deep").mkdir(parents=True)
+    shutil.copy(REPO / "solutions" / "matmul.py", sub / "hw" / "deep" / "Matmul.py")
+    shutil.copy(REPO / "solutions" / "relu.py", sub / "hw" / "relu_1.py")
+    shutil.copy(REPO / "solutions" / "mse.py", sub / "hw" / "deep" / "mse.py")
+    (sub / "helpers.py").write_text("X = 1\n")  # a helper module: no note
+    empty = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (sub / "Relu.ipynb").write_text(json.dumps(empty))  # no kata in it, and named like one
+    intake = collect(sub, tmp_path / "work")
+    assert intake.graded == {"mse": "hw/deep/mse.py"}
+    assert "hw/deep/Matmul.py: not graded — rename it to matmul.py" in intake.notes
+    assert "hw/relu_1.py: not graded — rename it to relu.py" in intake.notes
+    assert "Relu.ipynb: not graded — rename it to relu.ipynb" in intake.notes
+    assert not any("helpers.py" in note for note in intake.notes)
+    assert pick.misnamed("Matmul.py") == "matmul" and pick.misnamed("log-softmax.py") == "log_softmax"
+    assert pick.misnamed("relu_2.py") == "relu" and pick.misnamed("helpers.py") is None
+
+
+def test_a_zip_of_a_whole_checkout_grades_only_the_students_exercises(tmp_path: Path) -> None:
+    solved = (REPO / "solutions" / "relu.py").read_bytes()
+    stub = (REPO / "exercises" / "matmul.py").read_bytes()
+    members = {
+        "backprop-kata-main/exercises/relu.py": solved,
+        "backprop-kata-main/exercises/matmul.py": stub,
+        "backprop-kata-main/solutions/matmul.py": (REPO / "solutions" / "matmul.py").read_bytes(),
+        "backprop-kata-main/tests/lin.py": solved,
+        "backprop-kata-main/grader/mse.py": solved,
+        "backprop-kata-main/course/source/lesson13/backprop.ipynb": NOTEBOOK.read_bytes(),
+    }
+    sub = tmp_path / "noa"
+    sub.mkdir()
+    _zip(sub / "repo.zip", members)
+    intake = collect(sub, tmp_path / "work")
+    assert intake.graded == {
+        "matmul": "repo.zip/backprop-kata-main/exercises/matmul.py",
+        "relu": "repo.zip/backprop-kata-main/exercises/relu.py",
+    }
+    assert intake.notebooks == [] and (intake.folder / "matmul.py").read_bytes() == stub
+    # Outside a checkout a folder named tests/ or course/ is the student's like any other.
+    (tmp_path / "own" / "course").mkdir(parents=True)
+    shutil.copy(REPO / "solutions" / "relu.py", tmp_path / "own" / "course" / "relu.py")
+    assert collect(tmp_path / "own", tmp_path / "work2").graded == {"relu": "course/relu.py"}
+
+
 def test_python_m_grader_reads_a_folder_through_the_same_intake(tmp_path: Path) -> None:
     sub = tmp_path / "kim"
     sub.mkdir()
