@@ -214,7 +214,7 @@ def test_make_gradescope_runs_the_tested_builder(tmp_path: Path) -> None:
         pytest.skip("make is not installed")
     out = tmp_path / "a.zip"
     plan = subprocess.run(
-        ["make", "-n", "gradescope", f"GRADESCOPE_ZIP={out}"],
+        ["make", "--no-print-directory", "-n", "gradescope", f"GRADESCOPE_ZIP={out}"],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -222,7 +222,7 @@ def test_make_gradescope_runs_the_tested_builder(tmp_path: Path) -> None:
     ).stdout
     assert plan.splitlines()[-1].endswith(f"-m grader.gradescope.bundle --out {out}"), plan
     default = subprocess.run(
-        ["make", "-n", "gradescope"], cwd=REPO, capture_output=True, text=True, timeout=60
+        ["make", "--no-print-directory", "-n", "gradescope"], cwd=REPO, capture_output=True, text=True, timeout=60
     )
     assert default.stdout.splitlines()[-1].endswith("--out dist/autograder.zip"), default.stdout
 
