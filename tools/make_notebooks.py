@@ -222,21 +222,28 @@ def _check_parts() -> None:
         )
 
 
+def header_fields(part: str) -> dict[str, Any]:
+    """What a part's notebook header names: its title, first and last kata numbers, points."""
+    from grader.rubric import katas
+
+    specs = katas()
+    names = PARTS[part]
+    return {
+        "title": TITLES[part],
+        "first": specs[names[0]].number,
+        "last": specs[names[-1]].number,
+        "points": sum(specs[k].points for k in names),
+    }
+
+
 def notebook_text(part: str, solutions: Path = ROOT / "solutions") -> str:
     """The JSON text of one source notebook, byte for byte deterministic."""
     import nbformat
     from nbformat import v4
 
-    from grader.rubric import katas
 
-    specs = katas()
     names = PARTS[part]
-    header = HEADER.format(
-        title=TITLES[part],
-        first=specs[names[0]].number,
-        last=specs[names[-1]].number,
-        points=sum(specs[k].points for k in names),
-    )
+    header = HEADER.format(**header_fields(part))
     nb = v4.new_notebook()
     nb.metadata = {
         "kernelspec": dict(KERNELSPEC),

@@ -24,7 +24,7 @@ for _path in (ROOT, ROOT / "tools"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from make_notebooks import KERNELSPEC, PARTS, TITLES, kata_cells  # noqa: E402
+from make_notebooks import KERNELSPEC, PARTS, header_fields, kata_cells  # noqa: E402
 from make_stubs import clear_solutions  # noqa: E402
 
 NOTEBOOKS = ROOT / "notebooks"
@@ -78,17 +78,9 @@ def notebook_text(part: str, solutions: Path = ROOT / "solutions", clear: bool =
     import nbformat
     from nbformat import v4
 
-    from grader.rubric import katas
 
-    specs = katas()
     names = PARTS[part]
-    header = HEADER.format(
-        title=TITLES[part],
-        first=specs[names[0]].number,
-        last=specs[names[-1]].number,
-        points=sum(specs[k].points for k in names),
-        upstream=UPSTREAM,
-    )
+    header = HEADER.format(**header_fields(part), upstream=UPSTREAM)
     nb = v4.new_notebook()
     nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
     nb.cells = [
