@@ -23,7 +23,6 @@ from pathlib import Path
 import yaml
 
 from grader.gradescope import bundle
-from tests.project.batch_flags import WEAK, weak_sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "Dockerfile"
@@ -155,8 +154,6 @@ def test_documented_docker_run_grades_a_class(tmp_path: Path) -> None:
     shutil.copytree(REPO / "solutions", subs / "alice", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "exercises", subs / "bob", ignore=shutil.ignore_patterns("__pycache__"))
     args = [a.replace("/subs", str(subs)).replace("/grades", str(grades)) for a in args]
-    if not weak_sandbox():  # a batch that predates the flag (before the sharded batch is merged)
-        args = [a for a in args if a != WEAK]
     result = subprocess.run(
         [sys.executable, "-m", "grader", *args, "--jobs", "2"],
         cwd=tmp_path,

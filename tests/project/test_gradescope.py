@@ -22,11 +22,11 @@ from typing import Any
 import jsonschema
 import pytest
 
+from grader.batch.cli import WEAK_FLAG
 from grader.gradescope import bundle
 from grader.isolation.sandbox import current
 from grader.outputs.formats import HIDDEN_NOTICE
 from grader.rubric import katas
-from tests.project.batch_flags import weak_sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((REPO / "gradescope" / "results.schema.json").read_text())
@@ -178,7 +178,7 @@ def batch_scores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str
             str(base / "out"),
             "--jobs",
             "2",
-            *weak_sandbox(),
+            WEAK_FLAG,
         ],
         cwd=REPO,
         check=True,
