@@ -10,8 +10,8 @@ would (the student's code and outputs stay, as feedback), and then replaces
 each test cell's outputs with the verdict: a stdout line when it passed, an
 error output when it did not. Nothing the kernel did reaches a test cell's outputs.
 
-The kernel still runs the student's code with the instructor's rights: the
-gradebook is restored if that code changed it (`GradebookGuard`), and
+The kernel is started by grader.course.kernel, sandboxed when the full sandbox
+is available (otherwise it has the instructor's rights); the gradebook is restored if that code changed it (`GradebookGuard`), and
 `run_notebook = False` grades without running the kernel at all.
 
 Registered in course/nbgrader_config.py in place of nbgrader's Execute.
@@ -20,6 +20,7 @@ Registered in course/nbgrader_config.py in place of nbgrader's Execute.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -128,8 +129,9 @@ class KataExecute(Execute):
         True,
         help=(
             "After grading, run the notebook in a kernel so that the feedback shows the "
-            "student's own outputs. That kernel runs their code with your rights, outside "
-            "the sandbox; False grades without running it (the test cells still show the verdicts)."
+            "student's own outputs. That kernel is started by grader.course.kernel, which "
+            "confines it (Landlock: writes only to a scratch folder, TCP only on its own ports) "
+            "when the full sandbox is available; False grades without running it."
         ),
     ).tag(config=True)
 
@@ -164,6 +166,13 @@ class KataExecute(Execute):
         for kata, cell in cells.items():
             cell.outputs = verdict_outputs(verdicts[kata])
         return nb, resources
+
+    def create_kernel_manager(self) -> Any:
+        """nbclient's kernel manager, its kernel started through the sandboxing launcher."""
+        km = super().create_kernel_manager()
+        argv = km.kernel_spec.argv
+        argv[:] = [sys.executable, "-m", "grader.course.kernel", *argv[argv.index("-f") :]]
+        return km
 
     def run_kernel(self, nb: NotebookNode, resources: Any, km: Any = None) -> tuple[NotebookNode, Any]:
         """nbgrader's execution of the notebook, survived if the kernel dies, gradebook guarded."""

@@ -34,6 +34,7 @@ _SYS_LANDLOCK_ADD_RULE = 445
 _SYS_LANDLOCK_RESTRICT_SELF = 446
 _LANDLOCK_CREATE_RULESET_VERSION = 1
 _LANDLOCK_RULE_PATH_BENEATH = 1
+_LANDLOCK_RULE_NET_PORT = 2
 
 # Filesystem rights (landlock.h), by the ABI that introduced them.
 FS_EXECUTE = 1 << 0
@@ -180,6 +181,10 @@ class _RulesetAttr(ctypes.Structure):
     _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
 
 
+class _NetPort(ctypes.Structure):
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("port", ctypes.c_uint64)]
+
+
 class _PathBeneath(ctypes.Structure):
     _pack_ = 1
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
@@ -206,7 +211,9 @@ def _fs_rights(abi: int) -> int:
     return rights
 
 
-def landlock_restrict(read: Iterable[str], write: Iterable[str], abi: int) -> None:
+def landlock_restrict(
+    read: Iterable[str], write: Iterable[str], abi: int, ports: dict[int, int] | None = None
+) -> None:
     """Confine this thread (and its future children) with Landlock, for good.
 
     `read`: paths (files or folders) it may read and execute beneath; `write`:
@@ -214,6 +221,7 @@ def landlock_restrict(read: Iterable[str], write: Iterable[str], abi: int) -> No
     refused; with ABI >= 4 TCP bind and connect are refused; with ABI >= 6
     signals and abstract unix sockets cannot reach outside the sandbox.
     Paths that do not exist are skipped. Needs `no_new_privs()` first.
+    `ports` (ABI >= 4): TCP port -> the NET_BIND_TCP / NET_CONNECT_TCP rights still allowed on it.
     """
     handled = _fs_rights(abi)
     attr = _RulesetAttr(handled, NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0, 0)
@@ -228,9 +236,21 @@ def landlock_restrict(read: Iterable[str], write: Iterable[str], abi: int) -> No
         for paths, rights in ((read, FS_READ), (write, handled)):
             for path in paths:
                 _allow(ruleset, path, rights)
+        if abi >= 4:
+            for port, rights in (ports or {}).items():
+                allow_port(ruleset, port, rights)
         _check(_syscall(_SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0), "landlock_restrict_self")
     finally:
         os.close(ruleset)
+
+
+def allow_port(ruleset: int, port: int, rights: int) -> None:
+    """Add a LANDLOCK_RULE_NET_PORT rule: `rights` (NET_BIND_TCP, NET_CONNECT_TCP) on TCP `port`."""
+    rule = _NetPort(rights, port)
+    _check(
+        _syscall(_SYS_LANDLOCK_ADD_RULE, ruleset, _LANDLOCK_RULE_NET_PORT, ctypes.byref(rule), 0),
+        f"landlock_add_rule port {port}",
+    )
 
 
 # Rights that only make sense on a folder; a rule on a file may not carry them.

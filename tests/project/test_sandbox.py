@@ -119,6 +119,46 @@ def test_landlock_refuses_tcp_connect(listener) -> None:
     assert not connected()
 
 
+@needs_landlock
+def test_landlock_allows_bind_only_on_the_given_port() -> None:
+    if BOX.landlock < 4:
+        pytest.skip("Landlock ABI < 4 has no network rules")
+    free = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            free.append(s.getsockname()[1])
+    allowed, other = free
+    out = run(
+        f"""
+        import socket, sys
+        from grader.isolation import linux
+        linux.no_new_privs()
+        linux.landlock_restrict(sys.path[1:], [], linux.landlock_abi(), {{{allowed}: linux.NET_BIND_TCP}})
+        def attempt(what, port):
+            try:
+                s = socket.socket()
+                if what == "bind":
+                    s.bind(("127.0.0.1", port))
+                    s.listen()
+                else:
+                    s.settimeout(5)
+                    s.connect(("127.0.0.1", port))
+                print(what, port, "ok")
+            except OSError as exc:
+                print(what, port, "refused", exc.errno)
+            return s
+        server = attempt("bind", {allowed})
+        attempt("bind", {other})
+        attempt("connect", {allowed})
+        """
+    )
+    lines = out.stdout.splitlines()
+    assert lines[0] == f"bind {allowed} ok", out.stdout + out.stderr
+    assert lines[1].startswith(f"bind {other} refused"), out.stdout
+    assert lines[2].startswith(f"connect {allowed} refused"), out.stdout
+
+
 @needs_namespaces
 def test_a_new_network_namespace_reaches_no_listener(listener) -> None:
     port, connected = listener

@@ -1,0 +1,65 @@
+"""Start an IPython kernel inside the OS sandbox: `python -m grader.course.kernel -f {connection_file}`.
+
+nbgrader runs the student's notebook in a Jupyter kernel after grading (for feedback outputs).
+On Linux with the full sandbox this launcher confines that kernel before ipykernel starts:
+no_new_privs; Landlock that writes only in a scratch folder (HOME, IPYTHONDIR, TMPDIR,
+MPLCONFIGDIR point into it) and /dev/null, reads only the grader's readable paths, the
+notebook's folder (the cwd) and the connection file; with ABI >= 4 TCP only BIND on the
+connection file's ports. No namespaces: the kernel is the ZMQ server on loopback.
+Without the full sandbox it says so on stderr and runs unconfined.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+
+PORT_KEYS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
+
+
+def connection_file(argv: list[str]) -> str:
+    for i, arg in enumerate(argv):
+        if arg == "-f" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("-f="):
+            return arg[3:]
+        if arg.startswith("--f="):
+            return arg[4:]
+    raise SystemExit("usage: python -m grader.course.kernel -f {connection_file}")
+
+
+def confine(conn_path: str) -> str:
+    """Confine this process; returns a line describing what is in force."""
+    from grader.isolation import linux, sandbox
+
+    box = sandbox.current()
+    if not (linux.available() and box.full):
+        return f"grader.course.kernel: NOT sandboxed (sandbox: {box.name})"
+    with open(conn_path) as f:
+        conn = json.load(f)
+    ports = [int(conn[key]) for key in PORT_KEYS if conn.get(key)]
+    scratch = tempfile.mkdtemp(prefix="kata-kernel-")
+    for var, sub in (("HOME", "home"), ("IPYTHONDIR", "ipython"), ("TMPDIR", "tmp"), ("MPLCONFIGDIR", "mpl")):
+        path = os.path.join(scratch, sub)
+        os.makedirs(path, exist_ok=True)
+        os.environ[var] = path
+    tempfile.tempdir = os.environ["TMPDIR"]
+    read = [*sandbox.readable_paths(), os.getcwd(), os.path.abspath(conn_path)]
+    abi = linux.landlock_abi()
+    linux.no_new_privs()
+    linux.landlock_restrict(read, [scratch, "/dev/null"], abi, {port: linux.NET_BIND_TCP for port in ports})
+    return f"grader.course.kernel: {box.name.split(' +')[0]}, scratch {scratch}, ports {ports}"
+
+
+def main() -> None:
+    note = confine(connection_file(sys.argv[1:]))
+    print(note, file=sys.stderr, flush=True)
+    from ipykernel.kernelapp import launch_new_instance
+
+    launch_new_instance(argv=sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()
