@@ -20,7 +20,9 @@ Registered in course/nbgrader_config.py in place of nbgrader's Execute.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -176,12 +178,20 @@ class KataExecute(Execute):
 
     def run_kernel(self, nb: NotebookNode, resources: Any, km: Any = None) -> tuple[NotebookNode, Any]:
         """nbgrader's execution of the notebook, survived if the kernel dies, gradebook guarded."""
+        from grader.course.kernel import SCRATCH_ENV
+
         db_url = str((resources or {}).get("nbgrader", {}).get("db_url", ""))
-        with GradebookGuard(db_url) as guard:
-            try:
-                nb, resources = super().preprocess(nb, resources, km)
-            except DeadKernelError:
-                self.log.warning("the kernel died while running the notebook (a solution cell ended it)")
+        scratch = tempfile.mkdtemp(prefix="kata-kernels-")
+        os.environ[SCRATCH_ENV] = scratch  # the kernel's scratch goes here; removed below
+        try:
+            with GradebookGuard(db_url) as guard:
+                try:
+                    nb, resources = super().preprocess(nb, resources, km)
+                except DeadKernelError:
+                    self.log.warning("the kernel died while running the notebook (a solution cell ended it)")
+        finally:
+            os.environ.pop(SCRATCH_ENV, None)
+            shutil.rmtree(scratch, ignore_errors=True)
         if guard.changed:
             self.log.error("the student's code changed the gradebook while the notebook ran: restored it")
         return nb, resources

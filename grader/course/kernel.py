@@ -16,6 +16,7 @@ import os
 import sys
 import tempfile
 
+SCRATCH_ENV = "KATA_KERNEL_SCRATCH"
 PORT_KEYS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
 
 
@@ -40,7 +41,8 @@ def confine(conn_path: str) -> str:
     with open(conn_path) as f:
         conn = json.load(f)
     ports = [int(conn[key]) for key in PORT_KEYS if conn.get(key)]
-    scratch = tempfile.mkdtemp(prefix="kata-kernel-")
+    # Under KataExecute, inside a folder it removes after the notebook (the kernel cannot).
+    scratch = tempfile.mkdtemp(prefix="kata-kernel-", dir=os.environ.get(SCRATCH_ENV) or None)
     for var, sub in (("HOME", "home"), ("IPYTHONDIR", "ipython"), ("TMPDIR", "tmp"), ("MPLCONFIGDIR", "mpl")):
         path = os.path.join(scratch, sub)
         os.makedirs(path, exist_ok=True)

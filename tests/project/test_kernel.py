@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -23,7 +24,9 @@ def test_the_launched_kernel_writes_only_in_its_scratch(tmp_path: Path) -> None:
     outside = tmp_path / "kernel-escape.txt"
     km = KernelManager(kernel_name="python3")
     km.kernel_spec.argv[:] = [sys.executable, "-m", "grader.course.kernel", "-f", "{connection_file}"]
-    km.start_kernel(cwd=str(ROOT))
+    scratch = tmp_path / "scratch"  # the launcher's scratch goes here, not into /tmp
+    scratch.mkdir()
+    km.start_kernel(cwd=str(ROOT), env={**os.environ, "KATA_KERNEL_SCRATCH": str(scratch)})
     kc = km.client()
     try:
         kc.start_channels()
