@@ -9,7 +9,7 @@ KATA   ?=
 KATA_ARG := $(if $(KATA),--kata $(KATA))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv grade test test-package lint stubs sample-data data bench clean
+.PHONY: help venv grade test test-package test-browser lint stubs sample-data data bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
@@ -32,6 +32,9 @@ test: $(STAMP) ## the project's own tests: reference 100, stubs 0, sync, mistake
 
 test-package: $(STAMP) ## build the wheel, install it in a fresh venv with another torch, grade from outside (slow)
 	BACKPROP_KATA_TEST_PACKAGE=1 $(PY) -m pytest tests/project/test_package.py $(PYTEST_ARGS)
+
+test-browser: $(STAMP) ## what a person sees, in a real Chromium (Debian's chromium, driven by Playwright)
+	BACKPROP_KATA_TEST_BROWSER=1 $(PY) -m pytest tests/browser $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff
 	$(PY) -m ruff check .
