@@ -100,13 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     from grader.outputs.report import table
 
     with tempfile.TemporaryDirectory(prefix="kata-intake-") as scratch:
-        intake = collect(path, Path(scratch))
-        if not intake.graded and (intake.notebooks or path.is_file()):
-            why = "; ".join(intake.notes) or f"no kata solution cells found in {path}"
-            print(f"error: {why}", file=sys.stderr)
-            return 2
-        if intake.notebooks and not names:
-            names = [n for n in katas() if n in intake.graded]
+        intake = collect(path, Path(scratch))  # every kata is in the report, found or not
         report = grade(intake.folder, names, device=args.device)
         intake.apply(report.katas)
     for note in intake.notes:

@@ -33,6 +33,7 @@ class KataResult:
     max_score: int
     tests: list[TestResult] = field(default_factory=list)
     output: str = ""  # what the student's code printed
+    dropped: list[str] = field(default_factory=list)  # notebook cells that raised (grader.intake.program)
 
     @property
     def passed(self) -> bool:
@@ -159,6 +160,7 @@ def grade_kata(folder: Path, spec: KataSpec, device: str = "cpu") -> KataResult:
     finally:
         kata.close()
         result.output = kata.output
+        result.dropped = kata.raised
     return result
 
 

@@ -37,6 +37,7 @@ import torch
 
 from grader import transport
 from grader.errors import ForbiddenCall, StudentError, WorkerEnded
+from grader.intake import program
 from grader.isolation import forkserver, linux, sandbox, scratch, spawn, worker
 from grader.rubric import KataSpec
 
@@ -207,13 +208,25 @@ class LocalKata(Kata):
 
 def load_module(path: Path, name: str) -> ModuleType:
     """Import a kata file as a fresh module (worker side)."""
+    return load_student(path, name)[0]
+
+
+def load_student(path: Path, name: str) -> tuple[ModuleType, list[str]]:
+    """The student's module from a kata file (worker side), and the notebook cells that raised.
+
+    A kata file taken from a notebook (grader.intake.program) runs cell by cell, as
+    in Jupyter; any other kata file is imported as a module (its error fails the import).
+    """
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
+    text = Path(path).read_text(encoding="utf-8", errors="replace")
+    if program.is_cells_file(text):
+        return module, program.run_cells(text, str(path), module.__dict__)
     spec.loader.exec_module(module)
-    return module
+    return module, []
 
 
 # Windows lacks some of these signals: name those this platform has.
@@ -253,6 +266,9 @@ class WorkerKata(Kata):
         self.protect = tuple(p.resolve() for p in protect)
         self.deadline = 0.0  # set when the kata's first call starts its clock
         self.output = ""  # what the student's code printed, for -v
+        self.raised: list[
+            str
+        ] = []  # notebook cells that raised as the worker ran them (`<file>:<line> raised …`)
         self._ended: WorkerEnded | None = None
         self._conn: Connection | None = None
         self._pid = 0
@@ -286,8 +302,8 @@ class WorkerKata(Kata):
         self._protect_files()
         sys.path.insert(0, str(self.path.parent))
         try:
-            module = load_module(self.path, self.spec.name)
-            reply: dict = {"ok": True, "value": "ready"}
+            module, raised = load_student(self.path, self.spec.name)
+            reply: dict = {"ok": True, "value": {"raised": raised}}
         except SystemExit as exc:
             reply = {
                 "ok": False,
@@ -368,7 +384,8 @@ class WorkerKata(Kata):
         self._starter = worker_starter()
         fork_in_namespaces = params.box.namespaces and linux.fork_supported()
         self._pid, self._conn = self._starter.spawn(self._log.fileno(), params, fork_in_namespaces)
-        self._receive("during import")  # the import report
+        ready = self._receive("during import")  # the import report
+        self.raised = [str(r) for r in ready.get("raised", [])] if isinstance(ready, dict) else []
 
     def _receive(self, when: str, timeout: float | None = None) -> Any:
         assert self._conn is not None

@@ -23,6 +23,8 @@ class KataSpec:
     forbidden: tuple[str, ...]
     hints: tuple[str, ...]
     allowed: tuple[str, ...] = ()  # groups of [allow_groups]; empty: no allow-list
+    names: tuple[str, ...] = ()  # the public names it defines (KATAS.md)
+    notebook: str = ""  # the course notebook that holds it, without `.ipynb`
 
     @property
     def allowed_names(self) -> frozenset[str]:
@@ -58,6 +60,8 @@ def katas() -> dict[str, KataSpec]:
             forbidden=tuple(entry.get("forbidden", ())),
             hints=tuple(entry.get("hints", ())),
             allowed=tuple(entry.get("allowed", ())),
+            names=tuple(entry.get("names", ())),
+            notebook=str(entry.get("notebook", "")),
         )
         unknown = [g for g in specs[name].allowed if g not in raw.get("allow_groups", {})]
         if unknown:

@@ -46,10 +46,15 @@ def check(kata: str) -> Callable[[CheckFunc], CheckFunc]:
 
 def rules(kata: Kata) -> None:
     """The kata's source calls nothing it re-implements (see KATAS.md)."""
-    from grader.rules import inspect_file
+    from grader.intake.program import own_code
+    from grader.rules import inspect_source
 
     if kata.source is not None:
-        violations = inspect_file(kata.source, kata.spec.forbidden)
+        try:
+            source = own_code(kata.source.read_text())  # a notebook's: only the kata's own cells
+        except (OSError, UnicodeDecodeError):
+            return
+        violations = inspect_source(source, kata.source.name, kata.spec.forbidden)
         if violations:
             raise CheckFailure("; ".join(v.message() for v in violations))
 

@@ -1,9 +1,9 @@
 """Grade the kata code of one notebook with `python -m grader`, in a separate process.
 
-The nbgrader process never imports or runs student code: the notebook's solution
-cells are extracted (grader.intake.notebooks), written as kata files into a
-temporary folder and graded by the same command line the students use, whose
-JSON report becomes one `Verdict` per kata.
+The nbgrader process never imports or runs student code: the notebook is written
+to a temporary folder and graded by the same command line the students use
+(`python -m grader NOTEBOOK`: every code cell counts, grader.intake.program),
+whose JSON report becomes one `Verdict` per kata.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from grader.intake.notebooks import kata_sources
 
 
 @dataclass(frozen=True)
@@ -44,21 +42,26 @@ def verdict_of(kata: dict[str, Any]) -> Verdict:
     return Verdict(kata["name"], failure is None and bool(tests), text)
 
 
-def grade_notebook(nb: dict[str, Any], katas: list[str], timeout_s: float = 600) -> dict[str, Verdict]:
+def grade_notebook(
+    nb: dict[str, Any], katas: list[str], timeout_s: float = 600, name: str = ""
+) -> dict[str, Verdict]:
     """Kata -> Verdict for the katas `katas` of the notebook `nb` (its JSON as a dict).
 
-    A kata without solution cells in `nb` fails as missing, as in `python -m grader`.
-    Raises RuntimeError when the grader itself could not produce a report.
+    `name` is the notebook's file name for messages (default: the course notebook
+    of the first kata, e.g. `backprop.ipynb`). A kata no cell defines fails as
+    missing, as in `python -m grader`. Raises RuntimeError when the grader itself
+    could not produce a report.
     """
+    from grader.rubric import katas as specs
+
+    if not name:
+        name = f"{specs()[katas[0]].notebook}.ipynb" if katas else "notebook.ipynb"
     with tempfile.TemporaryDirectory(prefix="kata-autograde-") as tmp:
         work = Path(tmp)
-        (work / "submitted.ipynb").write_text(json.dumps(nb))
-        folder = work / "katas"
-        folder.mkdir()
-        for kata, source in kata_sources(work / "submitted.ipynb").items():
-            if kata in katas:
-                (folder / f"{kata}.py").write_text(source)
-        command = [sys.executable, "-m", "grader", str(folder), "--json", str(work / "report.json")]
+        (work / "submitted").mkdir()
+        notebook = work / "submitted" / name
+        notebook.write_text(json.dumps(nb))
+        command = [sys.executable, "-m", "grader", str(notebook), "--json", str(work / "report.json")]
         for kata in katas:
             command += ["--kata", kata]
         env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}

@@ -2,10 +2,10 @@
 
     python -m grader.gradescope.autograder            # AUTOGRADER_ROOT, else /autograder
 
-The submission goes through the same intake as `python -m grader` and `grader
-batch` (grader.intake.collect: kata code at any depth, archives, notebooks, LMS
-renames, misnamed files), whose kata files are then graded by
-`python -m grader FOLDER --gradescope FILE` in a child process, so
+The submission is graded by `python -m grader SUBMISSION --gradescope FILE` in a
+child process, through the same intake as `grader batch` (grader.intake.collect:
+kata code at any depth, archives, notebooks, LMS renames, misnamed files; its
+messages in the submission's terms, notebook cells included), so
 a grading process that crashes, hangs or is killed still leaves this one to
 write the file. Whatever happens, results.json is written: a failure gives
 every kata 0 with the reason. The top-level output adds the notes about missing
@@ -29,6 +29,7 @@ from grader.batch.scheduler import GRACE_S
 from grader.rubric import katas
 
 DEFAULT_ROOT = "/autograder"
+NOTE = "note: "  # how `python -m grader` prints a note on stderr
 
 
 def budget_s() -> float:
@@ -46,7 +47,7 @@ def failure_results(reason: str) -> dict[str, Any]:
             KataResult(spec.name, spec.points, [TestResult("grading", "error", reason)])
             for spec in katas().values()
         ]
-        return gradescope(Report("submission", results))
+        return gradescope(Report("submission", results, sandbox=sandbox_name()))
     except Exception:  # noqa: BLE001 - even the writer is broken: the bare minimum Gradescope reads
         return {"score": 0, "output": reason, "tests": []}
 
@@ -65,8 +66,8 @@ def _every_kata() -> list[str]:
     return [arg for name in katas() for arg in ("--kata", name)]
 
 
-def _grade(folder: Path, raw: Path, python: str) -> dict[str, Any]:
-    """Run the grader on `folder`; its results.json as a dict, or RuntimeError with the reason."""
+def _grade(folder: Path, raw: Path, python: str) -> tuple[dict[str, Any], list[str]]:
+    """Run the grader on `folder`: its results.json as a dict and its notes, or RuntimeError with the reason."""
     try:
         proc = subprocess.run(
             # Every kata, named: one missing from the folder scores 0 rather than being left out.
@@ -82,7 +83,8 @@ def _grade(folder: Path, raw: Path, python: str) -> dict[str, Any]:
     if proc.returncode != 0 or not raw.is_file():
         last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
         raise RuntimeError(f"the grader exited with status {proc.returncode}: {last}")
-    return json.loads(raw.read_text())
+    notes = [line.removeprefix(NOTE) for line in proc.stderr.splitlines() if line.startswith(NOTE)]
+    return json.loads(raw.read_text()), notes
 
 
 def grade_submission(root: Path, python: str = sys.executable) -> dict[str, Any]:
@@ -92,12 +94,17 @@ def grade_submission(root: Path, python: str = sys.executable) -> dict[str, Any]
         with tempfile.TemporaryDirectory(prefix="gradescope-") as tmp:
             from grader.intake.collect import collect
 
-            intake = collect(root / "submission", Path(tmp) / "work")
-            missing = [spec.filename for name, spec in katas().items() if name not in intake.graded]
-            notes = intake.notes + (
-                ["not found in the submission (0 points each): " + ", ".join(missing)] if missing else []
-            )
-            results = _grade(intake.folder, Path(tmp) / "results.json", python)
+            intake = collect(root / "submission", Path(tmp) / "work")  # reads only: for the notes
+            missing = [
+                name if intake.notebooks else spec.filename
+                for name, spec in katas().items()
+                if name not in intake.graded
+            ]
+            where = "notebooks" if intake.notebooks else "submission"
+            found = [f"not found in the {where} (0 points each): " + ", ".join(missing)] if missing else []
+            notes = intake.notes + found
+            results, graded_notes = _grade(root / "submission", Path(tmp) / "results.json", python)
+            notes = graded_notes + found
     except Exception as exc:  # noqa: BLE001 - any failure is a zero with its reason, never a crash
         results = failure_results(f"the submission could not be graded: {exc}")
     sandbox = sandbox_name()

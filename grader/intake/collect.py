@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING
 
 from grader.intake import archives, pick
 from grader.intake.decode import decode
-from grader.intake.notebooks import katas_in, parse
+from grader.intake.notebooks import MAX_NOTEBOOK_BYTES, is_percent_script, read_cells
+from grader.intake.program import program
 from grader.intake.sourcemap import SourceMap
 from grader.rubric import katas
 
@@ -39,7 +40,7 @@ _SKIP_DIRS = {".ipynb_checkpoints", "__MACOSX", "__pycache__", ".git"}
 _CHECKOUT_DIRS = {"exercises", "solutions", "tests", "grader", "course"}
 _NOT_THE_STUDENTS = _CHECKOUT_DIRS - {"exercises"}
 NBGRADER_TIMESTAMP = "timestamp.txt"
-MAX_TEXT_BYTES = 16 << 20  # a kata file or notebook larger than this is not read
+MAX_TEXT_BYTES = 16 << 20  # a kata file larger than this is not read (notebooks: MAX_NOTEBOOK_BYTES)
 
 
 @dataclass
@@ -50,7 +51,8 @@ class Intake:
     file it came from (relative to the submission, e.g. `lesson13/backprop.ipynb`);
     `maps` says, for katas from notebooks, which cell each line came from;
     `digest` is the SHA-256 of the graded files (names and bytes); `submitted_at`
-    is nbgrader's `timestamp.txt`, else the newest modification time of the graded files.
+    is nbgrader's `timestamp.txt`, else the newest modification time of the graded files;
+    `unread` maps each notebook that could not be read to why (its katas score 0 with that reason).
     """
 
     student: str
@@ -59,6 +61,7 @@ class Intake:
     notes: list[str] = field(default_factory=list)
     maps: dict[str, SourceMap] = field(default_factory=dict)
     notebooks: list[str] = field(default_factory=list)
+    unread: dict[str, str] = field(default_factory=dict)
     digest: str = ""
     submitted_at: datetime.datetime | None = None
 
@@ -69,11 +72,13 @@ class Intake:
 
     def missing(self, kata: str) -> str:
         """What a student who handed in notebooks reads for a kata none of them holds."""
-        where = ", ".join(self.notebooks)
-        return (
-            f"{kata} is not in {where}: no solution cell with grade_id `{kata}-solution` was found "
-            "(hand in the course notebook with its cells as released)"
-        )
+        spec = katas()[kata]
+        home = f"{spec.notebook}.ipynb"
+        unread = [f for f in self.unread if f.rsplit("/", 1)[-1] == home] or list(self.unread)
+        if unread:
+            return f"{unread[0]} could not be graded: {self.unread[unread[0]]}"
+        names = " or ".join(f"`{n}`" for n in spec.names)
+        return f"no cell defines {names}: add {'it' if len(spec.names) == 1 else 'them'} to {home}"
 
     def localise(self, kata: str, text: str) -> str:
         """`text` (a message or traceback about `<kata>.py`) in the terms of what was handed in."""
@@ -86,10 +91,17 @@ class Intake:
         return text
 
     def apply(self, results: list[KataResult]) -> None:
-        """Rewrite the messages of graded katas in place: notebook cells, not extracted files."""
+        """Rewrite the messages of graded katas in place: notebook cells, not extracted files.
+
+        The cells that raised while a kata's worker ran its notebook become notes (each once).
+        """
         for result in results:
+            for raised in result.dropped:
+                note = f"{self.localise(result.name, raised)}; the cells after it still ran (as in Jupyter)"
+                if note not in self.notes:
+                    self.notes.append(note)
             for test in result.tests:
-                if result.name not in self.graded and self.notebooks:
+                if result.name not in self.graded and (self.notebooks or self.unread):
                     test.message, test.details = self.missing(result.name), ""
                 else:
                     test.message = self.localise(result.name, test.message)
@@ -140,42 +152,59 @@ def _unpacked(files: list[_File], work: Path, notes: list[str]) -> list[_File]:
     return found
 
 
-def _candidates(files: list[_File], notes: list[str]) -> tuple[list[pick.Candidate], list[str]]:
-    candidates, notebooks = [], []
+def _is_jupytext_markdown(text: str) -> bool:
+    head = text.lstrip()[:2000]
+    return head.startswith("---") and ("jupyter:" in head or "jupytext" in head)
+
+
+def _candidates(files: list[_File], intake: Intake) -> list[pick.Candidate]:
+    """Every kata file and every kata of every notebook among `files`; notes and unread notebooks on `intake`."""
+    candidates, notes = [], intake.notes
     for f in files:
         suffix = f.path.suffix.lower()
-        if suffix not in (".py", ".ipynb"):
+        if suffix not in (".py", ".ipynb", ".md"):
             continue
         kata, rank = pick.parse_name(f.rel)
         meant = pick.misnamed(f.rel) if kata is None else None
-        if suffix == ".py" and kata is None:
+        is_kata_file = suffix == ".py" and kata is not None
+        limit = MAX_TEXT_BYTES if suffix != ".ipynb" else MAX_NOTEBOOK_BYTES
+        if f.path.stat().st_size > limit:
+            why = f"larger than {limit >> 20} MB: not read"
+            notes.append(f"{f.rel} is {why}")
+            if not is_kata_file and suffix == ".ipynb":
+                intake.unread[f.rel] = f"it is {why}"
+            continue
+        decoded = decode(f.path.read_bytes(), f.rel)
+        if decoded.note and (suffix == ".ipynb" or is_kata_file):
+            notes.append(decoded.note)
+        if decoded.text is None:
+            if suffix == ".ipynb":
+                intake.unread[f.rel] = "it is not a text file"
+            continue
+        if is_kata_file:
+            candidates.append(pick.Candidate(kata or "", f.rel, decoded.text, rename=rank))
+            continue
+        if suffix == ".py" and (meant is not None or not is_percent_script(decoded.text)):
             if meant is not None:
                 notes.append(f"{f.rel}: not graded — rename it to {meant}.py")
             continue  # otherwise a helper module of the student's, not a kata
-        if f.path.stat().st_size > MAX_TEXT_BYTES:
-            notes.append(f"{f.rel} is larger than {MAX_TEXT_BYTES >> 20} MB: not read")
+        if suffix == ".md" and not _is_jupytext_markdown(decoded.text):
             continue
-        decoded = decode(f.path.read_bytes(), f.rel)
-        if decoded.note:
-            notes.append(decoded.note)
-        if decoded.text is None:
-            continue
-        if suffix == ".py":
-            candidates.append(pick.Candidate(kata or "", f.rel, decoded.text, rename=rank))
-            continue
-        notebooks.append(f.rel)
+        intake.notebooks.append(f.rel)
         try:
-            found = katas_in(parse(decoded.text, f.rel), f.rel, kata)
+            found = program(read_cells(decoded.text, f.rel), f.rel)
         except ValueError as exc:
             notes.append(str(exc))
+            intake.unread[f.rel] = "it " + str(exc).removeprefix(f"{f.rel} ")
             continue
-        if not found and meant is not None:
+        notes.extend(found.notes)
+        if not found.katas and meant is not None:
             notes.append(f"{f.rel}: not graded — rename it to {meant}.ipynb")
-        for name, extracted in found.items():
+        for name, extracted in found.katas.items():
             candidates.append(
                 pick.Candidate(name, f.rel, extracted.text, notebook=True, rename=rank, map=extracted.map)
             )
-    return candidates, notebooks
+    return candidates
 
 
 def _digest(files: list[_File]) -> str:
@@ -225,7 +254,7 @@ def collect(submission: Path, work: Path) -> Intake:
     if submission.is_dir():
         files = _walk(submission, intake.notes)
     files += _unpacked(files, work, intake.notes)
-    candidates, intake.notebooks = _candidates(files, intake.notes)
+    candidates = _candidates(files, intake)
     chosen, notes = pick.choose(candidates)
     intake.notes += notes
     intake.graded = {kata: c.path for kata, c in chosen.items()}

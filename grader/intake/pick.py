@@ -21,6 +21,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from grader.intake.program import own_code
 from grader.intake.sourcemap import SourceMap
 from grader.rubric import katas
 
@@ -43,8 +44,8 @@ class Candidate:
 
     @property
     def unsolved(self) -> int:
-        """How many stub bodies (`raise NotImplementedError()`) are left."""
-        return len(_STUB.findall(self.text))
+        """How many stub bodies (`raise NotImplementedError()`) are left in the kata's own code."""
+        return len(_STUB.findall(own_code(self.text)))
 
     def key(self) -> tuple[int, bool, int, str]:
         return (self.unsolved, self.notebook, self.rename, self.path)

@@ -17,7 +17,8 @@ import pytest
 from grader.intake import archives, pick
 from grader.intake.collect import collect
 from grader.intake.decode import Decoded, decode
-from grader.intake.notebooks import katas_in, parse
+from grader.intake.notebooks import parse
+from grader.intake.program import program
 from grader.rubric import katas
 
 REPO = Path(__file__).resolve().parents[2]
@@ -279,15 +280,16 @@ def test_submission_hash_ignores_listing_order_and_files_not_graded(tmp_path: Pa
 
 def test_every_extracted_line_maps_back_to_its_cell() -> None:
     cells = parse(NOTEBOOK.read_text(), "backprop.ipynb")
-    for kata, extracted in katas_in(cells, "backprop.ipynb").items():
+    found = program(cells, "backprop.ipynb").katas
+    assert list(found) == list(BACKPROP)
+    for kata, extracted in found.items():
         for number, line in enumerate(extracted.text.splitlines(), start=1):
-            found = extracted.map.locate(number)
-            if found is None:
-                assert line == "", (kata, number)  # the blank line between two cells
+            where = extracted.map.locate(number)
+            if where is None:
+                assert line.startswith("# "), (kata, number)  # the header and the cell markers
                 continue
-            cell, in_cell = found
-            source = cells[cell - 1]["source"]
-            source_lines = ("".join(source) if isinstance(source, list) else source).splitlines()
+            cell, in_cell = where
+            source_lines = cells[cell - 1].source.splitlines()
             assert source_lines[in_cell - 1] == line, (kata, number)
 
 

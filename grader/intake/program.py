@@ -1,0 +1,274 @@
+"""The one rule for what a notebook's code is, kata by kata.
+
+A notebook is a program that runs top to bottom, as the student ran it. Every
+code cell counts, in order (helpers, imports, cells the student added, a
+solution spread over several cells), except:
+
+- the cells and lines that check: nbgrader's test cells (grade_id `<kata>-test`,
+  or a locked grade cell) and every top-level statement that calls `check(...)`
+  or `scores(...)`; set aside silently;
+- notebook-only syntax: `!cmd` and `%magic` lines, `%%cell magic` cells; set
+  aside with a note;
+- a cell that is not Python (a syntax error): left out with a note naming cell
+  and line.
+
+A kata is found by what the cells define (top-level `def`, `class`, assignment
+or import of its public names, rubric.toml's `names`), not by cell metadata;
+nbgrader's `<kata>-solution` metadata is only a fallback for a kata whose names
+no cell defines. Its *section* ends with the last cell that defines one of its
+names, plus the cells right after it that define no kata's name (a helper
+written below its use). Each kata is graded, in its own worker, with every code
+cell from the top of the notebook to the end of its section: a later
+redefinition does not reach it, the last definition before the end wins (as in
+Jupyter), and a cell below it cannot break it.
+
+The worker runs these cells one at a time (`run_cells`): a cell that raises
+stops at the line that raised, as in Jupyter, the cells after it still run, and
+the grade notes the cell and line. So an error in a scratch cell costs nothing
+but what that cell would have defined.
+
+The kata file written for the worker (`Extracted.text`) starts with `HEADER`;
+each cell follows a marker line `# %% [cell N]` (`# %% [cell N, own]` for the
+cells of the kata's own section, which the static rules read, see `own_code`).
+Nothing here runs student code except `run_cells`, which only the worker calls.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from grader.intake.sourcemap import SourceMap, Span
+from grader.rubric import katas
+
+HEADER = "# backprop-kata: the cells of a notebook, run one at a time (grader.intake.program)"
+MAX_CODE_BYTES = 2 << 20  # the code of one notebook (outputs never count)
+_MARKER = re.compile(r"^# %% \[cell (\d+)(, own)?\]$", re.MULTILINE)
+_SHELL = re.compile(r"^\s*(?:[A-Za-z_]\w*\s*=\s*)?[!%]")
+_CHECKERS = {"check", "scores"}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of a notebook as handed in: 1-based `number` (markdown cells counted too)."""
+
+    number: int
+    kind: str  # "code", "markdown" or "raw"
+    source: str
+    nbgrader: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """One kata's code from a notebook (a kata file with cell markers), and where its lines came from."""
+
+    text: str
+    map: SourceMap
+
+
+@dataclass
+class Program:
+    """What the rule makes of one notebook: each kata found, and notes in the student's terms."""
+
+    katas: dict[str, Extracted]
+    notes: list[str]
+
+
+@dataclass
+class _Code:
+    number: int
+    source: str
+    defines: set[str]
+
+
+def is_check_cell(cell: Cell) -> bool:
+    """An nbgrader test / verdict cell: graded and not a solution, or named `<kata>-test`."""
+    meta = cell.nbgrader
+    grade_id = str(meta.get("grade_id", ""))
+    if meta.get("solution"):
+        return False
+    return bool(meta.get("grade") or meta.get("locked") or grade_id.endswith("-test"))
+
+
+def _calls_checker(node: ast.stmt) -> bool:
+    return any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in _CHECKERS
+        for n in ast.walk(node)
+    )
+
+
+def _top_level(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Statements at module level, looking into `if`/`try`/`with` blocks but not into defs."""
+    found = []
+    for node in body:
+        found.append(node)
+        for name in ("body", "orelse", "finalbody"):
+            inner = getattr(node, name, None)
+            if isinstance(node, ast.If | ast.Try | ast.With) and isinstance(inner, list):
+                found.extend(_top_level(inner))
+        if isinstance(node, ast.Try):
+            for handler in node.handlers:
+                found.extend(_top_level(handler.body))
+    return found
+
+
+def _targets(node: ast.stmt) -> set[str]:
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {node.name}
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    targets: list[ast.expr] = []
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+        targets = [node.target]
+    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def _prepare(cell: Cell, notebook: str, notes: list[str]) -> _Code | None:
+    """The cell's code as the worker runs it (notebook-only lines and checks commented out), or None."""
+    lines = cell.source.splitlines()
+    where = f"{notebook}, cell {cell.number}"
+    if lines and lines[0].lstrip().startswith("%%"):
+        notes.append(f"{where}: `{lines[0].strip()}` makes it a notebook-only cell; set aside")
+        return None
+    try:
+        tree = ast.parse(cell.source)
+    except SyntaxError:  # only then can a line be IPython's: `!cmd`, `%magic`, `x = !cmd`
+        for i, line in enumerate(lines):
+            if _SHELL.match(line):
+                notes.append(
+                    f"{where}, line {i + 1}: `{line.strip()[:60]}` is notebook-only syntax; set aside"
+                )
+                lines[i] = _comment(line)
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError as exc:
+        notes.append(f"{where}, line {exc.lineno or 1}: SyntaxError: {exc.msg}; this cell was left out")
+        return None
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and _calls_checker(
+            node
+        ):
+            for n in range(node.lineno - 1, (node.end_lineno or node.lineno)):
+                lines[n] = _comment(lines[n])
+    defines = set().union(*(_targets(n) for n in _top_level(tree.body))) if tree.body else set()
+    return _Code(cell.number, "\n".join(lines), defines)
+
+
+def _comment(line: str) -> str:
+    stripped = line.lstrip()
+    return line[: len(line) - len(stripped)] + "# " + stripped
+
+
+def _ends(codes: list[_Code], cells: list[Cell]) -> dict[str, int]:
+    """Kata -> index in `codes` of the last cell of its section (see the module docstring)."""
+    specs = katas()
+    owner = {name: kata for kata, spec in specs.items() for name in spec.names}
+    ends: dict[str, int] = {}
+    for i, code in enumerate(codes):
+        for name in code.defines & owner.keys():
+            ends[owner[name]] = i
+    solution_cells = {c.number: c for c in cells if c.nbgrader.get("solution")}
+    for i, code in enumerate(codes):  # fallback: nbgrader's solution cell of a kata no cell defines
+        meta = solution_cells.get(code.number)
+        grade_id = str(meta.nbgrader.get("grade_id", "")) if meta else ""
+        kata = grade_id.removesuffix("-solution")
+        if kata in specs and kata not in ends:
+            ends[kata] = i
+    for kata, i in ends.items():  # helpers below the last definition belong to the section
+        while i + 1 < len(codes) and not codes[i + 1].defines & owner.keys():
+            i += 1
+        ends[kata] = i
+    return ends
+
+
+def program(cells: list[Cell], notebook: str) -> Program:
+    """Each kata's code in the notebook `notebook` (its name as handed in), by the rule above."""
+    notes: list[str] = []
+    codes = [
+        code
+        for cell in cells
+        if cell.kind == "code" and not is_check_cell(cell)
+        for code in [_prepare(cell, notebook, notes)]
+        if code is not None
+    ]
+    size = sum(len(c.source.encode()) for c in codes)
+    if size > MAX_CODE_BYTES:
+        notes.append(
+            f"{notebook} holds {size >> 20} MB of code (not counting outputs), more than "
+            f"{MAX_CODE_BYTES >> 20} MB: not graded"
+        )
+        return Program({}, notes)
+    ends = _ends(codes, cells)
+    boundaries = sorted(set(ends.values()))
+    found = {}
+    for kata in sorted(ends, key=lambda k: list(katas()).index(k)):
+        end = ends[kata]
+        before = [b for b in boundaries if b < end]
+        start = before[-1] + 1 if before else 0
+        found[kata] = _write(kata, notebook, codes[: end + 1], start)
+    return Program(found, notes)
+
+
+def _write(kata: str, notebook: str, codes: list[_Code], own_from: int) -> Extracted:
+    lines, spans = [HEADER], []
+    for i, code in enumerate(codes):
+        lines.append(f"# %% [cell {code.number}{', own' if i >= own_from else ''}]")
+        body = code.source.splitlines() or [""]
+        spans.append(Span(len(lines) + 1, len(lines) + len(body), code.number))
+        lines.extend(body)
+    return Extracted("\n".join(lines) + "\n", SourceMap(kata, notebook, tuple(spans)))
+
+
+def is_cells_file(text: str) -> bool:
+    """Whether a kata file was written by this module (and is run cell by cell)."""
+    return text.startswith(HEADER + "\n")
+
+
+def own_code(text: str) -> str:
+    """A cells file with every cell outside the kata's own section blanked (line numbers kept).
+
+    The static rules read this: code of other katas and the cells before the
+    section are still run, and the runtime guard still watches every call.
+    """
+    if not is_cells_file(text):
+        return text
+    out, keep = [], True
+    for line in text.splitlines():
+        marker = _MARKER.match(line)
+        if marker is not None:
+            keep = marker.group(2) is not None
+        out.append(line if keep else "")
+    return "\n".join(out) + "\n"
+
+
+def run_cells(text: str, filename: str, namespace: dict[str, Any]) -> list[str]:
+    """Run a cells file in `namespace`, one cell at a time (worker side only).
+
+    A cell that raises stops there, as in Jupyter; the next cells still run.
+    Returns one line per cell that raised: `<file name>:<line> raised <Kind>: <message>`,
+    the line being the one of `filename` where the cell raised.
+    """
+    import os
+
+    raised = []
+    lines = text.splitlines()
+    markers = [i for i, line in enumerate(lines) if _MARKER.match(line)]
+    for k, first in enumerate(markers):
+        last = markers[k + 1] if k + 1 < len(markers) else len(lines)
+        source = "\n" * (first + 1) + "\n".join(lines[first + 1 : last])
+        try:
+            exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - the worker's job
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a raising cell is noted, not fatal
+            frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
+            line = frames[-1].lineno if frames else first + 2
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            kind = type(exc).__name__
+            raised.append(
+                f"{os.path.basename(filename)}:{line} raised {kind}{f': {message}' if message else ''}"
+            )
+    return raised
