@@ -15,9 +15,11 @@ solution spread over several cells), except:
 A kata is found by what the cells define (top-level `def`, `class`, assignment
 or import of its public names, rubric.toml's `names`), not by cell metadata;
 nbgrader's `<kata>-solution` metadata is only a fallback for a kata whose names
-no cell defines. Its *section* ends with the last cell that defines one of its
-names, plus the cells right after it that define no kata's name (a helper
-written below its use). Each kata is graded, in its own worker, with every code
+no cell defines. Its *section* ends with the student's last check of it (a
+`check("<kata>")` cell or nbgrader's `<kata>-test` cell after its first
+definition): what that check saw is what is graded. With no such cell, it ends
+with the last cell that defines one of its names, plus the cells right after it
+that define no kata's name (a helper written below its use). Each kata is graded, in its own worker, with every code
 cell from the top of the notebook to the end of its section: a later
 redefinition does not reach it, the last definition before the end wins (as in
 Jupyter), and a cell below it cannot break it.
