@@ -15,7 +15,8 @@ from grader.intake.program import Cell, Extracted, program
 
 MAX_NOTEBOOK_BYTES = 256 << 20  # read at all; its code is capped separately (program.MAX_CODE_BYTES)
 _PERCENT = re.compile(r"^# %%(.*)$")
-_FENCE = re.compile(r"^```\s*(\w*)\s*$")
+_FENCE = re.compile(r"^```\s*(\w*)(.*)$")
+_NBGRADER = re.compile(r"\bnbgrader=(\{.*\})")
 
 
 def parse(text: str, name: str) -> list[Cell]:
@@ -67,20 +68,32 @@ def parse_markdown(text: str) -> list[Cell]:
     cells: list[Cell] = []
     prose: list[str] = []
     code: list[str] | None = None
+    meta: dict = {}
     for line in text.splitlines():
         fence = _FENCE.match(line)
         if code is None and fence is not None and fence.group(1).lower() in ("python", "py", "python3"):
             if "\n".join(prose).strip():
                 cells.append(Cell(len(cells) + 1, "markdown", "\n".join(prose)))
             prose, code = [], []
-        elif code is not None and fence is not None and not fence.group(1):
-            cells.append(Cell(len(cells) + 1, "code", "\n".join(code)))
+            meta = _fence_metadata(fence.group(2))
+        elif code is not None and fence is not None and not fence.group(1) and not fence.group(2).strip():
+            cells.append(Cell(len(cells) + 1, "code", "\n".join(code), meta))
             code = None
         elif code is not None:
             code.append(line)
         else:
             prose.append(line)
     return cells
+
+
+def _fence_metadata(rest: str) -> dict:
+    """nbgrader's metadata that jupytext writes after ```python (`nbgrader={...}`), or {}."""
+    found = _NBGRADER.search(rest)
+    try:
+        meta = json.loads(found.group(1)) if found else {}
+    except ValueError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
 
 
 def read_cells(text: str, name: str) -> list[Cell]:

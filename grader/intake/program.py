@@ -84,6 +84,8 @@ class _Code:
     number: int
     source: str
     defines: set[str]
+    checks: set[str] = field(default_factory=set)  # the katas its `check(...)` calls name
+    runs: bool = True  # False for nbgrader's test cells: they only mark where a kata is checked
 
 
 def is_check_cell(cell: Cell) -> bool:
@@ -151,14 +153,30 @@ def _prepare(cell: Cell, notebook: str, notes: list[str]) -> _Code | None:
     except SyntaxError as exc:
         notes.append(f"{where}, line {exc.lineno or 1}: SyntaxError: {exc.msg}; this cell was left out")
         return None
+    checks: set[str] = set()
     for node in tree.body:
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and _calls_checker(
             node
         ):
+            checks |= _checked(node)
             for n in range(node.lineno - 1, (node.end_lineno or node.lineno)):
                 lines[n] = _comment(lines[n])
     defines = set().union(*(_targets(n) for n in _top_level(tree.body))) if tree.body else set()
-    return _Code(cell.number, "\n".join(lines), defines)
+    return _Code(cell.number, "\n".join(lines), defines, checks)
+
+
+def _checked(node: ast.stmt) -> set[str]:
+    """The katas named by the `check("<kata>", ...)` calls in a statement."""
+    return {
+        n.args[0].value
+        for n in ast.walk(node)
+        if isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Name)
+        and n.func.id == "check"
+        and n.args
+        and isinstance(n.args[0], ast.Constant)
+        and isinstance(n.args[0].value, str)
+    }
 
 
 def _comment(line: str) -> str:
@@ -181,9 +199,14 @@ def _ends(codes: list[_Code], cells: list[Cell]) -> dict[str, int]:
         kata = grade_id.removesuffix("-solution")
         if kata in specs and kata not in ends:
             ends[kata] = i
-    for kata, i in ends.items():  # helpers below the last definition belong to the section
+    for kata, i in ends.items():
+        first = min((j for j, c in enumerate(codes) if c.defines & set(specs[kata].names)), default=i)
+        checked = [j for j, c in enumerate(codes) if kata in c.checks and j >= first]
+        if checked:  # the student's last check of it: what it said there is what counts
+            ends[kata] = checked[-1]
+            continue
         while i + 1 < len(codes) and not codes[i + 1].defines & owner.keys():
-            i += 1
+            i += 1  # helpers below the last definition belong to the section
         ends[kata] = i
     return ends
 
@@ -191,13 +214,17 @@ def _ends(codes: list[_Code], cells: list[Cell]) -> dict[str, int]:
 def program(cells: list[Cell], notebook: str) -> Program:
     """Each kata's code in the notebook `notebook` (its name as handed in), by the rule above."""
     notes: list[str] = []
-    codes = [
-        code
-        for cell in cells
-        if cell.kind == "code" and not is_check_cell(cell)
-        for code in [_prepare(cell, notebook, notes)]
-        if code is not None
-    ]
+    codes: list[_Code] = []
+    for cell in cells:
+        if cell.kind != "code":
+            continue
+        if is_check_cell(cell):
+            kata = str(cell.nbgrader.get("grade_id", "")).removesuffix("-test")
+            codes.append(_Code(cell.number, "", set(), {kata}, runs=False))
+            continue
+        code = _prepare(cell, notebook, notes)
+        if code is not None:
+            codes.append(code)
     size = sum(len(c.source.encode()) for c in codes)
     if size > MAX_CODE_BYTES:
         notes.append(
@@ -219,6 +246,8 @@ def program(cells: list[Cell], notebook: str) -> Program:
 def _write(kata: str, notebook: str, codes: list[_Code], own_from: int) -> Extracted:
     lines, spans = [HEADER], []
     for i, code in enumerate(codes):
+        if not code.runs:
+            continue
         lines.append(f"# %% [cell {code.number}{', own' if i >= own_from else ''}]")
         body = code.source.splitlines() or [""]
         spans.append(Span(len(lines) + 1, len(lines) + len(body), code.number))
