@@ -104,7 +104,17 @@ SAMPLES = {
     "mse-broadcast": f"reference, but {WRONG_KATA}'s mse broadcasts (N, 1) - (N,) to (N, N)",
     "hostile": f"reference, {HOSTILE_KATA} a stub; the first solution cell fakes verdicts, writes the gradebook",
     "exits": f"reference, {EXITS_KATA} a stub, and solution cells call sys.exit and os._exit in the kernel",
+    "added-cells": "reference, with cells added: a helper matmul calls, lin_grad split in two, a scratch cell that raises",
+    "wrong-helper": f"reference, but {WRONG_KATA}'s mse calls a helper, in a cell added above, that forgets the square",
 }
+# The cells the `added-cells` and `wrong-helper` students add (grader.intake.program grades every cell).
+HELPER_MATMUL = (
+    "def _mm(a, b):\n    return (a[:, :, None] * b[None]).sum(1)",
+    "\n\n\ndef matmul(a, b):\n    if a.shape[1] != b.shape[0]:\n"
+    '        raise ValueError("inner sizes differ")\n    return _mm(a, b)\n',
+)
+SCRATCH_RAISES = "print(undefined_name)  # a scratch cell: it raises, as it did in the student's kernel"
+WRONG_HELPER = ("def _squared(d):\n    return d.abs()", "return _squared(output[:, 0] - targ).mean()")
 
 
 def visible_checks(kata: str) -> list[str]:
@@ -366,7 +376,44 @@ def sample_notebook(release: dict, source: dict, student: str) -> dict:
             cell["source"] = text
         if meta.get("grade") and student == "tampered" and kata == TAMPERED_KATA:
             cell["source"] = "pass"
+    if student in ("added-cells", "wrong-helper"):
+        _add_cells(nb, student)
     return nb
+
+
+def _new_cell(source: str, n: int) -> dict:
+    """A code cell a student added (no nbgrader metadata)."""
+    return {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": f"added-{n}",
+        "metadata": {},
+        "outputs": [],
+        "source": source,
+    }
+
+
+def _add_cells(nb: dict, student: str) -> None:
+    """The cells a student adds to a backprop notebook (see SAMPLES); other notebooks as they are."""
+    ids = [_grade_id(c) for c in nb["cells"]]
+    if "matmul-solution" not in ids:
+        return
+    cells = nb["cells"]
+    lin_grad = cells[ids.index(f"{WRONG_KATA}-solution")]
+    text = "".join(lin_grad["source"])
+    if student == "wrong-helper":
+        if WRONG_EDIT[0] not in text:
+            raise ValueError(f"the sample mistake no longer applies to solutions/{WRONG_KATA}.py")
+        lin_grad["source"] = text.replace(WRONG_EDIT[0], WRONG_HELPER[1])
+        cells.insert(ids.index(f"{WRONG_KATA}-solution"), _new_cell(WRONG_HELPER[0], 1))
+        return
+    cut = text.index("def lin_grad")
+    lin_grad["source"] = text[:cut]
+    cells.insert(ids.index("lin_grad-solution") + 1, _new_cell(text[cut:], 1))
+    cells.insert(ids.index("matmul-test") + 1, _new_cell(SCRATCH_RAISES, 2))
+    matmul = cells[ids.index("matmul-solution")]
+    matmul["source"] = "".join(matmul["source"]) + HELPER_MATMUL[1]
+    cells.insert(ids.index("matmul-solution"), _new_cell(HELPER_MATMUL[0], 3))
 
 
 def expected_scores(student: str) -> dict[str, int]:
@@ -380,6 +427,8 @@ def expected_scores(student: str) -> dict[str, int]:
         "mse-broadcast": (WRONG_KATA,),
         "hostile": (HOSTILE_KATA,),
         "exits": (EXITS_KATA,),
+        "added-cells": (),
+        "wrong-helper": (WRONG_KATA,),
     }[student]
     return {k: 0 if k in lost else spec.points for k, spec in katas().items()}
 

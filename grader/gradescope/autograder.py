@@ -95,12 +95,13 @@ def grade_submission(root: Path, python: str = sys.executable) -> dict[str, Any]
             from grader.intake.collect import collect
 
             intake = collect(root / "submission", Path(tmp) / "work")  # reads only: for the notes
+            in_notebooks = bool(intake.notebooks) and set(intake.files) <= set(intake.notebooks)
             missing = [
-                name if intake.notebooks else spec.filename
+                name if in_notebooks else spec.filename
                 for name, spec in katas().items()
                 if name not in intake.graded
             ]
-            where = "notebooks" if intake.notebooks else "submission"
+            where = "notebooks" if in_notebooks else "submission"
             found = [f"not found in the {where} (0 points each): " + ", ".join(missing)] if missing else []
             notes = intake.notes + found
             results, graded_notes = _grade(root / "submission", Path(tmp) / "results.json", python)

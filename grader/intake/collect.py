@@ -70,13 +70,21 @@ class Intake:
         """The files graded, each once, in alphabetical order."""
         return sorted(set(self.graded.values()))
 
-    def missing(self, kata: str) -> str:
-        """What a student who handed in notebooks reads for a kata none of them holds."""
+    def missing(self, kata: str) -> str | None:
+        """What a student who handed in notebooks reads for a kata none of them holds (None: no notebook).
+
+        A notebook that could not be read is blamed for the katas of the course notebook
+        it is named after, or for every kata when nothing else was graded.
+        """
         spec = katas()[kata]
         home = f"{spec.notebook}.ipynb"
-        unread = [f for f in self.unread if f.rsplit("/", 1)[-1] == home] or list(self.unread)
+        unread = [f for f in self.unread if f.rsplit("/", 1)[-1] == home] or (
+            [] if self.graded else list(self.unread)
+        )
         if unread:
             return f"{unread[0]} could not be graded: {self.unread[unread[0]]}"
+        if not self.notebooks:
+            return None
         names = " or ".join(f"`{n}`" for n in spec.names)
         return f"no cell defines {names}: add {'it' if len(spec.names) == 1 else 'them'} to {home}"
 
@@ -100,9 +108,10 @@ class Intake:
                 note = f"{self.localise(result.name, raised)}; the cells after it still ran (as in Jupyter)"
                 if note not in self.notes:
                     self.notes.append(note)
+            missing = self.missing(result.name) if result.name not in self.graded else None
             for test in result.tests:
-                if result.name not in self.graded and (self.notebooks or self.unread):
-                    test.message, test.details = self.missing(result.name), ""
+                if missing is not None:
+                    test.message, test.details = missing, ""
                 else:
                     test.message = self.localise(result.name, test.message)
                     test.details = self.localise(result.name, test.details)
@@ -190,13 +199,13 @@ def _candidates(files: list[_File], intake: Intake) -> list[pick.Candidate]:
             continue  # otherwise a helper module of the student's, not a kata
         if suffix == ".md" and not _is_jupytext_markdown(decoded.text):
             continue
-        intake.notebooks.append(f.rel)
         try:
             found = program(read_cells(decoded.text, f.rel), f.rel)
         except ValueError as exc:
             notes.append(str(exc))
             intake.unread[f.rel] = "it " + str(exc).removeprefix(f"{f.rel} ")
             continue
+        intake.notebooks.append(f.rel)
         notes.extend(found.notes)
         if not found.katas and meant is not None:
             notes.append(f"{f.rel}: not graded — rename it to {meant}.ipynb")
