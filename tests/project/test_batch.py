@@ -92,7 +92,7 @@ def test_batch_isolates_hanging_and_crashing_submissions(tmp_path: Path) -> None
     assert any("crashed" in m and "SIGSEGV" in m for m in messages["dee"])
     # A kata the notebooks do not hold is reported in notebook terms, not as a missing .py file.
     missing = reports["eve"]["katas"][list(katas()).index("logsumexp")]["tests"][0]["message"]
-    assert missing.startswith("logsumexp is not in lesson13/backprop.ipynb"), missing
+    assert missing == "no cell defines `logsumexp`: add it to minibatch.ipynb", missing
     assert reports["eve"]["files"] == ["lesson13/backprop.ipynb"]
     assert "5/5" in result.stderr  # the progress bar
     assert "graded 5 submissions" in result.stdout
