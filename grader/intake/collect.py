@@ -206,6 +206,12 @@ def _candidates(files: list[_File], intake: Intake) -> list[pick.Candidate]:
             intake.unread[f.rel] = "it " + str(exc).removeprefix(f"{f.rel} ")
             continue
         intake.notebooks.append(f.rel)
+        if found.self_checked and found.katas and any(g.path.name == NBGRADER_TIMESTAMP for g in files):
+            expected = sorted({f"{katas()[k].notebook}.ipynb" for k in found.katas})
+            notes.append(
+                f"{f.rel}: this is the Colab notebook; the course expects "
+                f"{' and '.join(expected)} from the release — graded anyway"
+            )
         notes.extend(found.notes)
         if not found.katas and meant is not None:
             notes.append(f"{f.rel}: not graded — rename it to {meant}.ipynb")

@@ -77,6 +77,7 @@ class Program:
 
     katas: dict[str, Extracted]
     notes: list[str]
+    self_checked: bool = False  # checked by `check(...)` cells, no nbgrader test cell: a Colab notebook
 
 
 @dataclass
@@ -240,7 +241,8 @@ def program(cells: list[Cell], notebook: str) -> Program:
         before = [b for b in boundaries if b < end]
         start = before[-1] + 1 if before else 0
         found[kata] = _write(kata, notebook, codes[: end + 1], start)
-    return Program(found, notes)
+    self_checked = any(c.checks for c in codes if c.runs) and not any(not c.runs for c in codes)
+    return Program(found, notes, self_checked)
 
 
 def _write(kata: str, notebook: str, codes: list[_Code], own_from: int) -> Extracted:

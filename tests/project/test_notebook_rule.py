@@ -263,6 +263,7 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         paths[student] = base / "class" / student / name
         paths[student].parent.mkdir(parents=True)
         nbformat.write(build(), paths[student])
+    (base / "class" / "colab" / "timestamp.txt").write_text("2026-11-30 06:00:00.000000 UTC")  # from nbgrader
     paths["not-a-notebook"] = base / "class" / "not-a-notebook" / "backprop.ipynb"
     paths["not-a-notebook"].parent.mkdir()
     paths["not-a-notebook"].write_bytes(b"\x00\x01 this is no notebook")
@@ -322,6 +323,8 @@ def test_notes_speak_of_cells_and_the_students_words(cohort: dict[str, Any]) -> 
     )
     magics = "\n".join(reports["magics"]["notes"])
     assert "`!ls` is notebook-only syntax; set aside" in magics and "`%%timeit`" in magics
+    colab = "backprop.ipynb: this is the Colab notebook; the course expects backprop.ipynb from the release"
+    assert f"{colab} — graded anyway" in reports["colab"]["notes"]
     text = json.dumps(reports)
     assert "grade_id" not in text and "copy it from exercises/" not in text
     assert ".py:" not in text.replace("lesson13.py", "")
