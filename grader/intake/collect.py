@@ -2,9 +2,10 @@
 
 A submission is a folder (anything below it counts: kata files, notebooks,
 archives) or a single notebook / kata file. `collect` unpacks archives safely
-(`archives`), decodes text (`decode`), extracts notebook cells (`notebooks`),
-picks one file per kata by a stated rule (`pick`) and writes what needs writing
-into a work folder. It never runs student code.
+(`archives`), decodes text (`decode`), reads notebooks as cells (`notebooks`) and
+takes each kata's code from them by one rule (`program`: every code cell, in
+order), picks one file per kata by a stated rule (`pick`) and writes what needs
+writing into a work folder. It never runs student code.
 
 Kata code counts at any depth (`hw/deep/matmul.py`, `repo-main/exercises/`), except
 in clutter (`__MACOSX`, checkpoints, caches, hidden folders) and, in a whole
