@@ -77,7 +77,7 @@ class Program:
 
     katas: dict[str, Extracted]
     notes: list[str]
-    self_checked: bool = False  # checked by `check(...)` cells, no nbgrader test cell: a Colab notebook
+    self_checked: bool = False  # a `scores(...)` cell and no nbgrader test cell: a Colab notebook
 
 
 @dataclass
@@ -87,6 +87,7 @@ class _Code:
     defines: set[str]
     checks: set[str] = field(default_factory=set)  # the katas its `check(...)` calls name
     runs: bool = True  # False for nbgrader's test cells: they only mark where a kata is checked
+    scores: bool = False  # it calls `scores(...)` (the Colab notebooks' last cell)
 
 
 def is_check_cell(cell: Cell) -> bool:
@@ -155,15 +156,20 @@ def _prepare(cell: Cell, notebook: str, notes: list[str]) -> _Code | None:
         notes.append(f"{where}, line {exc.lineno or 1}: SyntaxError: {exc.msg}; this cell was left out")
         return None
     checks: set[str] = set()
+    scores = False
     for node in tree.body:
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and _calls_checker(
             node
         ):
             checks |= _checked(node)
+            scores = scores or any(
+                isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "scores"
+                for n in ast.walk(node)
+            )
             for n in range(node.lineno - 1, (node.end_lineno or node.lineno)):
                 lines[n] = _comment(lines[n])
     defines = set().union(*(_targets(n) for n in _top_level(tree.body))) if tree.body else set()
-    return _Code(cell.number, "\n".join(lines), defines, checks)
+    return _Code(cell.number, "\n".join(lines), defines, checks, scores=scores)
 
 
 def _checked(node: ast.stmt) -> set[str]:
@@ -241,7 +247,7 @@ def program(cells: list[Cell], notebook: str) -> Program:
         before = [b for b in boundaries if b < end]
         start = before[-1] + 1 if before else 0
         found[kata] = _write(kata, notebook, codes[: end + 1], start)
-    self_checked = any(c.checks for c in codes if c.runs) and not any(not c.runs for c in codes)
+    self_checked = any(c.scores for c in codes) and all(c.runs for c in codes)
     return Program(found, notes, self_checked)
 
 

@@ -375,3 +375,14 @@ def test_a_kata_is_graded_up_to_its_own_section() -> None:
     assert "class Relu:\n    pass" not in found["relu"].text  # after its check: not relu's code
     assert "class Relu:\n    pass" in found["model"].text  # but it ran before Model's
     assert "def matmul" not in own_code(found["lin_grad"].text)  # static rules read only the own cells
+
+
+def test_only_the_colab_notebook_is_called_the_colab_notebook() -> None:
+    from grader.intake.notebooks import parse
+    from grader.intake.program import program
+
+    def shape(nb: Any) -> bool:
+        return program(parse(nbformat.writes(nb), "backprop.ipynb"), "backprop.ipynb").self_checked
+
+    assert shape(_colab("backprop")) and shape(_colab("minibatch"))
+    assert not shape(_course()) and not shape(stripped())  # the course notebook, even without metadata
