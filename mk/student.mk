@@ -15,8 +15,9 @@ hint: $(STAMP) ## the next hint for KATA (default: your first unfinished kata; R
 progress: $(STAMP) ## done and remaining katas in lesson order, the next one and its hint
 	@$(PY) -m grader watch --once --dir $(DIR)
 
+# tools/lab.py: JupyterLab on $(DIR) alone, a .py kata opening as a notebook; its settings go
+# into .venv only, never your home directory.
 lab: $(STAMP) ## open the katas as notebooks in JupyterLab (the .py file is the notebook)
-	@# tools/lab.py: the lab on $(DIR) alone; settings in .venv only, never your home folder
 	$(PY) tools/lab.py --dir $(DIR) $(LAB_ARGS)
 
 train: $(STAMP) ## train the lesson's MLP with your fit; save plots to out/ (DIR=solutions: the reference)
