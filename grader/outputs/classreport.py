@@ -34,8 +34,8 @@ def _summary(data: dict[str, Any]) -> str:
     )
 
 
-def _tables(data: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
-    """(heading, header, rows) of every table, in page order; the same for HTML and Markdown."""
+def _tables(data: dict[str, Any]) -> list[tuple[str, str, list[str], list[list[str]]]]:
+    """(id, heading, header, rows) of every table, in page order; the same for HTML and Markdown."""
     mistakes = [
         [str(m["count"]), m["kata"], m["mistake"], ", ".join(m["students"]), ", ".join(m["checks"])]
         for m in data["mistakes"]
@@ -54,14 +54,15 @@ def _tables(data: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]
     scores = [[student, f"{total:g}"] for student, total in data["totals"].items()]
     return [
         (
+            "mistakes",
             "Mistakes, most common first",
             ["students", "kata", "mistake", "who", "first failing check"],
             mistakes,
         ),
-        ("Katas", ["kata", "passed", "attempted", "mean points"], katas),
-        ("Checks failed (by students who attempted the kata)", ["kata", "check", "failed"], checks),
-        ("Late submissions", ["student", "late by", "penalty (points)"], late),
-        ("Totals", ["student", "total"], scores),
+        ("katas", "Katas", ["kata", "passed", "attempted", "mean points"], katas),
+        ("checks", "Checks failed (by students who attempted the kata)", ["kata", "check", "failed"], checks),
+        ("late", "Late submissions", ["student", "late by", "penalty (points)"], late),
+        ("totals", "Totals", ["student", "total"], scores),
     ]
 
 
@@ -79,7 +80,7 @@ def markdown(data: dict[str, Any]) -> str:
         out += ["", f"Late policy: {data['policy']}"]
     for title, items in _lists(data):
         out += ["", f"**{title}:** {', '.join(items) if items else 'none'}"]
-    for title, header, rows in _tables(data):
+    for _, title, header, rows in _tables(data):
         out += ["", f"## {title}", ""]
         if not rows:
             out.append("none")
@@ -157,8 +158,7 @@ def to_html(data: dict[str, Any]) -> str:
     if data["students"]:
         for alt, png in plots(data):
             out.append(f'<img alt="{esc(alt)}" src="data:image/png;base64,{png}">')
-    for title_, header, rows in _tables(data):
-        slug = title_.split()[0].lower()
+    for slug, title_, header, rows in _tables(data):
         out.append(f"<h2>{esc(title_)}</h2>")
         if not rows:
             out.append("<p>none</p>")
