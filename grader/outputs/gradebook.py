@@ -93,5 +93,9 @@ def read_reports(out: Path) -> dict[str, dict[str, Any]]:
 
 def read_gradebook(path: Path) -> dict[str, dict[str, str]]:
     """student -> their row (column -> text) of a gradebook CSV."""
-    with Path(path).open(newline="", encoding="utf-8") as f:
-        return {row["student"]: row for row in csv.DictReader(f)}
+    return read_gradebook_text(Path(path).read_text(encoding="utf-8"))
+
+
+def read_gradebook_text(text: str) -> dict[str, dict[str, str]]:
+    """student -> their row (column -> text) of a gradebook CSV's text."""
+    return {row["student"]: row for row in csv.DictReader(io.StringIO(text, newline=""))}
