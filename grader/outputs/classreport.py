@@ -104,6 +104,7 @@ def plots(data: dict[str, Any]) -> list[tuple[str, str]]:
 
     matplotlib.use("Agg")  # no display: files only
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     bins = data["distribution"]
     fig = Figure(figsize=(7, 3))
@@ -118,6 +119,7 @@ def plots(data: dict[str, Any]) -> list[tuple[str, str]]:
     )
     ax.set_xlabel(f"total (of {data['max_score']:g})")
     ax.set_ylabel("students")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole students
     ax.set_title("Distribution of totals")
     distribution = _png(fig)
 
