@@ -144,3 +144,27 @@ def test_canvas_names_and_extended_timestamps() -> None:
     plain = _entry("x", LATE, utc=False)
     zone = datetime.timezone(datetime.timedelta(hours=2))
     assert lms_zip.entry_time(plain, zone) == LATE.replace(tzinfo=zone)
+
+
+def test_roster_ids_from_canvas_and_moodle_exports(tmp_path: Path) -> None:
+    from tests.project.test_class_outputs import CANVAS_ROSTER
+    from tests.project.test_class_outputs import MOODLE_ROSTER as MOODLE_EXPORT
+
+    (tmp_path / "canvas.csv").write_text(CANVAS_ROSTER)
+    (tmp_path / "moodle.csv").write_text(MOODLE_EXPORT)
+    (tmp_path / "nb.csv").write_text(MOODLE_ROSTER)
+    # The same ids `grader export` matches back: the login, else the e-mail's user part.
+    assert lms_zip.roster_ids(tmp_path / "canvas.csv", "canvas") == {
+        "4411": "osmith",
+        "4412": "jdoe",
+        "4413": "zquinn",
+    }
+    assert lms_zip.roster_ids(tmp_path / "moodle.csv", "moodle") == {
+        "olivia smith": "olivia",
+        "john doe": "jdoe",
+        "zoe quinn": "zq",
+    }
+    assert lms_zip.roster_ids(tmp_path / "nb.csv", "moodle") == {
+        "olivia smith": "o_smith",
+        "john doe": "j_doe",
+    }
