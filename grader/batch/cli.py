@@ -26,6 +26,7 @@ from grader.intake.collect import Intake, collect
 from grader.outputs import feedback, gradebook
 from grader.outputs.report import write_atomic
 from grader.rubric import katas
+from grader.wording import plural
 
 WEAK_FLAG = "--allow-weak-sandbox"
 
@@ -192,7 +193,7 @@ def main(argv: list[str]) -> int:
     write_atomic(out / gradebook.NAME, gradebook.gradebook_csv(rows))
     full = sum(r["score"] == r["max_score"] for r in rows)
     print(
-        f"graded {len(pending)} submissions, {skipped} unchanged since their last report "
+        f"graded {plural(len(pending), 'submission')}, {skipped} unchanged since their last report "
         f"({full} of {len(rows)} with full marks): {out / gradebook.NAME}"
     )
     return 0

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from grader.outputs.gradebook import read_gradebook
 from grader.outputs.report import write_atomic
+from grader.wording import plural
 
 ROSTER_COLUMNS = ("student", "name", "email", "sis_id")
 _ALIASES = (("student", ("id",)), ("name", ("first_name", "last_name")))
@@ -129,5 +130,5 @@ def main(argv: list[str]) -> int:
         return 2
     target = Path(args.out) if args.out else source.with_name(f"{args.to}-import.csv")
     write_atomic(target, text)
-    print(f"wrote {target} ({text.count(chr(10)) - 1} students)")
+    print(f"wrote {target} ({plural(text.count(chr(10)) - 1, 'student')})")
     return 0
