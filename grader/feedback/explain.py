@@ -114,9 +114,9 @@ TABLE: tuple[Explanation, ...] = (
     ),
     Explanation(
         r"must match the size of tensor b",
-        "the new axes are in the wrong place, so a and b do not broadcast together: k, the size "
-        "they share, must be the same axis of both — a[:, :, None] is (n, k, 1), b[None] is "
-        "(1, k, m), their product (n, k, m); then sum over k, dim=1",
+        "the new axes are missing or in the wrong place, so a and b do not broadcast together: "
+        "k, the size they share, must be the same axis of both — a[:, :, None] is (n, k, 1), "
+        "b[None] is (1, k, m), their product (n, k, m); then sum over k, dim=1",
         ("matmul",),
     ),
     Explanation(

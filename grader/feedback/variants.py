@@ -121,6 +121,11 @@ TABLES: dict[str, list[Variant]] = {
             lambda v: (v["inp"] > 0).double(),
         ),
         Variant(
+            "the mask was taken from the gradient — ReLU's mask comes from its input: "
+            "{x}.g = {above}.g * ({x} > 0)",
+            lambda v: v["out_g"] * (v["out_g"] > 0),
+        ),
+        Variant(
             "multiplied by relu({x}) instead of the mask — the derivative of ReLU is 1 where "
             "{x} > 0, else 0: {x}.g = {above}.g * ({x} > 0)",
             lambda v: v["out_g"] * v["inp"].clamp_min(0),
@@ -297,6 +302,7 @@ FIT: list[tuple[dict[str, Any], str]] = [
         "place, p -= lr * p.grad, then zero the gradients",
     ),
     ({"lr": 0.5}, "fit ignored its lr argument: it trained with lr = 0.5 — use the lr it was given"),
+    ({"lr": 1.0}, "the update left out lr: it stepped by the whole gradient — p -= lr * p.grad"),
 ]
 
 

@@ -142,7 +142,7 @@ RAISERS: list[tuple[str, Callable[[], object], str]] = [
     ("lin_grad", lambda: torch.ones(64) @ torch.ones(1, 50), "lost its column axis"),
     ("logsumexp", lambda: torch.ones(5, 4) - torch.ones(5), "keepdim=True"),
     ("log_softmax", lambda: torch.ones(5, 4) - torch.ones(5), "lost its last axis"),
-    ("matmul", lambda: torch.ones(3, 1, 5) * torch.ones(1, 5, 2), "the new axes are in the wrong place"),
+    ("matmul", lambda: torch.ones(3, 1, 5) * torch.ones(1, 5, 2), "missing or in the wrong place"),
     ("nll_loss", lambda: torch.ones(5, 4) - torch.ones(5), "a reduction (max, sum, logsumexp) that"),
     ("lin_grad", lambda: max(torch.randn(3), 0.0), "Python's own max"),
     ("lin", lambda: 2.0 * None, "a value is None"),
