@@ -18,6 +18,7 @@ from grader.rubric import katas
 if TYPE_CHECKING:
     from grader.engine import Report
 
+LEFT = ' style="text-align:left"'  # Jupyter's tables align right by default
 Steps = Callable[[str], tuple[str, str]]  # kata -> (what shows the rest of a message, what to do next)
 
 
@@ -30,10 +31,12 @@ class Scores:
 
     @property
     def score(self) -> int:
+        """The points scored, as the table's last line says."""
         return self.report.score
 
     @property
     def max_score(self) -> int:
+        """The points of the katas graded."""
         return self.report.max_score
 
     def text(self) -> str:
@@ -54,13 +57,13 @@ def html_table(report: Report, steps: Steps) -> str:
     for k in report.katas:
         mark = STATE_MARK.get(k.state, "?")
         rows.append(
-            f"<tr><td>{specs[k.name].number}</td><td><code>{escape(k.name)}</code></td>"
-            f'<td style="text-align:right">{k.score}/{k.max_score}</td><td>{mark} {k.state}</td></tr>'
+            f"<tr><td>{specs[k.name].number}</td><td{LEFT}><code>{escape(k.name)}</code></td>"
+            f'<td style="text-align:right">{k.score}/{k.max_score}</td><td{LEFT}>{mark} {k.state}</td></tr>'
         )
         failure = k.first_failure
         if failure is not None:
             rows.append(
-                '<tr><td></td><td colspan="3" style="text-align:left">'
+                f'<tr><td></td><td colspan="3"{LEFT}>'
                 f'<pre style="margin:0;white-space:pre-wrap">{escape(failure.message)}</pre></td></tr>'
             )
     done = sum(k.passed for k in report.katas)
@@ -68,7 +71,7 @@ def html_table(report: Report, steps: Steps) -> str:
     todo = next((k for k in report.katas if not k.passed), None)
     if todo is not None:
         footer.append(escape(steps(todo.name)[1]))
-    head = "<tr><th>#</th><th>kata</th><th>points</th><th>status</th></tr>"
+    head = f"<tr><th>#</th><th{LEFT}>kata</th><th>points</th><th{LEFT}>status</th></tr>"
     return (
         '<div class="backprop-kata-scores">'
         f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
