@@ -28,6 +28,7 @@ from grader.intake.collect import Intake, collect
 from grader.outputs import classreport, feedback, gradebook
 from grader.outputs.report import write_atomic
 from grader.rubric import katas
+from grader.wording import plural
 
 WEAK_FLAG = "--allow-weak-sandbox"
 
@@ -220,7 +221,7 @@ def main(argv: list[str]) -> int:
     classreport.write(out, rows)
     full = sum(r["score"] == r["max_score"] for r in rows)
     print(
-        f"graded {len(pending)} submissions, {skipped} unchanged since their last report "
+        f"graded {plural(len(pending), 'submission')}, {skipped} unchanged since their last report "
         f"({full} of {len(rows)} with full marks): {out / gradebook.NAME}, "
         f"the class at a glance: {out / classreport.NAME}.html"
     )
