@@ -4,12 +4,12 @@ nbgrader converts one notebook after another in its own process, which must neve
 import or run student code. Starting `python -m grader` for each notebook paid an
 interpreter, torch's import and a fork server every time (about 3.5 s a notebook).
 Instead, the first notebook starts this service (`python -m grader.course.service`):
-a child process that imports torch and then, computing nothing itself, serves one
-request per notebook. For each, it forks up to `jobs` grading processes (as
-`grader batch` forks one per submission), shares the notebook's katas among them,
-and each grades its katas as `python -m grader NOTEBOOK` does: every kata in its
-own sandboxed worker from that process's fork server. The verdicts come back as
-JSON lines on a pipe; the service ends when nbgrader's process does.
+a child process that imports torch and, computing nothing itself, forks `jobs`
+grading processes that stay for the whole run, each with its own fork server
+started before it computes anything. For each notebook the service shares the
+katas among them, and each grades its katas as `python -m grader NOTEBOOK` does:
+every kata in its own sandboxed worker from its fork server. The verdicts come
+back as JSON lines on a pipe; the service ends when nbgrader's process does.
 """
 
 from __future__ import annotations
@@ -132,70 +132,98 @@ def groups(names: list[str], jobs: int) -> list[list[str]]:
     return [sorted(members, key=order.__getitem__) for _, members in bins if members]
 
 
-def _grade_group(conn: Connection, folder: Path, names: list[str]) -> None:
-    """Body of a grading process: grade `names` in `folder`, send the KataResults, exit."""
+def _grading_process(conn: Connection) -> None:
+    """Body of a pooled grading process: its own fork server first, then one group per request."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from grader.engine import grade
+    from grader.isolation.forkserver import die_with_parent
+    from grader.kata import start_fork_server
 
-    try:
-        conn.send(grade(folder, names).katas)
-    except Exception as exc:  # noqa: BLE001 - the parent reports it for these katas
-        conn.send(f"{type(exc).__name__}: {exc}")
-    conn.close()
+    die_with_parent()
+    start_fork_server()  # before this process computes anything (grader/isolation/forkserver.py)
+    while True:
+        try:
+            folder, names = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            reply: Any = grade(folder, names).katas
+        except Exception as exc:  # noqa: BLE001 - the service reports it for these katas
+            reply = f"{type(exc).__name__}: {exc}"
+        conn.send(reply)
 
 
-def grade_katas(folder: Path, names: list[str], jobs: int) -> list[Any]:
-    """KataResults of `names` in `folder`, graded by up to `jobs` processes forked from this one."""
-    from grader.engine import KataResult, TestResult
-    from grader.rubric import katas
+class Pool:
+    """`jobs` grading processes forked from the service, each with a warm fork server, reused.
 
-    ctx = multiprocessing.get_context("fork")
-    running: dict[Connection, tuple[multiprocessing.process.BaseProcess, list[str]]] = {}
-    results: dict[str, Any] = {}
-    for group in groups(names, jobs):
-        parent, child = ctx.Pipe(duplex=False)
-        process = ctx.Process(target=_grade_group, args=(child, folder, group), daemon=True)
+    The service itself never computes, so a process that overran or died is replaced
+    by a clean fork of it. Student code runs only in the workers of their fork servers.
+    """
+
+    def __init__(self, jobs: int) -> None:
+        self._ctx = multiprocessing.get_context("fork")
+        self._members = [self._start() for _ in range(max(1, jobs))]
+
+    def _start(self) -> tuple[multiprocessing.process.BaseProcess, Connection]:
+        ours, theirs = self._ctx.Pipe()
+        process = self._ctx.Process(target=_grading_process, args=(theirs,), daemon=True)
         process.start()
-        child.close()
-        running[parent] = (process, group)
-    deadline = (
-        time.monotonic() + max(sum(katas()[n].timeout for n in g) for _, g in running.values()) + GRACE_S
-    )
-    while running:
-        for conn in wait(list(running), timeout=max(0.0, deadline - time.monotonic())):
-            process, group = running.pop(conn)
-            try:
-                got: Any = conn.recv()
-            except (EOFError, OSError):
-                got = None
-            conn.close()
-            process.join(5)
-            if got is None:
-                got = f"the grading process ended (exit code {process.exitcode})"
-            if isinstance(got, str):
-                got = [KataResult(n, katas()[n].points, [TestResult("grading", "error", got)]) for n in group]
-            results.update((r.name, r) for r in got)
-        if running and time.monotonic() >= deadline:
-            for conn, (process, group) in running.items():
-                process.kill()
-                conn.close()
-                note = "grading did not finish in time"
+        theirs.close()
+        return process, ours
+
+    def _replace(self, i: int) -> None:
+        process, conn = self._members[i]
+        process.kill()
+        process.join()
+        conn.close()
+        self._members[i] = self._start()
+
+    def grade(self, folder: Path, names: list[str]) -> list[Any]:
+        """KataResults of `names` in `folder`, the katas shared among the pool's processes."""
+        from grader.engine import KataResult, TestResult
+        from grader.rubric import katas
+
+        def failed(group: list[str], status: str, note: str) -> list[Any]:
+            return [KataResult(n, katas()[n].points, [TestResult("grading", status, note)]) for n in group]
+
+        busy: dict[Connection, tuple[int, list[str]]] = {}
+        for i, group in enumerate(groups(names, len(self._members))):
+            self._members[i][1].send((folder, group))
+            busy[self._members[i][1]] = (i, group)
+        limit = max(sum(katas()[n].timeout for n in group) for _, group in busy.values()) + GRACE_S
+        deadline = time.monotonic() + limit
+        results: dict[str, Any] = {}
+        while busy:
+            for conn in wait(list(busy), timeout=max(0.0, deadline - time.monotonic())):
+                i, group = busy.pop(conn)
+                try:
+                    got: Any = conn.recv()
+                except (EOFError, OSError):
+                    got = f"the grading process ended (exit code {self._members[i][0].exitcode})"
+                    self._replace(i)
                 results.update(
-                    (n, KataResult(n, katas()[n].points, [TestResult("grading", "timeout", note)]))
-                    for n in group
+                    (r.name, r) for r in (failed(group, "error", got) if isinstance(got, str) else got)
                 )
-            running.clear()
-    return [results[n] for n in names]
+            if busy and time.monotonic() >= deadline:
+                for i, group in busy.values():
+                    self._replace(i)
+                    results.update(
+                        (r.name, r)
+                        for r in failed(group, "timeout", f"grading did not finish in {limit:g} s")
+                    )
+                busy.clear()
+        return [results[n] for n in names]
 
 
-def verdicts(notebook: Path, names: list[str], jobs: int) -> dict[str, dict[str, Any]]:
+def verdicts(notebook: Path, names: list[str], pool: Pool) -> dict[str, dict[str, Any]]:
     """Kata -> {"passed", "text"} for the katas `names` of `notebook`, as `python -m grader` grades it."""
     from grader.course.verdicts import verdict_of
     from grader.intake.collect import collect
 
     with tempfile.TemporaryDirectory(prefix="kata-intake-") as scratch:
         intake = collect(notebook, Path(scratch))
-        results = grade_katas(intake.folder, names, jobs)
+        results = pool.grade(intake.folder, names)
         intake.apply(results)
     out = {}
     for result in results:
@@ -225,12 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     import grader.engine  # noqa: F401 - once here, not in every grading process
 
+    pool = Pool(args.jobs)
     for line in sys.stdin:
         request = json.loads(line)
         try:
-            reply: dict[str, Any] = {
-                "verdicts": verdicts(Path(request["notebook"]), request["katas"], args.jobs)
-            }
+            reply: dict[str, Any] = {"verdicts": verdicts(Path(request["notebook"]), request["katas"], pool)}
         except Exception as exc:  # noqa: BLE001 - nbgrader reports it for this notebook
             reply = {"error": f"{type(exc).__name__}: {exc}"}
         answers.write(json.dumps(reply) + "\n")
