@@ -8,7 +8,7 @@ recorded source back (as it must: the hidden tests run) and warns "Attribute
 noise that hides the one warning worth reading. Here a locked cell that is exactly
 the released cell (the recorded source less its hidden tests) is put back silently;
 a cell that differs from the release (a student edited a locked cell) is still
-reported and restored by nbgrader.
+restored by nbgrader, and reported in one line naming the student, notebook and cell.
 
 Registered in course/nbgrader_config.py in place of nbgrader's OverwriteCells.
 """
@@ -31,7 +31,23 @@ def released_source(source: str) -> str:
 
 
 class KataOverwriteCells(OverwriteCells):
-    """OverwriteCells that restores hidden tests without calling the cell changed."""
+    """OverwriteCells that restores hidden tests without calling the cell changed.
+
+    What it does report names the student and the notebook, so that `--log-level=WARN` alone says who.
+    """
+
+    def preprocess(self, nb: NotebookNode, resources: Any) -> tuple[NotebookNode, Any]:
+        """nbgrader's OverwriteCells, remembering whose notebook this is for its warnings."""
+        ids = resources.get("nbgrader", {})
+        self._where = f"{ids.get('student', '?')}/{ids.get('notebook', '?')}.ipynb"
+        return super().preprocess(nb, resources)
+
+    def report_change(self, name: str, attr: str, old: Any, new: Any) -> None:
+        """One line for a locked cell's change that nbgrader undoes: whose, which cell, what."""
+        what = (
+            "its source was edited" if attr == "checksum" else f"its {attr} was changed from {old} to {new}"
+        )
+        self.log.warning("%s: cell %s: %s; nbgrader restored it as released", self._where, name, what)
 
     def preprocess_cell(
         self, cell: NotebookNode, resources: Any, cell_index: int
