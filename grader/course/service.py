@@ -70,7 +70,7 @@ class GradingService:
                 proc.stdin.flush()
                 line = _readline(proc.stdout, timeout_s)
             except (BrokenPipeError, TimeoutError) as exc:
-                self.close()
+                self.close(wait_s=0)
                 raise RuntimeError(f"the grading service gave no verdicts ({exc})") from exc
             if not line:
                 code = proc.wait()
@@ -81,15 +81,15 @@ class GradingService:
             raise RuntimeError(f"the grading service could not grade {notebook.name}: {reply['error']}")
         return reply["verdicts"]
 
-    def close(self) -> None:
-        """Stop the service (it also ends by itself when this process does)."""
+    def close(self, wait_s: float = 5) -> None:
+        """Stop the service, killed after `wait_s` s (it also ends by itself when this process does)."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
         try:
             if proc.stdin is not None:
                 proc.stdin.close()  # end of requests: it exits
-            proc.wait(5)
+            proc.wait(wait_s)
         except (OSError, subprocess.TimeoutExpired):
             proc.kill()
             proc.wait()
@@ -189,6 +189,8 @@ class Pool:
 
         busy: dict[Connection, tuple[int, list[str]]] = {}
         for i, group in enumerate(groups(names, len(self._members))):
+            if not self._members[i][0].is_alive():  # ended since the last notebook (killed, out of memory)
+                self._replace(i)
             self._members[i][1].send((folder, group))
             busy[self._members[i][1]] = (i, group)
         limit = max(sum(katas()[n].timeout for n in group) for _, group in busy.values()) + GRACE_S

@@ -456,3 +456,35 @@ def test_shell_and_magic_lines_print_one_line_in_the_kernel(capsys: Any, tmp_pat
         assert result.success and expected in printed, (code, printed)
         assert "Traceback" not in printed and printed.count(SKIPPED) <= 1, (code, printed)
     assert not (tmp_path / "notes.txt").exists()
+
+
+def test_a_grading_service_that_fails_is_an_error_and_is_replaced(monkeypatch: Any, tmp_path: Path) -> None:
+    """No verdicts from a service that ends or hangs: RuntimeError for that notebook, a new service next."""
+    import subprocess as sp
+
+    from grader.course.service import GradingService
+
+    scripts = iter(
+        [
+            "import sys; sys.stdin.readline()",  # reads the request, ends without an answer
+            "import sys, time; sys.stdin.readline(); time.sleep(60)",  # never answers
+            'import sys; sys.stdin.readline(); print(\'{"verdicts": {"relu": {"passed": true, "text": "ok"}}}\')',
+        ]
+    )
+    started: list[sp.Popen] = []
+
+    def start(self: GradingService) -> sp.Popen:
+        started.append(sp.Popen([sys.executable, "-c", next(scripts)], stdin=sp.PIPE, stdout=sp.PIPE, text=True))
+        return started[-1]
+
+    monkeypatch.setattr(GradingService, "_start", start)
+    service = GradingService(jobs=1)
+    notebook = tmp_path / "backprop.ipynb"
+    with pytest.raises(RuntimeError, match="ended"):
+        service.grade(notebook, ["relu"], timeout_s=30)
+    with pytest.raises(RuntimeError, match="no answer in 1 s"):
+        service.grade(notebook, ["relu"], timeout_s=1)
+    assert started[1].wait(timeout=10) is not None  # the silent one was stopped
+    assert service.grade(notebook, ["relu"], timeout_s=30) == {"relu": {"passed": True, "text": "ok"}}
+    service.close()
+    assert len(started) == 3 and all(p.poll() is not None for p in started)
