@@ -222,7 +222,7 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
         with ThreadPoolExecutor(2) as pool:  # both only read gradebook.db
             feedback = pool.submit(_make, "feedback", course, 120)
             _make("gradebook", course, timeout=120)
-            feedback.result()
+            assert not any(noise in feedback.result() for noise in NOISE)
         assert batch.wait(timeout=300) == 0, (tmp_path / "batch.log").read_text()[-3000:]
     finally:
         if batch.poll() is None:
