@@ -124,12 +124,15 @@ def groups(names: list[str], jobs: int) -> list[list[str]]:
     from grader.rubric import katas
 
     specs = katas()
-    bins: list[tuple[float, list[str]]] = [(0.0, []) for _ in range(min(jobs, len(names)))]
+    count = max(1, min(jobs, len(names)))
+    loads: list[float] = [0.0] * count
+    members: list[list[str]] = [[] for _ in range(count)]
     for name in sorted(names, key=lambda n: -specs[n].timeout):
-        load, members = min(bins, key=lambda b: b[0])
-        bins[bins.index((load, members))] = (load + specs[name].timeout, [*members, name])
+        least = loads.index(min(loads))
+        loads[least] += specs[name].timeout
+        members[least].append(name)
     order = {name: i for i, name in enumerate(specs)}
-    return [sorted(members, key=order.__getitem__) for _, members in bins if members]
+    return [sorted(group, key=order.__getitem__) for group in members if group]
 
 
 def _grading_process(conn: Connection) -> None:
@@ -245,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     from grader.isolation.forkserver import die_with_parent
 
     die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is nbgrader's to handle; this ends with it
     answers = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # anything else printed goes to nbgrader's log, never into the answers
     from grader.isolation.sandbox import current
