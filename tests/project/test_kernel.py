@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.course.shell_lines import SKIPPED
 from grader.isolation import linux, sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +48,9 @@ def test_the_launched_kernel_writes_only_in_its_scratch(tmp_path: Path) -> None:
             assert content["status"] == "error" and content["ename"] == "PermissionError", content
         content, out = run("import torch; print(float(torch.ones(2).sum()))")
         assert content["status"] == "ok" and out.strip() == "2.0", (content, out)
+        # No terminal in the sandbox: a shell line says it was skipped instead of failing.
+        content, out = run("!ls")
+        assert content["status"] == "ok" and out.strip() == SKIPPED, (content, out)
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)

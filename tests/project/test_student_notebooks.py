@@ -9,6 +9,7 @@ there are four runs in all.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
