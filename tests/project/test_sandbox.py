@@ -63,9 +63,10 @@ def test_switched_off_says_so() -> None:
 def test_the_name_lists_what_is_in_force() -> None:
     parts = BOX.name.split(" + ")
     assert (f"landlock {BOX.landlock}" in parts) == bool(BOX.landlock)
-    assert ("namespaces (user, pid, net)" in parts) == BOX.namespaces
+    spaces = "namespaces (user, pid, net, mount)" if BOX.mounts else "namespaces (user, pid, net)"
+    assert (spaces in parts) == BOX.namespaces
     assert ("seccomp" in parts) == BOX.seccomp
-    assert BOX.full == (bool(BOX.landlock) and BOX.namespaces and BOX.seccomp)
+    assert BOX.full == (bool(BOX.landlock) and BOX.namespaces and BOX.mounts and BOX.seccomp)
     assert (sandbox.notice(BOX) == "") == BOX.full
 
 
