@@ -126,10 +126,35 @@ def notice(box: Sandbox) -> str:
 
 
 def warn_if_weak(stream: TextIO | None = None) -> None:
-    """Print `notice(current())` on `stream` (stderr) when the sandbox is not full."""
+    """Print `notice(current())` on `stream` (stderr) when the sandbox is not full,
+    and `root_notice()` when grading as root."""
     line = notice(current())
     if line:
         print(line, file=stream or sys.stderr)
+    warn_if_root(stream)
+
+
+ROOT_NOTICE = (
+    "note: grading as root runs student code with root's user id, one safeguard fewer; grade as an "
+    "ordinary user instead (in a container, the image's own user, not `--user 0`) — docs/security.md"
+)
+
+
+def root_notice() -> str:
+    """The one line a root grader (euid 0) sees ('' for an ordinary user)."""
+    return ROOT_NOTICE if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
+
+
+def warn_if_root(stream: TextIO | None = None) -> None:
+    """Print `root_notice()` on `stream` (stderr), once per process."""
+    global _WARNED_ROOT
+    line = root_notice()
+    if line and not _WARNED_ROOT:
+        _WARNED_ROOT = True
+        print(line, file=stream or sys.stderr)
+
+
+_WARNED_ROOT = False
 
 
 def readable_paths() -> list[str]:
