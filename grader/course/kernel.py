@@ -56,6 +56,10 @@ def confine(conn_path: str) -> str:
 
 
 def main() -> None:
+    from grader.isolation import environment, sandbox
+
+    if sandbox.current().clean_env:  # a worker's allow-list, plus what Jupyter and confine() read
+        environment.restrict(prefixes=("JPY_", "PYTHONPATH", SCRATCH_ENV))
     note = confine(connection_file(sys.argv[1:]))
     print(note, file=sys.stderr, flush=True)
     from ipykernel.kernelapp import launch_new_instance

@@ -92,7 +92,7 @@ def hide_command_line(title: str) -> None:
     """Show `title` as this process's command line (/proc/self/cmdline, `sys.argv`)."""
     sys.argv[:] = [title]
     sys.orig_argv[:] = [title]
-    start, end = _block(48)
+    start, end = _BLOCKS[0]
     if end - start > 1:
         text = title.encode()[: end - start - 1]
         ctypes.memset(start, 0, end - start)
@@ -101,20 +101,27 @@ def hide_command_line(title: str) -> None:
 
 def _wipe_initial_block() -> None:
     """Zero the environment block the kernel wrote at exec (/proc/self/environ reads it)."""
-    start, end = _block(50)
+    start, end = _BLOCKS[1]
     if end > start:
         ctypes.memset(start, 0, end - start)
 
 
-def _block(field: int) -> tuple[int, int]:
-    """(start, end) of a memory area the kernel reports in /proc/self/stat: field 48
-    (arg_start, arg_end) or 50 (env_start, env_end); (0, 0) if unknown."""
+def _blocks() -> tuple[tuple[int, int], tuple[int, int]]:
+    """((arg_start, arg_end), (env_start, env_end)): where the kernel wrote this process's
+    command line and environment at exec (/proc/self/stat fields 48 to 51); zeros if unknown.
+
+    Read once, at import: a process forked from this one has them at the same addresses.
+    """
     if not sys.platform.startswith("linux"):
-        return 0, 0
+        return (0, 0), (0, 0)
     try:
         with open("/proc/self/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()  # fields[0] is field 3
-        start, end = int(fields[field - 3]), int(fields[field - 2])
-    except (OSError, IndexError, ValueError):
-        return 0, 0
-    return (start, end) if 0 < start < end else (0, 0)
+            fields = [int(x) for x in f.read().rsplit(b")", 1)[1].split()[45:49]]  # [0] is field 3
+    except (OSError, ValueError):
+        return (0, 0), (0, 0)
+    if len(fields) < 4 or not (0 < fields[0] < fields[1] and 0 < fields[2] < fields[3]):
+        return (0, 0), (0, 0)
+    return (fields[0], fields[1]), (fields[2], fields[3])
+
+
+_BLOCKS = _blocks()

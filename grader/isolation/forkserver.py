@@ -183,3 +183,11 @@ def server(worker_main: WorkerMain) -> ForkServer:
         if current is None:
             current = _SERVERS[os.getpid()] = ForkServer(worker_main)
         return current
+
+
+def stop_server() -> None:
+    """Stop this process's fork server, if it has one, and reap it with its workers."""
+    with _START_LOCK:
+        current = _SERVERS.pop(os.getpid(), None)
+    if current is not None:
+        current.close()
