@@ -202,7 +202,11 @@ def test_without_the_sandbox_the_attacks_do_harm(tmp_path: Path) -> None:
     graded = grade_attacks(tmp_path, env)
     try:
         time.sleep(DAEMON_WAIT_S)
-        assert graded.report.read_text() != graded.report_text  # rewritten
+        # Rewritten to full marks (maybe before the grader had even exited: it is not waited for).
+        rewritten = json.loads(graded.report.read_text())
+        printed = re.search(r"score: (\d+)/(\d+)", graded.stdout)
+        assert printed and int(printed[1]) < int(printed[2])  # what the grader found
+        assert rewritten["score"] == rewritten["max_score"]  # what the report says now
         assert alive_with(graded.marker)  # the setsid daemon survived
         assert list(GRADER_DIR.glob("planted*")) and list(tmp_path.glob("planted*"))
         assert set(graded.listeners.received()) == {"tcp", "udp", "unix"}
