@@ -10,8 +10,9 @@ message that ends up in the student's own feedback. So a worker keeps only:
   (`OMP_*`, `MKL_*`, `KMP_*`, `OPENBLAS_*`, `VECLIB_MAXIMUM_THREADS`,
   `NUMEXPR_*`), `PYTORCH_*`, `CUDA_*` (`CUDA_VISIBLE_DEVICES`), `NVIDIA_*`,
   and `LD_LIBRARY_PATH` (some installations find CUDA's libraries through it);
-- Python's own switches that change no result (`PYTHONUTF8`, `PYTHONIOENCODING`,
-  `PYTHONHASHSEED`, `PYTHONDONTWRITEBYTECODE`, `PYTHONUNBUFFERED`).
+- Python's own switches that change no result (`PYTHONHOME`, `PYTHONUTF8`,
+  `PYTHONIOENCODING`, `PYTHONHASHSEED`, `PYTHONDONTWRITEBYTECODE`, `PYTHONUNBUFFERED`);
+- on Windows, what any process needs there (`SYSTEMROOT`, `WINDIR`, `COMSPEC`, ...).
 
 A forked worker is a copy of a process that had the whole environment, so
 `restrict` also wipes the copies it carries: the process's initial environment
@@ -30,8 +31,11 @@ from collections.abc import Mapping
 NAMES = frozenset(
     {
         "PATH", "LANG", "LANGUAGE", "TZ", "TERM", "LD_LIBRARY_PATH", "VECLIB_MAXIMUM_THREADS",
-        "PYTHONUTF8", "PYTHONIOENCODING", "PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE",
+        "PYTHONHOME", "PYTHONUTF8", "PYTHONIOENCODING", "PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE",
         "PYTHONUNBUFFERED",
+        # Windows: a spawned interpreter does not start without them.
+        "SYSTEMROOT", "SYSTEMDRIVE", "WINDIR", "COMSPEC", "PATHEXT", "NUMBER_OF_PROCESSORS",
+        "PROCESSOR_ARCHITECTURE",
     }
 )  # fmt: skip
 PREFIXES = ("LC_", "OMP_", "MKL_", "KMP_", "OPENBLAS_", "NUMEXPR_", "PYTORCH_", "CUDA_", "NVIDIA_")

@@ -391,3 +391,29 @@ def test_only_root_gets_the_root_notice(monkeypatch: pytest.MonkeyPatch) -> None
     assert sandbox.root_notice() == ""
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     assert sandbox.root_notice() == sandbox.ROOT_NOTICE
+
+
+def test_a_worker_inherits_only_the_allow_list() -> None:
+    from grader.isolation import environment
+
+    grading = {
+        "PATH": "/usr/bin",
+        "LC_ALL": "C.UTF-8",
+        "OMP_NUM_THREADS": "1",
+        "CUDA_VISIBLE_DEVICES": "0",
+        "HOME": "/home/instructor",
+        "GITHUB_TOKEN": "ghp-secret",
+        "AWS_SECRET_ACCESS_KEY": "aws-secret",
+        "CANVAS_API_KEY": "lms-secret",
+        "KATA_SANDBOX": "on",
+    }
+    assert environment.allowed(grading, "/scratch") == {
+        "PATH": "/usr/bin",
+        "LC_ALL": "C.UTF-8",
+        "OMP_NUM_THREADS": "1",
+        "CUDA_VISIBLE_DEVICES": "0",
+        "HOME": "/scratch",
+        "TMPDIR": "/scratch",
+        "TMP": "/scratch",
+        "TEMP": "/scratch",
+    }
