@@ -134,6 +134,7 @@ def warn_if_weak(stream: TextIO | None = None) -> None:
     warn_if_root(stream)
 
 
+_WARNED_ROOT = False  # the root notice is printed once per process
 ROOT_NOTICE = (
     "note: grading as root runs student code with root's user id, one safeguard fewer; grade as an "
     "ordinary user instead (in a container, the image's own user, not `--user 0`) — docs/security.md"
@@ -152,9 +153,6 @@ def warn_if_root(stream: TextIO | None = None) -> None:
     if line and not _WARNED_ROOT:
         _WARNED_ROOT = True
         print(line, file=stream or sys.stderr)
-
-
-_WARNED_ROOT = False
 
 
 def readable_paths() -> list[str]:
