@@ -236,6 +236,7 @@ def grade_class(tmp: Path, env: dict[str, str]) -> tuple[dict[str, dict[str, str
     for attack, kata in EXHAUSTING.items():
         plant(attack, root / "alice" / katas()[kata].filename, MARKER=marker)
         shutil.copyfile(REPO / "solutions" / katas()[kata].filename, root / "bob" / katas()[kata].filename)
+    plant("leaks_the_environment", root / "alice" / katas()["lin_grad"].filename)
     result = subprocess.run(
         # --allow-weak-sandbox: the control run has the sandbox switched off on purpose.
         [sys.executable, "-m", "grader", "batch", str(root), "--out", str(out), "--jobs", "2", "--allow-weak-sandbox"],
@@ -243,7 +244,7 @@ def grade_class(tmp: Path, env: dict[str, str]) -> tuple[dict[str, dict[str, str
         text=True,
         timeout=300,
         cwd=REPO,
-        env=env,
+        env={**env, **SECRETS},
     )
     assert result.returncode == 0, result.stderr
     with open(out / "gradebook.csv") as f:
@@ -260,6 +261,12 @@ def test_in_batch_a_student_can_neither_harm_nor_borrow_from_a_classmate(tmp_pat
     assert not (out / "planted.json").exists()
     for kata in EXHAUSTING.values():  # bob, graded alongside alice's fork bomb and disk filler
         assert (rows["alice"][kata], rows["bob"][kata]) == ("0", str(katas()[kata].points))
+    assert not [p for p in out.rglob("*") if p.is_file() and _holds_a_secret(p)]
+
+
+def _holds_a_secret(path: Path) -> bool:
+    text = path.read_bytes()
+    return any(value.encode() in text for value in SECRETS.values())
 
 
 def test_in_batch_without_the_sandbox_the_classmate_is_harmed(tmp_path: Path) -> None:
@@ -268,6 +275,7 @@ def test_in_batch_without_the_sandbox_the_classmate_is_harmed(tmp_path: Path) ->
     assert "a * 0" in bob.read_text()
     assert rows["alice"]["matmul"] == str(katas()["matmul"].points)  # borrowed bob's
     assert (out / "planted.json").exists()
+    assert [p for p in out.rglob("*") if p.is_file() and _holds_a_secret(p)]  # alice's feedback has them
 
 
 # Runs a command as a child subreaper: whatever the command leaves behind (an orphaned fork
