@@ -171,10 +171,22 @@ def worker_ms(env: dict[str, str], workers: int) -> float:
     return float(found.group(1))
 
 
+def sandbox_steps() -> tuple[float, float, float]:
+    """(before, after, added) ms to enter the sandbox in a worker (bench/sandbox_steps.py)."""
+    out = subprocess.run(
+        [PY, "bench/sandbox_steps.py", "--workers", "40"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    found = re.search(r"before ([\d.]+) ms, after ([\d.]+) ms, added ([+-][\d.]+) ms", out)
+    assert found, out
+    before, after, added = (float(x) for x in found.groups())
+    return before, after, added
+
+
 def bench_sandbox(scratch: Path, repeats: int, count: int) -> list[Figure]:
     """The OS sandbox's cost per worker and per batch, and spawn against fork per kata."""
     off, on = {"KATA_SANDBOX": "off", "KATA_START_METHOD": "fork"}, {"KATA_START_METHOD": "fork"}
     per_worker = alternate({"off": lambda: worker_ms(off, 20), "on": lambda: worker_ms(on, 20)}, repeats)
+    before, after, steps_added = sandbox_steps()
     spawned = [worker_ms({"KATA_START_METHOD": "spawn"}, 3) for _ in range(2)]
     added = statistics.median(per_worker["on"]) - statistics.median(per_worker["off"])
     subs = scratch / "sandbox-batch"
@@ -199,6 +211,14 @@ def bench_sandbox(scratch: Path, repeats: int, count: int) -> list[Figure]:
             "≤ 10 ms",
             added <= 10,
             "python bench/worker_cost.py  vs  KATA_SANDBOX=off python bench/worker_cost.py",
+        ),
+        Figure(
+            "sandbox: entering it, in a worker (environment allow-list, mount namespace and limits included)",
+            f"{after:.2f} ms ({before:.2f} ms without the environment, the mounts and the limits: "
+            f"{steps_added:+.2f} ms for them, medians of 40)",
+            "≤ 10 ms",
+            after <= 10,
+            "python bench/sandbox_steps.py",
         ),
         Figure(
             f"sandbox: batch of {count} submissions, sandbox on vs off (2 jobs)",

@@ -188,6 +188,9 @@ def main(argv: list[str]) -> int:
             "the OS sandbox is not complete on this machine (docs/security.md), so student code could "
             f"reach the grader; grade anyway with {WEAK_FLAG} and every row will say so"
         )
+    from grader.isolation.sandbox import warn_if_root
+
+    warn_if_root()
     out.mkdir(parents=True, exist_ok=True)
 
     def finish(intake: Intake, report: dict[str, Any]) -> None:

@@ -71,6 +71,10 @@ def quiet_expected_warnings() -> None:
 
 
 def main() -> None:
+    from grader.isolation import environment, sandbox
+
+    if sandbox.current().clean_env:  # a worker's allow-list, plus what Jupyter and confine() read
+        environment.restrict(prefixes=("JPY_", "PYTHONPATH", SCRATCH_ENV))
     note = confine(connection_file(sys.argv[1:]))
     if note:
         print(note, file=sys.stderr, flush=True)

@@ -56,3 +56,32 @@ def test_the_launched_kernel_writes_only_in_its_scratch(tmp_path: Path) -> None:
         km.shutdown_kernel(now=True)
     assert not inside.exists()
     assert not outside.exists()
+
+
+@pytest.mark.parametrize("switch", ["on", "off"])
+def test_the_kernel_inherits_no_credential(switch: str, tmp_path: Path) -> None:
+    """The kernel sees none of the grading machine's secrets; the control (KATA_SANDBOX=off) does."""
+    from jupyter_client import KernelManager
+
+    secret = f"kts-{os.getpid()}-{tmp_path.name}"
+    env = {**os.environ, "KATA_TEST_SECRET": secret, "KATA_KERNEL_SCRATCH": str(tmp_path)}
+    if switch == "off":
+        env[sandbox.OFF_VARIABLE] = "off"
+    km = KernelManager(kernel_name="python3")
+    km.kernel_spec.argv[:] = [sys.executable, "-m", "grader.course.kernel", "-f", "{connection_file}"]
+    km.start_kernel(cwd=str(tmp_path), env=env)
+    kc = km.client()
+    out: list[str] = []
+    try:
+        kc.start_channels()
+        kc.wait_for_ready(timeout=120)
+        code = "import os; print(sorted(os.environ)); print(open('/proc/self/environ', 'rb').read())"
+        kc.execute_interactive(
+            code, timeout=120, output_hook=lambda m: out.append(m["content"].get("text", ""))
+        )
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    seen = "".join(out)
+    assert "PATH" in seen, seen  # the kernel did answer
+    assert (secret in seen) == (switch == "off"), seen
