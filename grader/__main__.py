@@ -52,6 +52,7 @@ SUBCOMMANDS = {
     "batch": "grader.batch",
     "merge": "grader.batch.merge",
     "compare": "grader.outputs.compare",
+    "collect": "grader.batch.lms_zip",
     "export": "grader.outputs.lms",
     "hint": "grader.hints",
     "watch": "grader.watch",

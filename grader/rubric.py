@@ -25,6 +25,8 @@ class KataSpec:
     allowed: tuple[str, ...] = ()  # groups of [allow_groups]; empty: no allow-list
     names: tuple[str, ...] = ()  # the public names it defines (KATAS.md)
     notebook: str = ""  # the course notebook that holds it, without `.ipynb`
+    disk_mb: float = 0  # what a worker may write to disk; 0: no limit
+    processes: int = 0  # processes and threads a worker may have at once; 0: no limit
 
     @property
     def allowed_names(self) -> frozenset[str]:
@@ -62,6 +64,8 @@ def katas() -> dict[str, KataSpec]:
             allowed=tuple(entry.get("allowed", ())),
             names=tuple(entry.get("names", ())),
             notebook=str(entry.get("notebook", "")),
+            disk_mb=float(entry.get("disk_mb", defaults["disk_mb"])),
+            processes=int(entry.get("processes", defaults["processes"])),
         )
         unknown = [g for g in specs[name].allowed if g not in raw.get("allow_groups", {})]
         if unknown:

@@ -1,17 +1,14 @@
-"""Grade the kata code of one notebook with `python -m grader`, in a separate process.
+"""Grade the kata code of one notebook in the warm grading service, a separate process.
 
-The nbgrader process never imports or runs student code: the notebook is written
-to a temporary folder and graded by the same command line the students use
-(`python -m grader NOTEBOOK`: every code cell counts, grader.intake.program),
-whose JSON report becomes one `Verdict` per kata.
+The nbgrader process never imports or runs student code (nor torch): the notebook is
+written to a temporary file and graded by grader.course.service as `python -m grader
+NOTEBOOK` grades it, each kata in a sandboxed worker; each kata's result becomes a `Verdict`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,33 +40,19 @@ def verdict_of(kata: dict[str, Any]) -> Verdict:
 
 
 def grade_notebook(
-    nb: dict[str, Any], katas: list[str], timeout_s: float = 600, name: str = ""
+    nb: dict[str, Any], katas: list[str], name: str = "submitted", jobs: int = 0, timeout_s: float = 600
 ) -> dict[str, Verdict]:
     """Kata -> Verdict for the katas `katas` of the notebook `nb` (its JSON as a dict).
 
-    `name` is the notebook's file name for messages (default: the course notebook
-    of the first kata, e.g. `backprop.ipynb`). A kata no cell defines fails as
-    missing, as in `python -m grader`. Raises RuntimeError when the grader itself
-    could not produce a report.
+    `name` is the notebook's name without `.ipynb` (messages name it); the warm grading
+    service (grader.course.service) grades it with `jobs` processes (0: one per core).
+    A kata without code in `nb` fails as missing, as in `python -m grader`.
+    Raises RuntimeError when the grader itself could not produce a verdict.
     """
-    from grader.rubric import katas as specs
+    from grader.course.service import service
 
-    if not name:
-        name = f"{specs()[katas[0]].notebook}.ipynb" if katas else "notebook.ipynb"
     with tempfile.TemporaryDirectory(prefix="kata-autograde-") as tmp:
-        work = Path(tmp)
-        (work / "submitted").mkdir()
-        notebook = work / "submitted" / name
-        notebook.write_text(json.dumps(nb))
-        command = [sys.executable, "-m", "grader", str(notebook), "--json", str(work / "report.json")]
-        for kata in katas:
-            command += ["--kata", kata]
-        env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-        done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=timeout_s)
-        report_path = work / "report.json"
-        if not report_path.is_file():
-            raise RuntimeError(
-                f"python -m grader gave no report (exit {done.returncode}):\n{done.stderr[-2000:]}"
-            )
-        report = json.loads(report_path.read_text())
-    return {k["name"]: verdict_of(k) for k in report["katas"]}
+        path = Path(tmp) / f"{name}.ipynb"
+        path.write_text(json.dumps(nb))
+        found = service(jobs or os.cpu_count() or 1).grade(path, katas, timeout_s)
+    return {kata: Verdict(kata, v["passed"], v["text"]) for kata, v in found.items()}
