@@ -25,7 +25,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from grader.workspace import default_folder, root
+from grader.workspace import command, default_folder, grade_command, prog, root
 
 if TYPE_CHECKING:
     import torch
@@ -261,7 +261,7 @@ def _reported(history: Any) -> tuple[float, float]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m grader train",
+        prog=prog("train"),
         description="Train the lesson's MLP with your fit; save loss curves and misclassified digits.",
     )
     source = parser.add_mutually_exclusive_group()
@@ -316,14 +316,14 @@ def main(argv: list[str] | None = None) -> int:
         stub = _stub_name(exc, path)
         print(
             f"{path.name}: `{stub}` is still a stub — fill in its YOUR CODE HERE part "
-            "(`make grade KATA=training_loop` checks it), or run `make train DIR=solutions` "
-            "to watch the reference train.",
+            f"(`{grade_command('training_loop')}` checks it), or run "
+            f"`{command('train DIR=solutions', 'train --solutions')}` to watch the reference train.",
             file=sys.stderr,
         )
         return 1
     except Exception as exc:  # noqa: BLE001 - the student's fit may raise anything
         print(
-            f"{path.name}: fit raised {_describe(exc, path)} — `make grade KATA=training_loop` says more.",
+            f"{path.name}: fit raised {_describe(exc, path)} — `{grade_command('training_loop')}` says more.",
             file=sys.stderr,
         )
         return 1

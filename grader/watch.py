@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from grader.rubric import KataSpec, katas
-from grader.workspace import command, default_folder
+from grader.workspace import command, default_folder, prog
 
 if TYPE_CHECKING:
     from grader.engine import KataResult
@@ -226,7 +226,7 @@ def watch_filter(folder: Path) -> Callable[[Any, str], bool]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m grader watch",
+        prog=prog("watch"),
         description="Re-grade each kata when its file is saved; show progress, the next kata and its hint.",
     )
     parser.add_argument(

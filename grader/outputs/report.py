@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader.rubric import katas
-from grader.workspace import command
+from grader.workspace import command, grade_command
 
 if TYPE_CHECKING:  # a type only: writing a file must not import torch
     from grader.engine import Report
@@ -97,7 +97,7 @@ def table(report: Report, verbose: bool = False, width: int = 100) -> str:
     todo = next((k for k in report.katas if not k.passed), None)
     if todo is not None:
         lines.append(
-            f"next: {todo.name} — `{command(f'grade KATA={todo.name}', f'grade --kata {todo.name}')}`, "
+            f"next: {todo.name} — `{grade_command(todo.name)}`, "
             f"stuck? `{command(f'hint KATA={todo.name}', f'hint {todo.name}')}`"
         )
     return "\n".join(lines)

@@ -19,6 +19,7 @@ from grader.intake.collect import collect
 from grader.intake.decode import Decoded, decode
 from grader.intake.notebooks import katas_in, parse
 from grader.rubric import katas
+from tests.stubs import stubs_dir
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "course" / "source" / "lesson13" / "backprop.ipynb"
@@ -191,7 +192,7 @@ def test_a_solved_copy_beats_an_unsolved_original(tmp_path: Path) -> None:
 
 def test_stub_py_files_lose_to_a_solved_notebook(tmp_path: Path) -> None:
     sub = tmp_path / "fay"
-    shutil.copytree(REPO / "exercises", sub)  # every stub, as the repository hands them out
+    shutil.copytree(stubs_dir(), sub)  # every stub, as the repository hands them out
     shutil.copy(NOTEBOOK, sub / "backprop.ipynb")
     intake = collect(sub, tmp_path / "work")
     assert {k for k, f in intake.graded.items() if f == "backprop.ipynb"} == set(BACKPROP)
@@ -336,7 +337,7 @@ def test_kata_code_is_found_at_any_depth_and_misnamed_files_are_named(tmp_path: 
 
 def test_a_zip_of_a_whole_checkout_grades_only_the_students_exercises(tmp_path: Path) -> None:
     solved = (REPO / "solutions" / "relu.py").read_bytes()
-    stub = (REPO / "exercises" / "matmul.py").read_bytes()
+    stub = (stubs_dir() / "matmul.py").read_bytes()
     members = {
         "backprop-kata-main/exercises/relu.py": solved,
         "backprop-kata-main/exercises/matmul.py": stub,

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from grader.rubric import katas
+from tests.stubs import stubs_dir
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
@@ -117,7 +118,7 @@ def test_kata_files_keep_their_kernel_and_round_trip_through_jupyterlab(tmp_path
     from make_notebooks import KERNELSPEC
 
     shutil.copy(REPO / "pyproject.toml", tmp_path)  # holds the [tool.jupytext] filter
-    shutil.copytree(REPO / "exercises", tmp_path / "exercises")
+    shutil.copytree(stubs_dir(), tmp_path / "exercises")
     manager = build_sync_jupytext_contents_manager_class(LargeFileManager)(root_dir=str(tmp_path))
     for path in sorted((tmp_path / "exercises").glob("*.py")):
         before = path.read_text()
