@@ -40,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog("init"), description="Write the kata stubs into DIR; files already there are kept."
     )
-    parser.add_argument("dir", nargs="?", default="exercises", help="folder for the stubs (default: exercises)")
+    parser.add_argument(
+        "dir", nargs="?", default="exercises", help="folder for the stubs (default: exercises)"
+    )
     return parser
 
 
@@ -55,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     if written:
         print(f"wrote {len(written)} kata stubs to {folder}/: {', '.join(written)}")
     if kept:
-        print(f"kept {len(kept)} files already in {folder}/ (your work is never overwritten): {', '.join(kept)}")
+        print(
+            f"kept {len(kept)} files already in {folder}/ (your work is never overwritten): {', '.join(kept)}"
+        )
     grade = f"{APP} grade" + ("" if folder == Path("exercises") else f" {folder}")
     first = next(iter(katas().values())).filename
     print(f"next: fill in the parts marked YOUR CODE HERE, starting with {first}, then run `{grade}`")

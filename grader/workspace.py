@@ -111,4 +111,7 @@ def missing_file(filename: str, folder: Path) -> str:
     if repo is not None:
         return f"{filename} is missing from exercises/ — `make stubs` brings its stub back"
     where = folder.resolve()
-    return f"{filename} is missing from {where} — run `{APP} init {where}` to get the stubs"
+    if where == Path.cwd().resolve():  # `init` writes ./exercises, which grading then finds
+        return f"{filename} is missing from {where} — run `{APP} init` to get the stubs"
+    target = os.path.relpath(where) if where.is_relative_to(Path.cwd().resolve()) else str(where)
+    return f"{filename} is missing from {where} — run `{APP} init {target}` to get the stubs"

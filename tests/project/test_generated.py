@@ -37,7 +37,9 @@ def test_stubs_round_trip_through_jupytext() -> None:
     import jupytext
     from jupytext.config import load_jupytext_config
 
-    config = load_jupytext_config(str(REPO / "exercises"))  # pyproject.toml's [tool.jupytext], as JupyterLab reads it
+    config = load_jupytext_config(
+        str(REPO / "exercises")
+    )  # pyproject.toml's [tool.jupytext], as JupyterLab reads it
     assert config is not None
     for path in sorted([*stubs_dir().glob("*.py"), *(REPO / "grader" / "resources" / "stubs").glob("*.py")]):
         text = path.read_text()
