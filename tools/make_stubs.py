@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -130,12 +131,17 @@ def write_package_stubs(stubs: dict[str, str], folder: Path = PACKAGE_STUBS) -> 
 
 
 def committed_text(path: Path) -> str | None:
-    """`path` as the project last committed it (the commit that last changed the record), or None."""
-    rel = path.relative_to(ROOT).as_posix()
-    last = _git("log", "-1", "--format=%H", "--", f"exercises/{RECORD_NAME}")
-    if not last:
-        return None
-    return _git("show", f"{last.strip()}:{rel}")
+    """`path` as committed at HEAD, or None when it is not there."""
+    return _git("show", f"HEAD:{path.relative_to(ROOT).as_posix()}")
+
+
+def ever_recorded() -> dict[str, set[str]]:
+    """Name -> every digest the committed history of .stubs.sha256 ever listed for it."""
+    log = _git("log", "--format=", "-p", "--no-color", "--", f"exercises/{RECORD_NAME}") or ""
+    seen: dict[str, set[str]] = {}
+    for match in re.finditer(r"^[+-]([0-9a-f]{64})  (\S+)$", log, re.M):
+        seen.setdefault(match[2], set()).add(match[1])
+    return seen
 
 
 def _git(*args: str) -> str | None:
@@ -149,8 +155,11 @@ def _git(*args: str) -> str | None:
 def stale(committed: bool = True) -> list[str]:
     """What is out of date, as paths relative to the root (empty: all in sync).
 
-    Compares the generated stubs with the package's copy and with exercises/ *as committed*
-    (never with the student's edits in the working tree); the record must list them.
+    Compares the generated stubs with the package's copy, with the record, and with
+    exercises/ *as committed* at HEAD, never with the working tree. A committed kata file
+    that differs from its stub counts as stale only when some committed record listed it:
+    it is then an old stub (someone forgot to commit a regenerated one); a file no record
+    ever listed is a student's committed work.
     """
     checkout, installed = expected_stubs(), expected_stubs(place="installed")
     out = [f"grader/resources/stubs/{n}" for n, t in installed.items() if _read(PACKAGE_STUBS / n) != t]
@@ -158,7 +167,12 @@ def stale(committed: bool = True) -> list[str]:
     if read_record(EXERCISES) != {n: digest(t) for n, t in checkout.items()}:
         out.append(f"exercises/{RECORD_NAME}")
     if committed and _git("rev-parse", "--git-dir") is not None:
-        out += [f"exercises/{n}" for n, t in checkout.items() if committed_text(EXERCISES / n) != t]
+        recorded = ever_recorded()
+        for name, text in checkout.items():
+            blob = committed_text(EXERCISES / name)
+            # A committed file that was never a stub is a student's work, not a stale stub.
+            if blob is None or (blob != text and digest(blob) in recorded.get(name, set())):
+                out.append(f"exercises/{name}")
     return out
 
 
