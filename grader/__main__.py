@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grader.workspace import prog
+from grader.workspace import default_folder_help, prog
 
 if TYPE_CHECKING:
     from grader.engine import Report
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "path",
         nargs="?",
-        help="folder of kata files (default: the checkout's exercises/; installed: ./exercises or .)",
+        help=f"folder of kata files (default: {default_folder_help()})",
     )
     parser.add_argument("--kata", action="append", metavar="NAME", help="grade only this kata (repeatable)")
     parser.add_argument("--json", metavar="FILE", help="also write the report as JSON")

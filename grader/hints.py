@@ -20,7 +20,15 @@ import textwrap
 from pathlib import Path
 
 from grader.rubric import KataSpec, katas
-from grader.workspace import checkout, command, default_folder, grade_command, prog, state_dir
+from grader.workspace import (
+    checkout,
+    command,
+    default_folder,
+    default_folder_help,
+    grade_command,
+    prog,
+    state_dir,
+)
 
 STATE_NAME = ".hints.json"
 STATE_ENV = "BACKPROP_KATA_HINTS"
@@ -154,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--dir",
         default=str(default_folder()),
-        help="folder graded to find the next kata (default: exercises/)",
+        help=f"folder graded to find the next kata (default: {default_folder_help()})",
     )
     return parser
 

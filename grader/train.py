@@ -25,7 +25,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from grader.workspace import command, default_folder, grade_command, prog, root
+from grader.workspace import checkout, default_folder, default_folder_help, grade_command, prog, root
 
 if TYPE_CHECKING:
     import torch
@@ -266,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--solutions", action="store_true", help="use the reference fit from solutions/")
-    source.add_argument("--dir", help="folder holding training_loop.py (default: exercises/)")
+    source.add_argument("--dir", help=f"folder holding training_loop.py (default: {default_folder_help()})")
     parser.add_argument("--epochs", type=int, default=3, help="epochs (default: 3, the lesson's)")
     parser.add_argument("--lr", type=float, default=0.5, help="learning rate (default: 0.5)")
     parser.add_argument("--bs", type=int, default=50, help="batch size (default: 50)")
@@ -316,8 +316,8 @@ def main(argv: list[str] | None = None) -> int:
         stub = _stub_name(exc, path)
         print(
             f"{path.name}: `{stub}` is still a stub — fill in its YOUR CODE HERE part "
-            f"(`{grade_command('training_loop')}` checks it), or run "
-            f"`{command('train DIR=solutions', 'train --solutions')}` to watch the reference train.",
+            f"(`{grade_command('training_loop')}` checks it)"
+            + (", or run `make train DIR=solutions` to watch the reference train." if checkout() else "."),
             file=sys.stderr,
         )
         return 1

@@ -77,6 +77,13 @@ def default_folder(announce: bool = False) -> Path:
     return folder
 
 
+def default_folder_help() -> str:
+    """How `--help` names the default folder of kata files, here."""
+    if checkout() is not None:
+        return "the checkout's exercises/"
+    return "./exercises if there is one, else the current folder"
+
+
 def command(make: str, cli: str, notebook: str | None = None) -> str:
     """How the student runs a tool where they are, e.g. command("hint KATA=matmul", "hint matmul").
 

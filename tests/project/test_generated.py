@@ -45,3 +45,24 @@ def test_stubs_round_trip_through_jupytext() -> None:
         text = path.read_text()
         nb = jupytext.reads(text, fmt="py:percent", config=config)
         assert jupytext.writes(nb, fmt="py:percent", config=config) == text, path.name
+
+
+def test_make_stubs_replaces_only_the_stubs_it_last_wrote(tmp_path: Path) -> None:
+    """A new generation replaces untouched stubs; an edited, or unrecorded, file is kept and listed."""
+    folder = tmp_path / "exercises"
+    old = {"a.py": "# stub a\n", "b.py": "# stub b\n", "c.py": "# stub c\n"}
+    assert make_stubs.write_exercises(old, folder) == (["a.py", "b.py", "c.py"], [])
+    (folder / "b.py").write_text("# stub b\ndef solved(): ...\n")  # the student's work
+    (folder / "d.py").write_text("# a file of the student's, no stub ever written here\n")
+    new = {name: text.replace("stub", "new stub") for name, text in old.items()}
+    new["d.py"] = "# new stub d\n"
+    assert make_stubs.write_exercises(new, folder) == (["a.py", "c.py"], ["b.py", "d.py"])
+    assert (folder / "a.py").read_text() == "# new stub a\n"
+    assert (folder / "b.py").read_text() == "# stub b\ndef solved(): ...\n"
+    assert (folder / "d.py").read_text() == "# a file of the student's, no stub ever written here\n"
+    assert make_stubs.read_record(folder) == {
+        "a.py": make_stubs.digest("# new stub a\n"),
+        "b.py": make_stubs.digest("# stub b\n"),  # still the old stub's: b stays kept
+        "c.py": make_stubs.digest("# new stub c\n"),
+    }
+    assert make_stubs.write_exercises(new, folder) == ([], ["b.py", "d.py"])

@@ -132,7 +132,7 @@ def _notebook_per_kata(dest: Path) -> None:
 
 
 def _stubs(dest: Path) -> None:
-    for path in (stubs_dir()).glob("*.py"):
+    for path in stubs_dir().glob("*.py"):
         shutil.copy(path, dest / path.name)
 
 

@@ -178,3 +178,13 @@ def test_init_of_a_file_is_an_error(installed: Path, capsys: pytest.CaptureFixtu
     (installed / "notes.txt").write_text("x")
     assert init.main(["notes.txt"]) == 2
     assert "notes.txt is a file" in capsys.readouterr().err
+
+
+def test_help_outside_a_checkout_names_no_checkout_folder(installed: Path) -> None:
+    from grader import train, watch
+
+    for parser in (cli.build_parser(), hints.build_parser(), watch.build_parser(), train.build_parser()):
+        text = " ".join(parser.format_help().split())
+        assert text.startswith("usage: backprop-kata"), text[:80]
+        assert "./exercises if there is one, else the current folder" in text
+        assert "exercises/" not in text and "`make " not in text, text
