@@ -97,10 +97,14 @@ def command(make: str, cli: str, notebook: str | None = None) -> str:
 
 
 def grade_command(kata: str, verbose: bool = False) -> str:
-    """The command that grades one kata where the student is; `verbose`: every check, in full."""
+    """The command that grades one kata where the student is; `verbose`: every check, in full.
+
+    In a notebook it is the kata's check cell, `check("kata")`, which shows every message.
+    """
+    cell = f'check("{kata}")'
     if verbose:
-        return command(f"grade KATA={kata} V=1", f"grade --kata {kata} -v")
-    return command(f"grade KATA={kata}", f"grade --kata {kata}")
+        return command(f"grade KATA={kata} V=1", f"grade --kata {kata} -v", notebook=cell)
+    return command(f"grade KATA={kata}", f"grade --kata {kata}", notebook=cell)
 
 
 def prog(subcommand: str = "") -> str:

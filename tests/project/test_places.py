@@ -56,6 +56,7 @@ def test_place_and_commands_in_a_checkout_and_installed(
     monkeypatch.setattr(workspace, "in_notebook", lambda: True)
     assert workspace.place() == "notebook"
     assert workspace.command("x", "y", notebook='check("relu")') == 'check("relu")'
+    assert workspace.grade_command("relu", verbose=True) == 'check("relu")'
 
 
 def test_state_folder_follows_xdg_and_never_the_current_folder(
