@@ -224,7 +224,7 @@ def test_train_says_when_fit_is_a_stub(tmp_path: Path, capsys: pytest.CaptureFix
     from grader import train
 
     out = tmp_path / "out"
-    assert train.main(["--sample", "--epochs", "1", "--out", str(out)]) == 1
+    assert train.main(["--dir", str(stubs_dir()), "--sample", "--epochs", "1", "--out", str(out)]) == 1
     err = capsys.readouterr().err.strip()
     assert "`fit` is still a stub" in err and "Traceback" not in err
     assert len(err.splitlines()) == 1
