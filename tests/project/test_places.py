@@ -189,3 +189,12 @@ def test_help_outside_a_checkout_names_no_checkout_folder(installed: Path) -> No
         assert text.startswith("usage: backprop-kata"), text[:80]
         assert "./exercises if there is one, else the current folder" in text
         assert "exercises/" not in text and "`make " not in text, text
+
+
+def test_a_missing_kata_in_a_checkout_names_the_checkouts_remedy(tmp_path: Path) -> None:
+    assert workspace.place() == "checkout"
+    message = grade(tmp_path, ["relu"]).katas[0].first_failure.message
+    assert message == f"relu.py is missing from {tmp_path.name}/ — copy its stub from exercises/"
+    assert workspace.missing_file("relu.py", REPO / "exercises") == (
+        "relu.py is missing from exercises/ — `make stubs` brings its stub back"
+    )
