@@ -3,12 +3,6 @@
 
 .PHONY: watch hint progress lab train manifest student-notebooks
 
-# JupyterLab opens a .py kata as a notebook (through jupytext) on a double click, and
-# hides nbgrader's instructor tools (Validate, Create Assignment, Formgrader): settings
-# for this virtualenv only, never in your home directory.
-LAB_CONFIG ?= $(VENV)/etc/jupyter/labconfig
-LAB_OVERRIDES := $(LAB_CONFIG)/default_setting_overrides.json
-LAB_PAGE_CONFIG := $(LAB_CONFIG)/page_config.json
 LAB_ARGS ?=
 ARGS ?=
 
@@ -21,11 +15,10 @@ hint: $(STAMP) ## the next hint for KATA (default: your first unfinished kata; R
 progress: $(STAMP) ## done and remaining katas in lesson order, the next one and its hint
 	@$(PY) -m grader watch --once --dir $(DIR)
 
+# tools/lab.py: JupyterLab on $(DIR) alone, a .py kata opening as a notebook; its settings go
+# into .venv only, never your home directory.
 lab: $(STAMP) ## open the katas as notebooks in JupyterLab (the .py file is the notebook)
-	@mkdir -p $(LAB_CONFIG)
-	@printf '%s\n' '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}}}' > $(LAB_OVERRIDES)
-	@printf '%s\n' '{"disabledExtensions": {"@jupyter/nbgrader": true}}' > $(LAB_PAGE_CONFIG)
-	$(PY) -m jupyterlab --ServerApp.root_dir=. --ServerApp.default_url=/lab/tree/$(DIR) $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+	$(PY) tools/lab.py --dir $(DIR) $(LAB_ARGS)
 
 train: $(STAMP) ## train the lesson's MLP with your fit; save plots to out/ (DIR=solutions: the reference)
 	@$(PY) -m grader train --dir $(DIR) $(ARGS)

@@ -7,13 +7,15 @@ rules). A run grades the students of its shard (`--shard i/N`) or those named
 its report in OUT (unless `--force`), and writes into OUT, each file atomically
 and each student's as soon as they are graded (so an interrupted run resumes):
 `<student>.json`, `feedback/<student>.md|.html`, then `gradebook.csv` with a row
-for every student of DIR (in the shard) that has a report in OUT.
+for every student of DIR (in the shard) that has a report in OUT, and the class
+report of those rows (`class-report.html|.md|.json`).
 Exit status: 0 when grading ran, 2 for bad usage or a sandbox that is not full.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import sys
@@ -23,7 +25,7 @@ from typing import Any
 
 from grader.batch import due, plan
 from grader.intake.collect import Intake, collect
-from grader.outputs import feedback, gradebook
+from grader.outputs import classreport, feedback, gradebook
 from grader.outputs.report import write_atomic
 from grader.rubric import katas
 
@@ -72,7 +74,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--due", metavar="WHEN", help="due date, e.g. 2026-12-01T23:59 (local time unless +HH:MM)"
     )
     parser.add_argument("--extensions", metavar="CSV", help="per-student due dates: a CSV with student,due")
+    parser.add_argument("--grace", metavar="TIME", help="not late within this long after the due date (15m, 2h)")
+    parser.add_argument(
+        "--late-penalty",
+        metavar="RULE",
+        help="taken off the total per started day or hour late: 10%%/day (of the maximum), 2%%/hour, 5/day",
+    )
+    parser.add_argument("--late-cap", metavar="AMOUNT", help="the late penalty at most this: 50%% or 30 (points)")
+    parser.add_argument("--no-credit-after", metavar="WHEN", help="work handed in after this date scores 0")
     return parser
+
+
+def late_policy(args: argparse.Namespace, students: list[str]) -> due.Policy:
+    """The late policy the options state; ValueError for a bad value or an unknown student."""
+    extensions = due.read_extensions(Path(args.extensions)) if args.extensions else {}
+    due.check_extensions(extensions, students, args.extensions or "")
+    if args.due is None and any((args.grace, args.late_penalty, args.late_cap, args.no_credit_after)):
+        raise ValueError("--grace, --late-penalty, --late-cap and --no-credit-after need --due")
+    return due.Policy(
+        due=due.parse_when(args.due) if args.due else None,
+        extensions=extensions,
+        grace=due.parse_duration(args.grace) if args.grace else datetime.timedelta(0),
+        penalty=due.parse_penalty(args.late_penalty) if args.late_penalty else None,
+        cap=due.parse_amount(args.late_cap) if args.late_cap else None,
+        no_credit_after=due.parse_when(args.no_credit_after) if args.no_credit_after else None,
+    )
 
 
 def sandbox_label(allow_weak: bool) -> str | None:
@@ -139,9 +165,9 @@ def main(argv: list[str]) -> int:
     if args.jobs < 1 or args.timeout_scale <= 0:
         return _usage("--jobs must be at least 1 and --timeout-scale above 0")
     try:
-        deadline = due.parse_when(args.due) if args.due else None
-        extensions = due.read_extensions(Path(args.extensions)) if args.extensions else {}
-        selected = _select(args, plan.find_submissions(root, exclude=Path(args.out) if args.out else None))
+        everyone = plan.find_submissions(root, exclude=Path(args.out) if args.out else None)
+        policy = late_policy(args, [s.name for s in everyone])
+        selected = _select(args, everyone)
     except (ValueError, OSError) as exc:
         return _usage(str(exc))
     out = Path(args.out) if args.out else root.resolve().parent / f"{root.resolve().name}-grades"
@@ -167,7 +193,7 @@ def main(argv: list[str]) -> int:
         # A report whose grading failed has only the failure as a note: keep intake's too.
         report["notes"] = [*intake.notes, *(n for n in report.get("notes", []) if n not in intake.notes)]
         report.update(provenance(intake, sandbox))
-        report["late"] = due.late(intake.student, report["submitted_at"], deadline, extensions)
+        report.update(policy.apply(intake.student, report["submitted_at"], report["score"], report["max_score"]))
         write_atomic(gradebook.report_path(out, intake.student), json.dumps(report, indent=2) + "\n")
         feedback.write(out, report)
 
@@ -181,19 +207,22 @@ def main(argv: list[str]) -> int:
                 continue
             skipped += 1
             assert previous is not None
-            flag = due.late(intake.student, previous.get("submitted_at"), deadline, extensions)
-            if previous.get("late") != flag:  # the due dates changed, not the grade
-                previous["late"] = flag
+            late = policy.apply(
+                intake.student, previous.get("submitted_at"), previous["score"], previous["max_score"]
+            )
+            if any(previous.get(k) != v for k, v in late.items()):  # the policy changed, not the grade
                 finish(intake, previous)
         if pending and _grade(pending, args, out, finish) is None:
             return 130
     reports = gradebook.read_reports(out)
     rows = [reports[s.name] for s in members if s.name in reports]
     write_atomic(out / gradebook.NAME, gradebook.gradebook_csv(rows))
+    classreport.write(out, rows)
     full = sum(r["score"] == r["max_score"] for r in rows)
     print(
         f"graded {len(pending)} submissions, {skipped} unchanged since their last report "
-        f"({full} of {len(rows)} with full marks): {out / gradebook.NAME}"
+        f"({full} of {len(rows)} with full marks): {out / gradebook.NAME}, "
+        f"the class at a glance: {out / classreport.NAME}.html"
     )
     return 0
 

@@ -1,7 +1,7 @@
 """`python -m grader merge OUT1 OUT2 ... --out OUT`: the gradebook of several shards.
 
 Copies every student's JSON report from the shards' output folders into OUT, then
-writes the feedback files and `gradebook.csv` from those reports alone, exactly
+writes the feedback files, `gradebook.csv` and the class report from those reports alone, exactly
 as one run over the whole class writes them. A student found in two folders with
 different reports is an error (exit 2): the shards overlapped.
 """
@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from grader.outputs import feedback, gradebook
+from grader.outputs import classreport, feedback, gradebook
 from grader.outputs.report import write_atomic
 
 
@@ -43,6 +43,7 @@ def merge(folders: list[Path], out: Path) -> int:
     for report in reports.values():
         feedback.write(out, report)
     write_atomic(out / gradebook.NAME, gradebook.gradebook_csv(reports.values()))
+    classreport.write(out, reports.values())
     return len(reports)
 
 

@@ -3,7 +3,7 @@
 NBGRADER.csv is what `nbgrader export` writes (one row per student and assignment:
 `assignment, ..., student_id, ..., raw_score, ..., score, max_score`); GRADEBOOK.csv
 is `grader batch`'s. nbgrader's `raw_score` (before any late penalty) is compared
-with the batch `total`. Exit status: 0 when they agree, 1 when any student differs
+with the batch `total` before its late penalty. Exit status: 0 when they agree, 1 when any student differs
 or is in only one of the two, 2 for bad usage.
 """
 
@@ -59,7 +59,9 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         nbgrader = read_nbgrader(Path(args.nbgrader), args.assignment)
-        batch = {s: float(row["total"]) for s, row in read_gradebook(Path(args.batch)).items()}
+        # Both before any late penalty: the batch total plus what it took off.
+        book = read_gradebook(Path(args.batch))
+        batch = {s: float(row["total"]) + float(row.get("penalty") or 0) for s, row in book.items()}
     except (OSError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

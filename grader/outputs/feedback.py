@@ -31,13 +31,24 @@ def _sections(report: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]
     return sections
 
 
+def late_line(report: dict[str, Any]) -> str:
+    """`Handed in 1 d 2 h after the due date: 10 points off (90 → 80).` or "" when on time."""
+    if report.get("late") != "yes":
+        return ""
+    when = f"{report['late_by']} after" if report.get("late_by") else "after"
+    penalty = report.get("penalty") or 0
+    cost = f": {penalty:g} points off ({report['score']} → {report['total']:g})" if penalty else ""
+    return f"Handed in {when} the due date{cost}."
+
+
 def _header(report: dict[str, Any]) -> tuple[str, list[str]]:
-    title = f"backprop-kata feedback for {report['student']}: {report['score']}/{report['max_score']}"
+    total = report.get("total", report["score"])
+    title = f"backprop-kata feedback for {report['student']}: {total:g}/{report['max_score']}"
     lines = []
     if report.get("files"):
         lines.append("Graded: " + ", ".join(report["files"]))
-    if report.get("late") == "yes":
-        lines.append("Handed in after the due date.")
+    if late_line(report):
+        lines.append(late_line(report))
     lines += report.get("notes", [])
     return title, lines
 

@@ -1,8 +1,9 @@
 """The class gradebook: one CSV row per student, built from the students' JSON reports.
 
-Columns: `student, total`, one per kata in lesson order (kept first, as before),
-then `max`, `sandbox`, `grader_version`, `submission_hash`, `files` (what was
-graded, `; `-separated), `late` (yes / no / empty without a due date) and `notes`.
+Columns: `student, total` (after any late penalty), one per kata in lesson order
+(kept first, as before), then `max`, `sandbox`, `grader_version`, `submission_hash`,
+`files` (what was graded, `; `-separated), `late` (yes / no / empty without a due
+date), `late_by`, `penalty` (points taken off `total`; empty for none) and `notes`.
 The rows come from the `<student>.json` files alone, sorted by student, so the
 same reports always give the same bytes, however they were graded.
 """
@@ -19,7 +20,17 @@ from typing import Any
 from grader.rubric import katas
 
 NAME = "gradebook.csv"
-EXTRA = ("max", "sandbox", "grader_version", "submission_hash", "files", "late", "notes")
+EXTRA = (
+    "max",
+    "sandbox",
+    "grader_version",
+    "submission_hash",
+    "files",
+    "late",
+    "late_by",
+    "penalty",
+    "notes",
+)
 
 
 def columns() -> list[str]:
@@ -32,7 +43,7 @@ def row(report: dict[str, Any]) -> list[Any]:
     scores = {k["name"]: k["score"] for k in report["katas"]}
     return [
         report["student"],
-        report["score"],
+        report.get("total", report["score"]),
         *(scores.get(name, 0) for name in katas()),
         report["max_score"],
         report.get("sandbox", ""),
@@ -40,6 +51,8 @@ def row(report: dict[str, Any]) -> list[Any]:
         report.get("submission_hash", ""),
         "; ".join(report.get("files", [])),
         report.get("late", ""),
+        report.get("late_by", ""),
+        report.get("penalty", "") or "",
         "; ".join(report.get("notes", [])),
     ]
 
@@ -80,5 +93,9 @@ def read_reports(out: Path) -> dict[str, dict[str, Any]]:
 
 def read_gradebook(path: Path) -> dict[str, dict[str, str]]:
     """student -> their row (column -> text) of a gradebook CSV."""
-    with Path(path).open(newline="", encoding="utf-8") as f:
-        return {row["student"]: row for row in csv.DictReader(f)}
+    return read_gradebook_text(Path(path).read_text(encoding="utf-8"))
+
+
+def read_gradebook_text(text: str) -> dict[str, dict[str, str]]:
+    """student -> their row (column -> text) of a gradebook CSV's text."""
+    return {row["student"]: row for row in csv.DictReader(io.StringIO(text, newline=""))}

@@ -186,7 +186,7 @@ def test_shards_merge_into_the_gradebook_of_one_run_byte_for_byte(tmp_path: Path
         shard = tmp_path / f"shard{i}"
         result = _run(str(subs), "--out", str(shard), "--jobs", "1", "--shard", f"{i}/2")
         assert result.returncode == 0, result.stderr
-        shards.append({p.stem for p in shard.glob("*.json")})
+        shards.append(set(gradebook.read_reports(shard)))
     assert shards[0] | shards[1] == {p.name for p in subs.iterdir()} and not shards[0] & shards[1]
     merged = _run(
         str(tmp_path / "shard1"), str(tmp_path / "shard2"), "--out", str(tmp_path / "m"), command="merge"
@@ -199,6 +199,9 @@ def test_shards_merge_into_the_gradebook_of_one_run_byte_for_byte(tmp_path: Path
     for student in shards[0] | shards[1]:
         for rel in (f"{student}.json", f"feedback/{student}.md", f"feedback/{student}.html"):
             assert (tmp_path / "m" / rel).read_bytes() == (tmp_path / "one" / rel).read_bytes(), rel
+    for ext in ("json", "md", "html"):  # the class report too
+        rel = f"class-report.{ext}"
+        assert (tmp_path / "m" / rel).read_bytes() == (tmp_path / "one" / rel).read_bytes(), rel
     rows = _rows(tmp_path / "one" / "gradebook.csv")
     assert rows["ada"]["total"] == 100 and rows["eve-lee"]["total"] == 100 and rows["bob"]["total"] == 0
     assert rows["dee"]["matmul"] == 0 and rows["dee"]["total"] == 100 - katas()["matmul"].points

@@ -84,18 +84,95 @@ def test_canvas_and_moodle_imports_join_the_roster(tmp_path: Path) -> None:
     assert canvas[3][-1] == "0"  # cy handed in nothing: a 0, not a missing line
 
     moodle = list(csv.reader(io.StringIO(lms.export(book, people, "moodle", "Lesson 13"))))
-    assert moodle[0] == ["First name", "Last name", "ID number", "Email address", "Lesson 13"]
-    assert moodle[1] == ["Ada", "Lovelace", "S001", "ada@example.org", "100"]
+    assert moodle[0] == ["First name", "Last name", "ID number", "Email address", "Lesson 13", "Feedback"]
+    assert moodle[1] == ["Ada", "Lovelace", "S001", "ada@example.org", "100", ""]
     assert moodle[2][:2] == ["Charles", "Babbage"]
 
     # nbgrader's own roster columns (`nbgrader db student import`) work as well.
     nbgrader_roster = tmp_path / "nbgrader-roster.csv"
     nbgrader_roster.write_text("id,first_name,last_name,email,sis_id\nada,Ada,Lovelace,ada@example.org,S001\n")
     same = lms.export({"ada": book["ada"]}, lms.read_roster(nbgrader_roster), "moodle", "Lesson 13")
-    assert same.splitlines()[1] == "Ada,Lovelace,S001,ada@example.org,100"
+    assert same.splitlines()[1] == "Ada,Lovelace,S001,ada@example.org,100,"
 
     with pytest.raises(ValueError, match="bob graded but not in the roster"):
         lms.export(book, people[:1], "canvas", "Lesson 13")
+
+
+NBGRADER_ROSTER = """id,first_name,last_name,email,lms_user_id
+olivia_smith,Olivia,Smith,olivia@uni.example,4411
+john_doe,John,Doe,jdoe@uni.example,4412
+zoe,Zoe,Quinn,zq@uni.example,4413
+"""
+CANVAS_ROSTER = """Student,ID,SIS User ID,SIS Login ID,Section,Lesson 13 katas
+    Points Possible,,,,,100
+"Smith, Olivia",4411,S1,osmith,Sec A,
+"Doe, John",4412,S2,jdoe,Sec B,
+"Quinn, Zoe",4413,S3,zquinn,Sec A,
+"Student, Test",9999,,,,
+"""
+MOODLE_ROSTER = """First name,Last name,ID number,Institution,Department,Email address
+Olivia,Smith,S1,Uni,CS,olivia@uni.example
+John,Doe,S2,Uni,CS,jdoe@uni.example
+Zoe,Quinn,S3,Uni,CS,zq@uni.example
+"""
+
+
+def _late_book(*students: str) -> dict[str, dict[str, str]]:
+    reports = [_report(s) for s in students]
+    reports[0].update(late="yes", late_by="1 d 2 h", penalty=20, total=80)
+    return gradebook.read_gradebook_text(gradebook.gradebook_csv(reports))
+
+
+def test_rosters_of_nbgrader_canvas_and_moodle_fill_each_targets_identity(tmp_path: Path) -> None:
+    for name, text in (("nb", NBGRADER_ROSTER), ("canvas", CANVAS_ROSTER), ("moodle", MOODLE_ROSTER)):
+        (tmp_path / f"{name}.csv").write_text(text)
+
+    # nbgrader's roster: the folder is the nbgrader id (underscores kept); Canvas's ID is lms_user_id.
+    nb = lms.read_roster(tmp_path / "nb.csv")
+    book = _late_book("olivia_smith", "john_doe")
+    canvas = list(csv.reader(io.StringIO(lms.export(book, nb, "canvas", "L13"))))
+    assert canvas[1:] == [
+        ["Smith, Olivia", "4411", "", "olivia@uni.example", "", "80"],
+        ["Doe, John", "4412", "", "jdoe@uni.example", "", "100"],
+        ["Quinn, Zoe", "4413", "", "zq@uni.example", "", "0"],
+    ]
+    moodle = list(csv.reader(io.StringIO(lms.export(book, nb, "moodle", "L13"))))
+    assert moodle[1] == ["Olivia", "Smith", "", "olivia@uni.example", "80", "late by 1 d 2 h: 20 points off"]
+    assert lms.not_graded(book, nb) == ["Quinn, Zoe (zoe)"]
+
+    # Canvas's own export: its Points Possible line and test student are no students; the
+    # folders may be named by login (here miscased) or by the e-mail's user part.
+    people = lms.read_roster(tmp_path / "canvas.csv")
+    assert [p["name"] for p in people] == ["Smith, Olivia", "Doe, John", "Quinn, Zoe"]
+    book = _late_book("OSmith", "jdoe")
+    canvas = list(csv.reader(io.StringIO(lms.export(book, people, "canvas", "L13"))))
+    assert canvas[1] == ["Smith, Olivia", "4411", "S1", "osmith", "Sec A", "80"]
+    assert canvas[2] == ["Doe, John", "4412", "S2", "jdoe", "Sec B", "100"]
+
+    # Moodle's export: matched by the e-mail's user part; ID number is the SIS id.
+    people = lms.read_roster(tmp_path / "moodle.csv")
+    book = _late_book("olivia", "S2")
+    moodle = list(csv.reader(io.StringIO(lms.export(book, people, "moodle", "L13"))))
+    assert [row[:5] for row in moodle[1:]] == [
+        ["Olivia", "Smith", "S1", "olivia@uni.example", "80"],
+        ["John", "Doe", "S2", "jdoe@uni.example", "100"],
+        ["Zoe", "Quinn", "S3", "zq@uni.example", "0"],
+    ]
+    with pytest.raises(ValueError, match="ghost graded but not in the roster"):
+        lms.export(_late_book("olivia", "ghost"), people, "moodle", "L13")
+
+
+def test_export_lists_who_is_on_the_roster_but_not_graded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "nb.csv").write_text(NBGRADER_ROSTER)
+    path = tmp_path / "gradebook.csv"
+    path.write_text(gradebook.gradebook_csv([_report("olivia_smith"), _report("john_doe")]))
+    assert lms.main([str(path), "--roster", str(tmp_path / "nb.csv"), "--to", "canvas"]) == 0
+    assert "on the roster but not graded (0 points): Quinn, Zoe (zoe)" in capsys.readouterr().err
+    path.write_text(gradebook.gradebook_csv([_report("olivia_smith"), _report("nobody")]))
+    assert lms.main([str(path), "--roster", str(tmp_path / "nb.csv"), "--to", "canvas"]) == 2
+    assert "nobody graded but not in the roster" in capsys.readouterr().err
 
 
 def test_export_command_writes_next_to_the_gradebook(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from grader.batch.cli import WEAK_FLAG
 from grader.gradescope import bundle
 from grader.isolation.sandbox import current
 from grader.outputs.formats import HIDDEN_NOTICE
+from grader.outputs.gradebook import read_reports
 from grader.rubric import katas
 from tests.stubs import stubs_dir
 
@@ -186,7 +187,7 @@ def batch_scores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str
         capture_output=True,
         timeout=600,
     )
-    reports = {p.stem: json.loads(p.read_text()) for p in (base / "out").glob("*.json")}
+    reports = read_reports(base / "out")  # the students' reports, not the class report
     return {name: {k["name"]: k["score"] for k in r["katas"]} for name, r in reports.items()}
 
 

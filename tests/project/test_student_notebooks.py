@@ -9,7 +9,6 @@ there are four runs in all.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -18,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from grader.rubric import katas
-from tests.stubs import stubs_dir
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
@@ -104,48 +102,6 @@ def test_notebook_with_the_reference_code_passes_every_check(part: str, tmp_path
         assert f"✔ {kata}: all" in _text(cell)
     points = sum(katas()[k].points for k in gen.PARTS[part])
     assert f"score: {points}/{points}" in _text(cells[-1])
-
-
-# -- the kata files in `make lab` --------------------------------------------------------------
-
-
-def test_kata_files_keep_their_kernel_and_round_trip_through_jupyterlab(tmp_path: Path) -> None:
-    """Opened and saved with no edit by jupytext's contents manager (as `make lab` serves them):
-    the kernel is known on open, and the file stays byte for byte the same, although the
-    kernel has set the metadata JupyterLab always adds."""
-    from jupyter_server.services.contents.largefilemanager import LargeFileManager
-    from jupytext.sync_contentsmanager import build_sync_jupytext_contents_manager_class
-    from make_notebooks import KERNELSPEC
-
-    shutil.copy(REPO / "pyproject.toml", tmp_path)  # holds the [tool.jupytext] filter
-    shutil.copytree(stubs_dir(), tmp_path / "exercises")
-    manager = build_sync_jupytext_contents_manager_class(LargeFileManager)(root_dir=str(tmp_path))
-    for path in sorted((tmp_path / "exercises").glob("*.py")):
-        before = path.read_text()
-        model = manager.get(f"exercises/{path.name}", content=True, type="notebook")
-        assert model["content"]["metadata"].get("kernelspec") == KERNELSPEC, path.name
-        model["content"]["metadata"]["language_info"] = {"name": "python", "version": "3.11.7"}
-        manager.save(model, f"exercises/{path.name}")
-        assert path.read_text() == before, f"{path.name} changed on a save with no edit"
-
-
-def test_make_lab_hides_nbgrader_and_opens_kata_files_as_notebooks(tmp_path: Path) -> None:
-    if shutil.which("make") is None:
-        pytest.skip("make is not installed")
-    config = tmp_path / "etc" / "jupyter"
-    args = ["make", "--no-print-directory", "-o", ".venv/.installed", "lab"]
-    subprocess.run([*args, f"LAB_CONFIG={config / 'labconfig'}", "LAB_ARGS=--version"], cwd=REPO, check=True)
-    env = dict(os.environ, JUPYTER_CONFIG_PATH=str(config), NO_COLOR="1")
-    listing = subprocess.run(
-        [sys.executable, "-m", "jupyter", "labextension", "list"], env=env, capture_output=True, text=True
-    )
-    line = next(x for x in (listing.stdout + listing.stderr).splitlines() if "@jupyter/nbgrader v" in x)
-    assert "disabled" in line
-    overrides = json.loads((config / "labconfig" / "default_setting_overrides.json").read_text())
-    assert (
-        overrides["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]["python"]
-        == "Jupytext Notebook"
-    )
 
 
 def test_downloaded_notebook_grades_in_isolation_like_make_grade(tmp_path: Path) -> None:

@@ -278,7 +278,7 @@ def _get_json(url: str) -> dict:
 
 
 def test_make_lab_opens_a_kata_as_a_notebook(tmp_path: Path) -> None:
-    """`make lab` serves exercises/*.py as notebooks (jupytext), the .py opening as a notebook."""
+    """`make lab` serves exercises/ alone, its *.py as notebooks (jupytext), the .py opening as a notebook."""
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
     port, token = _free_port(), "kata-test-token"
@@ -315,7 +315,10 @@ def test_make_lab_opens_a_kata_as_a_notebook(tmp_path: Path) -> None:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"JupyterLab did not start:\n{log.read_text()[-3000:]}")
                 time.sleep(0.25)
-        model = _get_json(f"{base}/api/contents/exercises/matmul.py?type=notebook&content=1&token={token}")
+        root = _get_json(f"{base}/api/contents?token={token}")  # the lab's root is exercises/
+        assert "matmul.py" in {item["name"] for item in root["content"]}
+        assert not {"solutions", "grader", "tests"} & {item["name"] for item in root["content"]}
+        model = _get_json(f"{base}/api/contents/matmul.py?type=notebook&content=1&token={token}")
         assert model["type"] == "notebook"
         cells = model["content"]["cells"]
         kinds = {c["cell_type"] for c in cells}
