@@ -274,7 +274,7 @@ def _download_command() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``python -m grader.data download [--url URL] [--dest PATH] [--quiet]``."""
-    parser = argparse.ArgumentParser(prog="python -m grader.data", description=__doc__)
+    parser = argparse.ArgumentParser(prog=workspace.prog("data"), description=__doc__)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     sub = parser.add_subparsers(dest="command", required=True)
     dl = sub.add_parser("download", help=f"fetch the full MNIST pickle into {FULL_PATH.name}")

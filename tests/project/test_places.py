@@ -169,8 +169,9 @@ def test_help_lists_every_command_once_with_the_name_typed(program: str) -> None
         section = proc.stdout.split("\ncommands (", 1)[1].split("\n\n", 1)[0]
         listed = re.findall(r"^  ([a-z]+) {2,}\S", section, re.M)
         assert sorted(listed) == sorted(cli.SUMMARIES), proc.stdout  # each command once, one line each
-    hint = subprocess.run([*args, "help", "hint"], capture_output=True, text=True, timeout=60, cwd=REPO)
-    assert hint.returncode == 0 and hint.stdout.startswith(f"usage: {program} hint"), hint.stdout
+    for name in sorted(cli.SUBCOMMANDS):  # each command's own help, by the name typed
+        sub = subprocess.run([*args, "help", name], capture_output=True, text=True, timeout=60, cwd=REPO)
+        assert sub.returncode == 0 and sub.stdout.startswith(f"usage: {program} {name}"), sub.stdout
     bad = subprocess.run([*args, "help", "nope"], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert bad.returncode == 2 and "no command 'nope'" in bad.stderr
 

@@ -137,6 +137,9 @@ def test_sync_check_reads_the_commit_and_make_stubs_updates_untouched_stubs(clon
     python = str(VENV / "bin" / "python")
     proc = subprocess.run([python, *check[1:]], **run)
     assert proc.returncode == 0, proc.stdout + proc.stderr  # matmul, relu, lin solved: still in sync
+    tests = [python, "-m", "pytest", "-q", "-p", "no:hypothesispytest", "tests/project/test_generated.py"]
+    proc = subprocess.run(tests, **run)  # the project's sync tests, on the student's tree
+    assert proc.returncode == 0, proc.stdout[-3000:]
     mse = clone / "solutions" / "mse.py"
     text = mse.read_text()
     title_end = text.index("\n", text.index("# # "))
