@@ -5,11 +5,14 @@ its gradebook.db and the assignment's folders all live next to this file.
 """
 
 import os
+import warnings
 
 from nbgrader.converters.autograde import Autograde
-from nbgrader.preprocessors import Execute
+from nbgrader.preprocessors import Execute, OverwriteCells
+from sqlalchemy.exc import SAWarning
 
 from grader.course.autograde import KataExecute
+from grader.course.sanitize import KataOverwriteCells
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
@@ -32,15 +35,25 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # Clear solutions with the same stub as exercises/ (nbgrader's default).
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
-# Scores come from the isolated grader, not from the kernel: KataExecute grades each
-# submitted notebook's kata code with `python -m grader` before the notebook runs and
-# fixes every test cell's outputs to that verdict (grader/course/autograde.py).
+# Scores come from the isolated grader, not from a kernel: KataExecute grades each
+# submitted notebook's kata code in one warm grading service shared by the whole run
+# and sets every test cell's outputs to that verdict (grader/course/autograde.py).
 c.Autograde.autograde_preprocessors = [
     KataExecute if p is Execute else p for p in Autograde.class_traits()["autograde_preprocessors"].default()
 ]
+# nbgrader warns "checksum has changed" for every released test cell with hidden tests;
+# this one warns only when a student edited a locked cell (grader/course/sanitize.py).
+c.Autograde.sanitize_preprocessors = [
+    KataOverwriteCells if p is OverwriteCells else p
+    for p in Autograde.class_traits()["sanitize_preprocessors"].default()
+]
+# nbgrader 0.9's gradebook code trips SQLAlchemy 2's "Object of type <...> not in session"
+# warning on every new submission; the rows are written all the same.
+warnings.filterwarnings("ignore", message=r"Object of type <\w+> not in session", category=SAWarning)
 # KataExecute refuses to grade when the grader's workers lack the full sandbox
 # (docs/security.md). To grade anyway, and have every verdict say so:
 # c.KataExecute.allow_weak_sandbox = True   (or the environment KATA_ALLOW_WEAK_SANDBOX=1)
-# The kernel that runs the notebook for the feedback runs the student's code with your
-# rights; to grade without it (same scores, no student outputs in the feedback):
-# c.KataExecute.run_notebook = False
+# The notebooks are not run in a kernel: scores never depend on it, and it costs about
+# 2.5 s a notebook. To show each student's own outputs in the feedback too (same scores;
+# the kernel is sandboxed by grader.course.kernel when the full sandbox is available):
+# c.KataExecute.run_notebook = True

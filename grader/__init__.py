@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from grader.engine import Report
+    from grader.outputs.scores import Scores
+    from grader.selfcheck import Passed
 
 __all__ = ["check", "scores"]
 
 
-def check(kata: str, namespace: dict[str, Any] | None = None, only: list[str] | None = None) -> bool:
+def check(kata: str, namespace: dict[str, Any] | None = None, only: list[str] | None = None) -> Passed:
     """Run the checks of `kata` on the code in the caller's namespace (see grader.selfcheck)."""
     __tracebackhide__ = True  # noqa: F841
     import sys
@@ -24,8 +25,8 @@ def check(kata: str, namespace: dict[str, Any] | None = None, only: list[str] | 
     return run(kata, namespace if namespace is not None else sys._getframe(1).f_globals, only)
 
 
-def scores(names: list[str] | None = None, namespace: dict[str, Any] | None = None) -> Report:
-    """Print the score table of the katas `names` defined in the caller's namespace (grader.selfcheck)."""
+def scores(names: list[str] | None = None, namespace: dict[str, Any] | None = None) -> Scores:
+    """The score table of the katas `names` defined in the caller's namespace (grader.selfcheck)."""
     import sys
 
     from grader.selfcheck import scores as run

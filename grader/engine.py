@@ -10,7 +10,7 @@ from pathlib import Path
 from grader.checks import Check, checks_for
 from grader.errors import CheckFailure, StudentError, WorkerEnded
 from grader.feedback.explain import explain
-from grader.kata import REPO, Kata, WorkerKata
+from grader.kata import LIMITS, REPO, Kata, WorkerKata
 from grader.rubric import KataSpec, katas
 from grader.workspace import missing_file
 
@@ -97,6 +97,8 @@ def describe_student_error(err: StudentError, spec: KataSpec) -> tuple[str, str]
         return "error", f"{spec.filename} {err.message}" + (f"\n  {why}" if why else "")
     if err.kind in ("MissingName", "NotPlainData", "SystemExit"):
         return "error", err.message
+    if err.kind in LIMITS:
+        return "error", f"{err.where} {err.message}".strip()
     return "error", raised(err, spec.name)
 
 

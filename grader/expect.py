@@ -31,12 +31,35 @@ def shape(t: torch.Tensor) -> str:
     return str(tuple(t.shape))
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def number(x: float, digits: int = 4) -> str:
+    """A number as a student reads it: 0.5, -2.113, 1.2×10¹⁵, 3×10⁻⁷ (`digits` significant)."""
+    text = f"{x + 0.0:.{digits}g}"  # + 0.0 turns -0.0 into 0.0
+    if "e" not in text or "inf" in text or "nan" in text:
+        return text
+    mantissa, exponent = text.split("e")
+    return f"{mantissa}×10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+
+
 def preview(t: torch.Tensor, count: int = 4) -> str:
     """The first few values of a tensor, compactly."""
     flat = t.detach().reshape(-1)
-    values = ", ".join(f"{float(v):.4g}" for v in flat[:count])
+    values = ", ".join(number(float(v)) for v in flat[:count])
     more = ", …" if flat.numel() > count else ""
     return f"[{values}{more}]"
+
+
+def _index(flat: int, dims: torch.Size) -> str:
+    """The index `[i, j]` of the element at `flat` in a tensor of shape `dims` ("" for a 0-d one)."""
+    if not dims:
+        return ""
+    index = []
+    for size in reversed(dims):
+        index.append(flat % size)
+        flat //= size
+    return "[" + ", ".join(str(i) for i in reversed(index)) + "]"
 
 
 def _kind(obj: Any) -> str:
@@ -54,10 +77,46 @@ def expect_tensor(got: Any, what: str) -> torch.Tensor:
 
 
 def errors(got: torch.Tensor, expected: torch.Tensor) -> tuple[float, float]:
-    """Max absolute and max relative error of got against expected (float64)."""
+    """Max absolute and max relative error of got against expected (float64).
+
+    The relative error leaves out the elements whose expected value is about 0 (at most
+    ATOL of the largest): relative to 0, any error is "infinite" and says nothing.
+    """
     diff = (got.double() - expected.double()).abs()
-    rel = diff / expected.double().abs().clamp_min(1e-12)
+    size = expected.double().abs()
+    meaningful = size > ATOL * _scale(expected)
+    rel = diff[meaningful] / size[meaningful]
     return float(diff.max()) if diff.numel() else 0.0, float(rel.max()) if rel.numel() else 0.0
+
+
+def _scale(expected: torch.Tensor) -> float:
+    """The largest |expected| (1 when all are 0): what ATOL is relative to."""
+    scale = float(expected.double().abs().max()) if expected.numel() else 1.0
+    return scale if scale > 0 else 1.0
+
+
+def off_by(
+    got: torch.Tensor, expected: torch.Tensor, rtol: float = RTOL, atol: float = ATOL, abs_tol: float = 0.0
+) -> str:
+    """How far `got` is from `expected` (same shape), in words: the worst element first.
+
+    e.g. "at [0, 2] expected ≈ 0, got 2.11 (tolerance 0.0001 relative)", or
+    "max abs error 0.5, max rel error 0.2 (tolerance 0.0001 relative)".
+    """
+    g, e = got.detach().double().cpu(), expected.detach().double().cpu()
+    tolerance = f"tolerance {rtol:g} relative{f', {abs_tol:.2g} absolute' if abs_tol else ''}"
+    allowed = rtol * e.abs() + atol * _scale(e) + abs_tol
+    worst = int(((g - e).abs() / allowed).reshape(-1).argmax()) if e.numel() else 0
+    e_worst = float(e.reshape(-1)[worst]) if e.numel() else 0.0
+    if e.numel() and abs(e_worst) <= atol * _scale(e):
+        zero = "0" if e_worst == 0 else "≈ 0"
+        at = _index(worst, e.shape)
+        where = f"at {at} " if at and e.numel() > 1 else ""
+        got_worst = number(float(g.reshape(-1)[worst]), 3)
+        return f"{where}expected {zero}, got {got_worst} ({tolerance})"
+    abs_err, rel_err = errors(g, e)
+    rel = f", max rel error {number(rel_err, 3)}" if rel_err else ""
+    return f"max abs error {number(abs_err, 3)}{rel} ({tolerance})"
 
 
 EPS32 = float(torch.finfo(torch.float32).eps)
@@ -77,9 +136,7 @@ def is_close(
     g, e = got.double(), expected.double()
     if not torch.isfinite(g).all():
         return bool(torch.equal(g.isnan(), e.isnan()) and torch.equal(g[~g.isnan()], e[~e.isnan()]))
-    scale = float(e.abs().max()) if e.numel() else 1.0
-    scale = scale if scale > 0 else 1.0
-    return bool(((g - e).abs() <= rtol * e.abs() + atol * scale + abs_tol).all())
+    return bool(((g - e).abs() <= rtol * e.abs() + atol * _scale(e) + abs_tol).all())
 
 
 def same(got: Any, value: torch.Tensor) -> bool:
@@ -102,13 +159,18 @@ def first_match(got: Any, expected: torch.Tensor, candidates: Sequence[Candidate
     """The cause of the first wrong answer `got` equals (see grader/feedback/variants.py).
 
     A candidate equal to the right answer on these inputs names nothing and is skipped.
+    When `got` equals two wrong answers with different causes (on these inputs, say a
+    mask that is all False, "inverted" and "missing" give the same value), the inputs
+    cannot tell which mistake it is: None, so that another check, whose inputs can,
+    gives the one diagnosis.
     """
+    causes = []
     for cause, value in candidates:
         if value.shape == expected.shape and same(value, expected):
             continue
-        if same(got, value):
-            return cause
-    return None
+        if same(got, value) and cause not in causes:
+            causes.append(cause)
+    return causes[0] if len(causes) == 1 else None
 
 
 def failure(problem: str, cause: str, expected: Any = None, got: Any = None) -> CheckFailure:
@@ -116,11 +178,32 @@ def failure(problem: str, cause: str, expected: Any = None, got: Any = None) -> 
     lines = [problem]
     if cause:
         lines.append(f"  {cause}")
+    if isinstance(expected, torch.Tensor) and isinstance(got, torch.Tensor):
+        shown_expected, shown_got = _previews(expected, got)
+    else:
+        shown_expected = preview(expected) if isinstance(expected, torch.Tensor) else expected
+        shown_got = preview(got) if isinstance(got, torch.Tensor) else got
     if expected is not None:
-        lines.append(f"  expected {preview(expected) if isinstance(expected, torch.Tensor) else expected}")
+        lines.append(f"  expected {shown_expected}")
     if got is not None:
-        lines.append(f"  got      {preview(got) if isinstance(got, torch.Tensor) else got}")
+        lines.append(f"  got      {shown_got}")
     return CheckFailure("\n".join(lines))
+
+
+def _previews(expected: torch.Tensor, got: torch.Tensor) -> tuple[str, str]:
+    """Two rows that show what differs: the shapes when they do, else the first differing element."""
+    shown = preview(expected), preview(got)
+    if got.shape != expected.shape:
+        return f"{shape(expected)} {shown[0]}", f"{shape(got)} {shown[1]}"
+    if shown[0] != shown[1] or not expected.numel():
+        return shown
+    e, g = expected.detach().double().cpu().reshape(-1), got.detach().double().cpu().reshape(-1)
+    differ = (e != g) & ~(e.isnan() & g.isnan())
+    if not differ.any():
+        return shown
+    first = int(differ.nonzero()[0, 0])
+    at = _index(first, expected.shape)
+    return f"{at} = {number(float(e[first]), 8)}", f"{at} = {number(float(g[first]), 8)}"
 
 
 def expect_close(
@@ -161,9 +244,7 @@ def expect_close(
     if bad.any():
         raise fail(f"{what} contains inf/nan where finite values are expected")
     if not is_close(got, expected, rtol, atol, abs_tol):
-        abs_err, rel_err = errors(got, expected)
-        tolerance = f"tolerance {rtol:g} relative{f', {abs_tol:.2g} absolute' if abs_tol else ''}"
-        raise fail(f"{what} is off: max abs error {abs_err:.3g}, max rel error {rel_err:.3g} ({tolerance})")
+        raise fail(f"{what} is off: {off_by(got, expected, rtol, atol, abs_tol)}")
     return got
 
 

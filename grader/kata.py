@@ -18,6 +18,7 @@ strings. Two kinds of `Kata` open that door:
 from __future__ import annotations
 
 import copy
+import errno
 import importlib
 import io
 import os
@@ -46,6 +47,7 @@ except ImportError:  # Windows: no address-space cap, the time limit still holds
     resource = None  # type: ignore[assignment]
 
 Driver = Callable[..., Any]
+LIMITS = ("DiskLimit", "ProcessLimit")  # the kinds of StudentError a worker's limits raise
 # A worker whose pipe closed is ending: the sandbox's relay reports how its child ended
 # once the kernel has told it, so give it this long before killing it.
 DEATH_GRACE_S = 1.0
@@ -120,8 +122,25 @@ def _resolve_driver(name: str) -> Driver:
     return obj
 
 
-def _describe_exception(exc: BaseException, student_file: str) -> dict[str, str]:
-    """Type, message and the student's line for an exception raised in their code."""
+def _over_a_limit(exc: BaseException, spec: KataSpec) -> tuple[str, str] | None:
+    """(kind, message) when `exc` is the kernel enforcing a worker's disk or process limit."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG):
+        return "DiskLimit", f"your code wrote more than {spec.disk_mb:g} MB to disk (the limit for one kata)"
+    if (isinstance(exc, BlockingIOError) and exc.errno == errno.EAGAIN) or (
+        isinstance(exc, RuntimeError) and "can't start new thread" in str(exc)
+    ):
+        return "ProcessLimit", (
+            f"your code started more than {spec.processes} processes and threads at once "
+            "(the limit for one kata)"
+        )
+    return None
+
+
+def _describe_exception(exc: BaseException, student_file: str, limits: KataSpec | None = None) -> dict[str, str]:
+    """Type, message and the student's line for an exception raised in their code.
+
+    `limits`: the kata whose worker limits (disk, processes) are in force, to name them.
+    """
     frames = traceback.extract_tb(exc.__traceback__)
     where = ""
     for frame in frames:
@@ -139,11 +158,16 @@ def _describe_exception(exc: BaseException, student_file: str) -> dict[str, str]
     ):
         kind = "MemoryError"
     details = "".join(traceback.format_exception(exc))
+    over = _over_a_limit(exc, limits) if limits is not None else None
+    if over is not None:
+        return {"kind": over[0], "message": over[1], "where": where, "details": details}
     return {"kind": kind, "message": str(exc), "where": where, "details": details}
 
 
-def _run_driver(driver: Driver, module: Any, args: tuple, guard: Any, student_file: str) -> dict:
-    """Run one driver; every outcome becomes a plain dict."""
+def _run_driver(
+    driver: Driver, module: Any, args: tuple, guard: Any, student_file: str, limits: KataSpec | None = None
+) -> dict:
+    """Run one driver; every outcome becomes a plain dict (`limits`: see `_describe_exception`)."""
     try:
         if guard is not None:
             with guard:
@@ -167,7 +191,7 @@ def _run_driver(driver: Driver, module: Any, args: tuple, guard: Any, student_fi
             },
         }
     except BaseException as exc:  # noqa: BLE001 - the student's code may raise anything
-        return {"ok": False, "error": _describe_exception(exc, student_file)}
+        return {"ok": False, "error": _describe_exception(exc, student_file, limits)}
 
 
 def _raise_student_error(error: dict[str, str]) -> None:
@@ -299,7 +323,7 @@ class WorkerKata(Kata):
                 },
             }
         except BaseException as exc:  # noqa: BLE001
-            error = _describe_exception(exc, student_file)
+            error = _describe_exception(exc, student_file, self.spec)
             error["message"] = _import_message(error)
             error["kind"] = "import"
             reply = {"ok": False, "error": error}
@@ -317,7 +341,7 @@ class WorkerKata(Kata):
                 return
             driver = _resolve_driver(request["driver"])
             args = transport.to_device(tuple(request["args"]), self.device)
-            reply = _run_driver(driver, module, args, guard, student_file)
+            reply = _run_driver(driver, module, args, guard, student_file, self.spec)
             try:
                 data = transport.dumps(reply)
             except Exception as exc:  # noqa: BLE001 - a reply that cannot be encoded
@@ -479,6 +503,8 @@ def worker_starter() -> forkserver.ForkServer | spawn.SpawnStarter:
 def _import_message(error: dict[str, str]) -> str:
     """One line for a kata file that could not be imported."""
     kind, message, where = error["kind"], error["message"], error["where"]
+    if kind in LIMITS:
+        return f"failed while importing{f' at {where}' if where else ''}: {message}"
     if kind == "SyntaxError":
         return f"has a syntax error: {message}"
     if kind == "ModuleNotFoundError":

@@ -23,6 +23,8 @@ class KataSpec:
     forbidden: tuple[str, ...]
     hints: tuple[str, ...]
     allowed: tuple[str, ...] = ()  # groups of [allow_groups]; empty: no allow-list
+    disk_mb: float = 0  # what a worker may write to disk; 0: no limit
+    processes: int = 0  # processes and threads a worker may have at once; 0: no limit
 
     @property
     def allowed_names(self) -> frozenset[str]:
@@ -58,6 +60,8 @@ def katas() -> dict[str, KataSpec]:
             forbidden=tuple(entry.get("forbidden", ())),
             hints=tuple(entry.get("hints", ())),
             allowed=tuple(entry.get("allowed", ())),
+            disk_mb=float(entry.get("disk_mb", defaults["disk_mb"])),
+            processes=int(entry.get("processes", defaults["processes"])),
         )
         unknown = [g for g in specs[name].allowed if g not in raw.get("allow_groups", {})]
         if unknown:

@@ -10,13 +10,66 @@ from __future__ import annotations
 
 import sys
 import warnings
-from types import SimpleNamespace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader.engine import NOT_IMPLEMENTED, run_check
+from grader.errors import StudentError
 
 if TYPE_CHECKING:
-    from grader.engine import Report
+    from grader.outputs.scores import Scores
+
+
+def notebook_words(what: str, kata: str, name: str = "") -> str:
+    """What a notebook tells the student to do, in a notebook's words (cells, not files or commands).
+
+    `what`: "todo" (the kata is still a stub), "missing" (`name` is not defined: its cell
+    has not run), "rest" (what shows the whole of a message), "next" (the kata to do next).
+    """
+    words = {
+        "todo": f"{NOT_IMPLEMENTED} — replace the `raise NotImplementedError()` lines",
+        "missing": f"run the cell that defines `{name}` first (the `{kata}` kata's cell, above)",
+        "rest": f'its check cell, check("{kata}"),',
+        "next": f'next: {kata} — fill in its cell, run it, then its check cell, check("{kata}")',
+    }
+    return words[what]
+
+
+class Passed:
+    """What `check()` returns when every check passes: true, and shown as nothing.
+
+    nbgrader's test cells `assert check(...)`; a notebook would show a returned True
+    under the ✔ line, so Jupyter is told there is nothing to display.
+    """
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return ""
+
+    def _ipython_display_(self) -> None:
+        """IPython shows nothing for a value that displays itself this way."""
+
+
+class Cells:
+    """The names a notebook (or a script) defined, as the checks read them.
+
+    A name that is not there says what to do: in a notebook, run the kata's cell first;
+    in a kata file, the name is missing from it.
+    """
+
+    def __init__(self, namespace: dict[str, Any], kata: str, student_file: str = "") -> None:
+        self.__dict__.update(namespace)
+        self._cells_kata, self._cells_file = kata, student_file
+
+    def __getattr__(self, name: str) -> Any:  # only called for a name that is not there
+        if name.startswith("__") or name.startswith("_cells_"):
+            raise AttributeError(name)
+        if self._cells_file:
+            where = Path(self._cells_file).name
+            raise StudentError("MissingName", f"there is no `{name}` in {where} — did you rename it?")
+        raise StudentError("MissingName", notebook_words("missing", self._cells_kata, name))
 
 
 class KataFailed(AssertionError):
@@ -32,12 +85,12 @@ class KataFailed(AssertionError):
         return [f"{type(self).__name__}: {first}", *rest]
 
 
-def check(kata: str, namespace: dict[str, Any] | None = None, only: list[str] | None = None) -> bool:
+def check(kata: str, namespace: dict[str, Any] | None = None, only: list[str] | None = None) -> Passed:
     """Run every check of `kata` (or those named in `only`) against the caller's namespace.
 
-    Prints one line when all pass and returns True. Otherwise raises KataFailed
-    with the first problem (in a notebook, and so in nbgrader) or, in a script,
-    prints it and exits with status 1.
+    Prints one line when all pass and returns a true `Passed` (which a notebook shows
+    as nothing). Otherwise raises KataFailed with the first problem (in a notebook,
+    and so in nbgrader) or, in a script, prints it and exits with status 1.
     """
     __tracebackhide__ = True  # noqa: F841 - read by IPython and pytest
     from grader.checks import checks_for
@@ -47,7 +100,7 @@ def check(kata: str, namespace: dict[str, Any] | None = None, only: list[str] | 
     if namespace is None:
         namespace = sys._getframe(1).f_globals
     student_file = str(namespace.get("__file__", ""))
-    local = LocalKata(kata_spec(kata), SimpleNamespace(**namespace), student_file=student_file)
+    local = LocalKata(kata_spec(kata), Cells(namespace, kata, student_file), student_file=student_file)
     checks = [c for c in checks_for(kata) if only is None or c.name in only]
     if only is not None and len(checks) != len(set(only)):
         raise ValueError(f"unknown checks in {only} for {kata}")
@@ -67,7 +120,7 @@ def check(kata: str, namespace: dict[str, Any] | None = None, only: list[str] | 
             raise SystemExit(1)
         raise KataFailed(message)
     print(pass_message(kata, len(checks)))
-    return True
+    return Passed()
 
 
 def pass_message(kata: str, n_checks: int) -> str:
@@ -78,33 +131,51 @@ def pass_message(kata: str, n_checks: int) -> str:
 def failure_message(kata: str, check: str, status: str, message: str) -> str:
     """What a kata shows for its first check that did not pass (here and in nbgrader)."""
     if message.startswith(NOT_IMPLEMENTED):
-        return f"{kata}: {NOT_IMPLEMENTED} — replace the `raise NotImplementedError()` lines"
+        return f"{kata}: {notebook_words('todo', kata)}"
+    if message.startswith(notebook_words("missing", kata).split("`")[0]):  # nothing ran: no check to name
+        return f"{kata}: {message}"
     return f"{kata}: {check} {status}\n{message}"
 
 
-def scores(names: list[str] | None = None, namespace: dict[str, Any] | None = None) -> Report:
+def scores(names: list[str] | None = None, namespace: dict[str, Any] | None = None) -> Scores:
     """Grade the katas `names` (all, in lesson order, by default) on the caller's namespace.
 
-    Prints the same score table as `python -m grader` and returns its Report. Like
-    `check`, it runs in this process: the last cell of a notebook, feedback on every
-    kata defined above it (the katas share no names, so one namespace holds them all).
+    Returns the score table (`Scores`: its `.report` holds the results), which the last
+    cell of a notebook shows (HTML in Jupyter) and a Python prompt prints; a script, which
+    shows no value, gets it printed. Like `check`, it runs in this process: feedback on
+    every kata defined above it (the katas share no names, so one namespace holds them all).
     """
     from grader.checks import checks_for
     from grader.engine import KataResult, Report
     from grader.kata import LocalKata
-    from grader.outputs.report import table
+    from grader.outputs.scores import Scores
     from grader.rubric import katas
 
     if namespace is None:
         namespace = sys._getframe(1).f_globals
-    module = SimpleNamespace(**namespace)
     results = []
     for spec in [katas()[n] for n in names] if names else katas().values():
-        local = LocalKata(spec, module)
+        local = LocalKata(spec, Cells(namespace, spec.name))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tests = [run_check(c, local) for c in checks_for(spec.name)]
+        for test in tests:
+            if test.message.startswith(NOT_IMPLEMENTED):  # the engine's words name the kata's file
+                test.message = notebook_words("todo", spec.name)
         results.append(KataResult(spec.name, spec.points, tests))
-    report = Report("this notebook", results)
-    print(table(report))
-    return report
+    shown = Scores(Report("this notebook", results), notebook_steps)
+    if not _shows_values():
+        print(shown.text())
+    return shown
+
+
+def notebook_steps(kata: str) -> tuple[str, str]:
+    """The score table's advice in a notebook (see grader.outputs.report.next_steps)."""
+    return notebook_words("rest", kata), notebook_words("next", kata)
+
+
+def _shows_values() -> bool:
+    """Whether the last value of what runs is shown: IPython (Jupyter, Colab, Kaggle) or a prompt."""
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython is not None else None
+    return shell is not None or hasattr(sys, "ps1")

@@ -7,7 +7,8 @@
 
 COURSE     ?= course
 ASSIGNMENT := lesson13
-# Extra nbgrader flags for autograde / feedback, e.g. NBGRADER_FLAGS=--force to regrade.
+# Extra nbgrader flags for autograde / feedback, e.g. NBGRADER_FLAGS=--force to regrade, or
+# NBGRADER_FLAGS=--KataExecute.run_notebook=True to show students' own outputs in the feedback.
 NBGRADER_FLAGS ?=
 SUBMISSIONS ?= $(COURSE)/submitted
 BATCH_OUT   ?= $(COURSE)/batch-grades

@@ -28,6 +28,7 @@ from grader.intake.collect import Intake, collect
 from grader.outputs import classreport, feedback, gradebook
 from grader.outputs.report import write_atomic
 from grader.rubric import katas
+from grader.wording import plural
 from grader.workspace import prog
 
 WEAK_FLAG = "--allow-weak-sandbox"
@@ -188,6 +189,9 @@ def main(argv: list[str]) -> int:
             "the OS sandbox is not complete on this machine (docs/security.md), so student code could "
             f"reach the grader; grade anyway with {WEAK_FLAG} and every row will say so"
         )
+    from grader.isolation.sandbox import warn_if_root
+
+    warn_if_root()
     out.mkdir(parents=True, exist_ok=True)
 
     def finish(intake: Intake, report: dict[str, Any]) -> None:
@@ -221,7 +225,7 @@ def main(argv: list[str]) -> int:
     classreport.write(out, rows)
     full = sum(r["score"] == r["max_score"] for r in rows)
     print(
-        f"graded {len(pending)} submissions, {skipped} unchanged since their last report "
+        f"graded {plural(len(pending), 'submission')}, {skipped} unchanged since their last report "
         f"({full} of {len(rows)} with full marks): {out / gradebook.NAME}, "
         f"the class at a glance: {out / classreport.NAME}.html"
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from grader.outputs import classreport, feedback, gradebook
 from grader.outputs.report import write_atomic
+from grader.wording import plural
 from grader.workspace import prog
 
 
@@ -61,5 +62,7 @@ def main(argv: list[str]) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"merged {count} students from {len(folders)} folders: {Path(args.out) / gradebook.NAME}")
+    print(
+        f"merged {plural(count, 'student')} from {plural(len(folders), 'folder')}: {Path(args.out) / gradebook.NAME}"
+    )
     return 0

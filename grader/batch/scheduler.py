@@ -79,6 +79,9 @@ def _child(conn: Connection, submission: Intake, timeout_scale: float, device: s
         last = traceback.extract_tb(exc.__traceback__)[-1:]
         where = f" at {Path(last[0].filename).name}:{last[0].lineno}" if last else ""
         reply = {"ok": False, "error": f"grading failed{where}: {type(exc).__name__}: {exc}"}
+    from grader.isolation.forkserver import stop_server
+
+    stop_server()  # reaped before the reply: once it has the reply, the parent stops this process
     conn.send(reply)
     conn.close()
 

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from grader.errors import CheckFailure
-from grader.expect import Candidate, expect_close, shape
+from grader.expect import Candidate, expect_close, same, shape
 from grader.feedback.variants import candidates
 
 
@@ -46,14 +46,24 @@ def expect_grad(
     """Check one gradient (`what` like "`w.g`") against autograd; n is the batch size.
 
     `variants` (wrong answers particular to this gradient) are tried before the
-    factors and signs every gradient is prone to (the "grad" table).
+    factors and signs every gradient is prone to (the "grad" table), which are tried
+    only when no variant matches.
     """
     if got is None:
         raise CheckFailure(f"{what} was not set — backward() must store it")
-    found = [*variants, *candidates("grad", expected=expected, n=n)]
+    # A variant of this gradient that matches is the diagnosis; the factors and signs of
+    # every gradient are tried only when none does (one cause, not two names for it).
+    own = [(cause, value) for cause, value in variants if not same(value, expected)]
+    found = (
+        list(variants)
+        if any(same(got, value) for _, value in own)
+        else [*variants, *candidates("grad", expected=expected, n=n)]
+    )
+    hint = ""  # said only when no variant names the mistake (with N = 1, "not summed" does)
     if isinstance(got, torch.Tensor) and got.shape != expected.shape and got.numel() == expected.numel():
-        found.append(("reshape it to the shape of its tensor", expected.reshape(got.shape)))
-    expect_close(got, expected, what, dtype=dtype, device=device, variants=found)
+        if same(got.reshape(expected.shape), expected):
+            hint = "the right values in the wrong shape — reshape it to the shape of its tensor"
+    expect_close(got, expected, what, dtype=dtype, device=device, variants=found, hint=hint)
 
 
 def linear_grads(
@@ -92,8 +102,5 @@ def expect_mse(got: Any, output: torch.Tensor, targ: torch.Tensor, what: str, na
         raise CheckFailure(
             f"{what} has shape {shape(got)}, expected a 0-d tensor (a single number) — take the mean"
         )
-    found = [
-        (cause.replace("the predictions", f"`{name}`").replace("inp[:, 0]", f"{name}[:, 0]"), value)
-        for cause, value in candidates("mse", output=output, targ=targ, n=output.shape[0])
-    ]
+    found = candidates("mse", output=output, targ=targ, n=output.shape[0], pred=name)
     expect_close(got, mse_value(output, targ), what, variants=found)

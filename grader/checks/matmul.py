@@ -10,6 +10,7 @@ from grader.checks import check
 from grader.checks.inputs import mnist_sample, randn
 from grader.errors import CheckFailure, StudentError, WorkerEnded
 from grader.expect import expect_close, expect_tensor, expect_unchanged, shape
+from grader.feedback.variants import candidates
 from grader.kata import Kata
 
 SPEED_LIMIT = 1.0  # seconds; a broadcast product takes milliseconds, three loops take minutes
@@ -22,7 +23,13 @@ def _expect_product(kata: Kata, a: torch.Tensor, b: torch.Tensor) -> None:
     got = expect_tensor(got, what)
     if got.shape == expected.t().shape and got.shape != expected.shape:
         raise CheckFailure(f"{what} has shape {shape(got)}, expected {shape(expected)} — transposed?")
-    expect_close(got, expected, what, hint="out[i, j] is the sum over k of a[i, k] * b[k, j]")
+    expect_close(
+        got,
+        expected,
+        what,
+        hint="out[i, j] is the sum over k of a[i, k] * b[k, j]",
+        variants=candidates("matmul", a=a, b=b),
+    )
 
 
 @check("matmul")
@@ -44,7 +51,14 @@ def inputs_dtype_device(kata: Kata) -> None:
     """Inputs are left untouched; the result keeps the inputs' dtype and device."""
     a, b = randn(4, 3, seed=11, dtype=torch.float64), randn(3, 2, seed=12, dtype=torch.float64)
     called = kata.call("matmul", a, b)
-    expect_close(called.out, a @ b, "matmul(a, b) on float64 inputs", dtype=torch.float64, device=kata.device)
+    expect_close(
+        called.out,
+        a @ b,
+        "matmul(a, b) on float64 inputs",
+        dtype=torch.float64,
+        device=kata.device,
+        variants=candidates("matmul", a=a, b=b),
+    )
     expect_unchanged(a, called.args[0], "`a`")
     expect_unchanged(b, called.args[1], "`b`")
 
@@ -85,7 +99,12 @@ def fast_enough(kata: Kata) -> None:
             "element is far too slow; let broadcasting do the inner loops"
         ) from None
     took = time.perf_counter() - start
-    expect_close(got, a.double() @ b.double(), "matmul(a, b) for (128, 784) @ (784, 50)")
+    expect_close(
+        got,
+        a.double() @ b.double(),
+        "matmul(a, b) for (128, 784) @ (784, 50)",
+        variants=candidates("matmul", a=a, b=b),
+    )
     if took > SPEED_LIMIT:
         raise CheckFailure(
             f"(128, 784) @ (784, 50) took {took:.2f} s, expected under {SPEED_LIMIT:g} s — "

@@ -32,6 +32,12 @@ def expect_stable(
     hint = ""
     if got.shape != expected.shape and got.numel() == expected.numel():
         hint = "check keepdim / which axis you reduce over"
+    elif got.shape != expected.shape and got.shape == _broadcast(x.shape, x.shape[:-1]):
+        hint = (
+            f"the max (or the logsumexp) lost its last axis: x {tuple(x.shape)} minus a "
+            f"{tuple(x.shape[:-1])} tensor broadcasts to {tuple(got.shape)} — keep the axis: "
+            "keepdim=True, or add it back with [..., None]"
+        )
     elif tricky and got.shape == expected.shape and not torch.isfinite(got).all():
         hint = "exp overflows for inputs around 1e4: subtract the max first (the max trick)"
     expect_close(
@@ -42,6 +48,14 @@ def expect_stable(
         hint=hint,
         variants=candidates(table, x=x),
     )
+
+
+def _broadcast(*shapes: torch.Size) -> torch.Size | None:
+    """The shape `shapes` broadcast to, or None when they do not broadcast together."""
+    try:
+        return torch.broadcast_shapes(*shapes)
+    except RuntimeError:
+        return None
 
 
 def expect_float64_untouched(kata: Kata, name: str, expected: Callable[[torch.Tensor], torch.Tensor]) -> None:

@@ -24,6 +24,7 @@ from grader.errors import CheckFailure
 from grader.expect import errors, expect_close, expect_tensor, failure, is_close, shape
 from grader.feedback.variants import FIT, candidates
 from grader.kata import Kata
+from grader.wording import plural
 
 MIN_MNIST_ACCURACY = 0.85
 
@@ -119,8 +120,8 @@ def _expect_batches(got: list[list[int]], expected: list[list[int]], bs: int) ->
     full = [s for s in expected_sizes if s == bs]
     if sizes == full and len(full) < len(expected_sizes):
         raise CheckFailure(
-            f"the last, shorter batch was skipped: fit trained on {len(sizes)} batches of {bs}, "
-            f"expected {len(expected_sizes)} batches per run, the last of each epoch "
+            f"the last, shorter batch was skipped: fit trained on {plural(len(sizes), 'batch', 'batches')} of {bs}, "
+            f"expected {plural(len(expected_sizes), 'batch', 'batches')} per run, the last of each epoch "
             f"{expected_sizes[-1]} rows — loop i over range(0, len(x), bs)"
         )
     if sizes != expected_sizes:
@@ -140,9 +141,13 @@ def _expect_batches(got: list[list[int]], expected: list[list[int]], bs: int) ->
 
 def _expect_history(history: Any, expected: list[tuple[float, float]], epochs: int) -> None:
     if not isinstance(history, list) or len(history) != epochs:
-        count = len(history) if isinstance(history, list) else type(history).__name__
+        count = (
+            plural(len(history), "history entry", "history entries")
+            if isinstance(history, list)
+            else type(history).__name__
+        )
         raise CheckFailure(
-            f"fit returned {count} history entries for {epochs} epochs — return "
+            f"fit returned {count} for {plural(epochs, 'epoch')} — return "
             "a list with one (loss, accuracy) pair per epoch"
         )
     for epoch, (pair, (loss, acc)) in enumerate(zip(history, expected, strict=True)):

@@ -1,18 +1,20 @@
-"""`KataExecute`: nbgrader's Execute step, with every kata's points fixed before it runs.
+"""`KataExecute`: nbgrader's Execute step, with every kata's points fixed by the isolated grader.
 
 nbgrader gives a test cell its points from the cell's outputs after the notebook
 has run in a kernel, where the solution cells ran first and could have patched
 anything (`grader.check`, builtins, IPython's traceback display) or killed the
-kernel. So before the kernel starts, this step grades the notebook's kata code
-with the isolated grader (grader.course.verdicts), rewrites each kata's locked
-test cell to a cell that only shows that verdict, runs the notebook as nbgrader
-would (the student's code and outputs stay, as feedback), and then replaces
-each test cell's outputs with the verdict: a stdout line when it passed, an
-error output when it did not. Nothing the kernel did reaches a test cell's outputs.
+kernel. So this step grades the notebook's kata code in the warm grading service
+(grader.course.service: one process for the whole autograde run, every kata in a
+sandboxed worker), rewrites each kata's locked test cell to a comment, and sets its
+outputs to the verdict: a stdout line when it passed (full points), an error
+output when it did not (0). The verdict is shown once, in the outputs.
 
-The kernel is started by grader.course.kernel, sandboxed when the full sandbox
-is available (otherwise it has the instructor's rights); the gradebook is restored if that code changed it (`GradebookGuard`), and
-`run_notebook = False` grades without running the kernel at all.
+By default the notebook is not run in a kernel: the scores never depend on it, and
+a kernel (torch's import, the student's code) costs seconds a notebook. With
+`c.KataExecute.run_notebook = True` it runs as nbgrader would, between the rewrite
+and the verdicts, so that the feedback also shows the student's own outputs; that
+kernel is started by grader.course.kernel (sandboxed when the full sandbox is
+available), and the gradebook is restored if its code changed it (`GradebookGuard`).
 
 Registered in course/nbgrader_config.py in place of nbgrader's Execute.
 """
@@ -30,7 +32,7 @@ from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Bool
+from traitlets import Bool, Int
 
 from grader.course.verdicts import Verdict, grade_notebook
 
@@ -61,18 +63,10 @@ def test_cells(nb: NotebookNode) -> dict[str, NotebookNode]:
     return found
 
 
-def verdict_source(verdict: Verdict, header: str) -> str:
-    """The test cell's new source: its first comment line, then the verdict it shows."""
-    state = "passed" if verdict.passed else "did not pass"
-    return "\n".join(
-        [
-            header,
-            "# Autograded: the isolated grader ran every check of this kata (the hidden ones",
-            "# too) before this notebook ran; this cell shows its verdict, whatever the cells",
-            f"# above did. This kata {state}.",
-            f"print({verdict.text!r})",
-        ]
-    )
+def verdict_source(header: str) -> str:
+    """The test cell's new source: its first comment line, then where its verdict is."""
+    lines = [header] if header.startswith("#") else []
+    return "\n".join([*lines, "# Autograded: this kata's verdict from the isolated grader is the output below."])
 
 
 def verdict_outputs(verdict: Verdict) -> list[NotebookNode]:
@@ -128,13 +122,18 @@ class KataExecute(Execute):
     ).tag(config=True)
 
     run_notebook = Bool(
-        True,
+        False,
         help=(
-            "After grading, run the notebook in a kernel so that the feedback shows the "
-            "student's own outputs. That kernel is started by grader.course.kernel, which "
-            "confines it (Landlock: writes only to a scratch folder, TCP only on its own ports) "
-            "when the full sandbox is available; False grades without running it."
+            "Also run the notebook in a kernel, so that the feedback shows the student's own "
+            "outputs (about 2.5 s more per notebook; the scores are the same). That kernel is "
+            "started by grader.course.kernel, which confines it (Landlock: writes only to a "
+            "scratch folder, TCP only on its own ports) when the full sandbox is available."
         ),
+    ).tag(config=True)
+
+    jobs = Int(
+        0,
+        help="Grading processes per notebook in the grading service (0: one per core).",
     ).tag(config=True)
 
     def sandbox_note(self) -> str:
@@ -153,16 +152,17 @@ class KataExecute(Execute):
         return f"(graded without the full sandbox — sandbox: {sandbox.name}; the instructor allowed it)"
 
     def preprocess(self, nb: NotebookNode, resources: Any, km: Any = None) -> tuple[NotebookNode, Any]:
-        """Grade, rewrite the test cells, run the notebook, then set the test cells' outputs."""
+        """Grade, rewrite the test cells, run the notebook if asked, then set the test cells' outputs."""
         note = self.sandbox_note()
         cells = test_cells(nb)
-        verdicts = grade_notebook(nb, list(cells)) if cells else {}
+        name = str((resources or {}).get("nbgrader", {}).get("notebook") or "submitted")
+        verdicts = grade_notebook(nb, list(cells), name, self.jobs) if cells else {}
         for kata, cell in cells.items():
             verdict = verdicts[kata]
             if note:
                 verdict = Verdict(kata, verdict.passed, f"{verdict.text}\n{note}")
             verdicts[kata] = verdict
-            cell.source = verdict_source(verdict, cell.source.splitlines()[0] if cell.source else "")
+            cell.source = verdict_source(cell.source.splitlines()[0] if cell.source else "")
         if self.run_notebook:
             nb, resources = self.run_kernel(nb, resources, km)
         for kata, cell in cells.items():

@@ -7,14 +7,23 @@ MPLCONFIGDIR point into it) and /dev/null, reads only the grader's readable path
 notebook's folder (the cwd) and the connection file; with ABI >= 4 TCP only BIND on the
 connection file's ports. No namespaces: the kernel is the ZMQ server on loopback.
 Without the full sandbox it says so on stderr and runs unconfined.
+
+Confined, it starts quietly: ipykernel's warnings that the ZMQ traffic on loopback
+is not encrypted (its messages are signed with the connection file's key) and that
+it could not bind its subprocess-output pipe on a random port (the sandbox allows
+only the kernel's own ports: output of the student's child processes is not shown)
+are expected here and not shown. Shell and script lines print one line instead of
+failing (grader.course.shell_lines).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import tempfile
+import warnings
 
 SCRATCH_ENV = "KATA_KERNEL_SCRATCH"
 PORT_KEYS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
@@ -32,7 +41,7 @@ def connection_file(argv: list[str]) -> str:
 
 
 def confine(conn_path: str) -> str:
-    """Confine this process; returns a line describing what is in force."""
+    """Confine this process; '' when confined, else the line that says it is not."""
     from grader.isolation import linux, sandbox
 
     box = sandbox.current()
@@ -52,15 +61,33 @@ def confine(conn_path: str) -> str:
     abi = linux.landlock_abi()
     linux.no_new_privs()
     linux.landlock_restrict(read, [scratch, "/dev/null"], abi, {port: linux.NET_BIND_TCP for port in ports})
-    return f"grader.course.kernel: {box.name.split(' +')[0]}, scratch {scratch}, ports {ports}"
+    return ""
+
+
+def quiet_expected_warnings() -> None:
+    """Hide ipykernel's two warnings that the sandbox makes expected (see above)."""
+    warnings.filterwarnings("ignore", message="Couldn't bind IOPub Pipe")
+    logging.getLogger("IPKernelApp").addFilter(lambda record: "without encryption" not in record.getMessage())
 
 
 def main() -> None:
-    note = confine(connection_file(sys.argv[1:]))
-    print(note, file=sys.stderr, flush=True)
-    from ipykernel.kernelapp import launch_new_instance
+    from grader.isolation import environment, sandbox
 
-    launch_new_instance(argv=sys.argv[1:])
+    if sandbox.current().clean_env:  # a worker's allow-list, plus what Jupyter and confine() read
+        environment.restrict(prefixes=("JPY_", "PYTHONPATH", SCRATCH_ENV))
+    note = confine(connection_file(sys.argv[1:]))
+    if note:
+        print(note, file=sys.stderr, flush=True)
+    else:
+        quiet_expected_warnings()
+    from ipykernel.kernelapp import IPKernelApp
+
+    from grader.course import shell_lines
+
+    app = IPKernelApp.instance()
+    app.initialize(sys.argv[1:])
+    shell_lines.install(app.shell)
+    app.start()
 
 
 if __name__ == "__main__":

@@ -1,23 +1,18 @@
-"""Grade the kata code of one notebook with `python -m grader`, in a separate process.
+"""Grade the kata code of one notebook in the warm grading service, a separate process.
 
-The nbgrader process never imports or runs student code: the notebook's solution
-cells are extracted (grader.intake.notebooks), written as kata files into a
-temporary folder and graded by the same command line the students use, whose
-JSON report becomes one `Verdict` per kata.
+The nbgrader process never imports or runs student code (nor torch): the notebook is
+written to a temporary file and graded by grader.course.service as `python -m grader
+NOTEBOOK` grades it, each kata in a sandboxed worker; each kata's result becomes a `Verdict`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from grader.intake.notebooks import kata_sources
 
 
 @dataclass(frozen=True)
@@ -44,29 +39,20 @@ def verdict_of(kata: dict[str, Any]) -> Verdict:
     return Verdict(kata["name"], failure is None and bool(tests), text)
 
 
-def grade_notebook(nb: dict[str, Any], katas: list[str], timeout_s: float = 600) -> dict[str, Verdict]:
+def grade_notebook(
+    nb: dict[str, Any], katas: list[str], name: str = "submitted", jobs: int = 0, timeout_s: float = 600
+) -> dict[str, Verdict]:
     """Kata -> Verdict for the katas `katas` of the notebook `nb` (its JSON as a dict).
 
-    A kata without solution cells in `nb` fails as missing, as in `python -m grader`.
-    Raises RuntimeError when the grader itself could not produce a report.
+    `name` is the notebook's name without `.ipynb` (messages name it); the warm grading
+    service (grader.course.service) grades it with `jobs` processes (0: one per core).
+    A kata without code in `nb` fails as missing, as in `python -m grader`.
+    Raises RuntimeError when the grader itself could not produce a verdict.
     """
+    from grader.course.service import service
+
     with tempfile.TemporaryDirectory(prefix="kata-autograde-") as tmp:
-        work = Path(tmp)
-        (work / "submitted.ipynb").write_text(json.dumps(nb))
-        folder = work / "katas"
-        folder.mkdir()
-        for kata, source in kata_sources(work / "submitted.ipynb").items():
-            if kata in katas:
-                (folder / f"{kata}.py").write_text(source)
-        command = [sys.executable, "-m", "grader", str(folder), "--json", str(work / "report.json")]
-        for kata in katas:
-            command += ["--kata", kata]
-        env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-        done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=timeout_s)
-        report_path = work / "report.json"
-        if not report_path.is_file():
-            raise RuntimeError(
-                f"python -m grader gave no report (exit {done.returncode}):\n{done.stderr[-2000:]}"
-            )
-        report = json.loads(report_path.read_text())
-    return {k["name"]: verdict_of(k) for k in report["katas"]}
+        path = Path(tmp) / f"{name}.ipynb"
+        path.write_text(json.dumps(nb))
+        found = service(jobs or os.cpu_count() or 1).grade(path, katas, timeout_s)
+    return {kata: Verdict(kata, v["passed"], v["text"]) for kata, v in found.items()}

@@ -114,6 +114,19 @@ TABLE: tuple[Explanation, ...] = (
     ),
     Explanation(
         r"must match the size of tensor b",
+        "the new axes are missing or in the wrong place, so a and b do not broadcast together: "
+        "k, the size they share, must be the same axis of both — a[:, :, None] is (n, k, 1), "
+        "b[None] is (1, k, m), their product (n, k, m); then sum over k, dim=1",
+        ("matmul",),
+    ),
+    Explanation(
+        r"must match the size of tensor b",
+        "the max (or the logsumexp) lost its last axis, so subtracting it from x broadcast the "
+        "wrong way — keep the axis: keepdim=True, or add it back with [..., None]",
+        ("logsumexp", "log_softmax"),
+    ),
+    Explanation(
+        r"must match the size of tensor b",
         "two tensors whose shapes do not broadcast together: a reduction (max, sum, logsumexp) that "
         "lost its axis — keepdim=True keeps it — or that reduced over the wrong axis",
     ),

@@ -12,12 +12,13 @@ loops, replayed by the training-loop check) and `model_backward_orders`.
 
 Inputs by table (all tensors as the check sent them):
   grad            expected (the right gradient), n (batch size)
+  matmul          a (n, k), b (k, m)
   lin.w.g         inp (N, n_in), out_g (N, n_out)
   lin.b.g         out_g (N, n_out), n
   relu.inp.g      inp, out_g; x, above: what the lesson calls inp and out here
   mse.inp.g       inp (N, 1), targ (N,), n
   lin             x, w, b
-  mse             output (N, 1), targ (N,), n
+  mse             output (N, 1), targ (N,), n; pred: what the kata calls output
   logsumexp       x (..., C)
   log_softmax     x (..., C)
   nll             inp (N, C) log-probabilities, target (N,), n
@@ -120,6 +121,11 @@ TABLES: dict[str, list[Variant]] = {
             lambda v: (v["inp"] > 0).double(),
         ),
         Variant(
+            "the mask was taken from the gradient — ReLU's mask comes from its input: "
+            "{x}.g = {above}.g * ({x} > 0)",
+            lambda v: v["out_g"] * (v["out_g"] > 0),
+        ),
+        Variant(
             "multiplied by relu({x}) instead of the mask — the derivative of ReLU is 1 where "
             "{x} > 0, else 0: {x}.g = {above}.g * ({x} > 0)",
             lambda v: v["out_g"] * v["inp"].clamp_min(0),
@@ -141,12 +147,26 @@ TABLES: dict[str, list[Variant]] = {
             lambda v: 2 * (v["inp"][:, 0] - v["targ"]) / v["n"],
         ),
     ],
+    "matmul": [
+        Variant(
+            "summed over the wrong axis: a[:, :, None] * b[None] is (n, k, m) — sum over k, dim=1",
+            lambda v: (v["a"][:, :, None] * v["b"][None]).sum(0),
+        ),
+        Variant(
+            "summed over the wrong axis: a[:, :, None] * b[None] is (n, k, m) — sum over k, dim=1",
+            lambda v: (v["a"][:, :, None] * v["b"][None]).sum(2),
+        ),
+        Variant(
+            "the product is not summed: a[:, :, None] * b[None] is (n, k, m) — sum over k, dim=1",
+            lambda v: v["a"][:, :, None] * v["b"][None],
+        ),
+    ],
     "lin": [
         Variant("the bias is missing: out = inp @ w + b", lambda v: v["x"] @ v["w"]),
     ],
     "mse": [
         Variant(
-            "it is the mean of an (N, N) matrix: the predictions are (N, 1), `targ` is (N,), so "
+            "it is the mean of an (N, N) matrix: the predictions `{pred}` are (N, 1), `targ` is (N,), so "
             "their difference broadcasts to (N, N) — take the column [:, 0] first",
             lambda v: (v["output"] - v["targ"]).pow(2).mean(),
         ),
@@ -155,7 +175,7 @@ TABLES: dict[str, list[Variant]] = {
             lambda v: (v["output"][:, 0] - v["targ"]).pow(2).sum(),
         ),
         Variant(
-            "the square is missing: the mean of (inp[:, 0] - targ).pow(2)",
+            "the square is missing: the mean of ({pred}[:, 0] - targ).pow(2)",
             lambda v: (v["output"][:, 0] - v["targ"]).mean(),
         ),
     ],
@@ -168,6 +188,14 @@ TABLES: dict[str, list[Variant]] = {
             "the max lost its axis: without keepdim=True, x - m broadcasts the wrong way — "
             "m = x.max(-1, keepdim=True).values",
             lambda v: (lambda m: m + (v["x"] - m).exp().sum(-1).log())(v["x"].max(-1).values),
+        ),
+        Variant(
+            "the max was taken over the wrong axis: each row needs the max of its own scores, "
+            "over the classes — m = x.max(-1, keepdim=True).values",
+            lambda v: (lambda m: m[..., 0] + (v["x"] - m).exp().sum(-1).log())(
+                v["x"].max(0, keepdim=True).values
+            ),
+            native=True,
         ),
         Variant(
             "one max for the whole tensor: rows far below it underflow to log(0) — take the max "
@@ -274,6 +302,7 @@ FIT: list[tuple[dict[str, Any], str]] = [
         "place, p -= lr * p.grad, then zero the gradients",
     ),
     ({"lr": 0.5}, "fit ignored its lr argument: it trained with lr = 0.5 — use the lr it was given"),
+    ({"lr": 1.0}, "the update left out lr: it stepped by the whole gradient — p -= lr * p.grad"),
 ]
 
 

@@ -9,17 +9,23 @@ of itself with torch imported and nothing computed. Workers are forked from
 it on request; the server hands the grading process the worker's end of a
 pipe (over a Unix socket, with SCM_RIGHTS) and later reaps it and reports how
 it ended. The server never runs student code and never computes.
+
+Nothing outlives the grading process: when it exits (normally, or a batch's
+grading process at the end of its `multiprocessing` life) it closes the
+socket and reaps the server, which first kills and reaps every worker left.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import signal
 import socket
 import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection, Pipe
+from multiprocessing.util import Finalize
 from typing import Any
 
 from grader.isolation import linux
@@ -56,15 +62,33 @@ def _wait(pid: int, timeout: float | None) -> int | None:
         time.sleep(0.002)
 
 
+def _end_workers(pids: set[int]) -> None:
+    """Kill every worker still running (each leads its own process group) and reap it."""
+    for pid in pids:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        _wait(pid, None)
+
+
 def _serve_forever(sock: socket.socket, worker_main: WorkerMain) -> None:
     """The fork server's loop: spawn a worker, or reap one, per request."""
+    workers: set[int] = set()
+    try:
+        _serve(sock, worker_main, workers)
+    finally:
+        _end_workers(workers)
+
+
+def _serve(sock: socket.socket, worker_main: WorkerMain, workers: set[int]) -> None:
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(sock, _PACKET, 1)
         except OSError:
             return
         if not message:
-            return  # the grading process is gone
+            return  # the grading process closed its end, or is gone
         op, arg = pickle.loads(message)
         if op == "spawn":
             params, new_namespaces = arg
@@ -81,13 +105,17 @@ def _serve_forever(sock: socket.socket, worker_main: WorkerMain) -> None:
                     code = 70
                 finally:
                     os._exit(code)
+            workers.add(pid)
             child_end.close()
             for fd in fds:
                 os.close(fd)
             socket.send_fds(sock, [pickle.dumps(pid)], [parent_end.fileno()])
             parent_end.close()
         elif op == "wait":
-            sock.send(pickle.dumps(_wait(*arg)))
+            status = _wait(*arg)
+            if status is not None:
+                workers.discard(arg[0])
+            sock.send(pickle.dumps(status))
 
 
 class ForkServer:
@@ -111,6 +139,21 @@ class ForkServer:
         self.owner = os.getpid()
         self._sock = ours
         self._lock = threading.Lock()
+        # Runs at interpreter exit and at the end of a multiprocessing child (no atexit there).
+        Finalize(self, ForkServer._close, args=(ours, pid, self.owner), exitpriority=10)
+
+    @staticmethod
+    def _close(sock: socket.socket, pid: int, owner: int) -> None:
+        """End the server (it ends its workers first) and reap it; only in the process that started it."""
+        if os.getpid() != owner:
+            return
+        sock.close()
+        _wait(pid, None)
+
+    def close(self) -> None:
+        """Stop the fork server and reap it (and, through it, every worker)."""
+        with self._lock:
+            self._close(self._sock, self.pid, self.owner)
 
     def spawn(self, log_fd: int, params: Any, new_namespaces: bool = False) -> tuple[int, Connection]:
         """Fork a worker running `worker_main(conn, log_fd, params)`; (pid, our end).
@@ -140,3 +183,11 @@ def server(worker_main: WorkerMain) -> ForkServer:
         if current is None:
             current = _SERVERS[os.getpid()] = ForkServer(worker_main)
         return current
+
+
+def stop_server() -> None:
+    """Stop this process's fork server, if it has one, and reap it with its workers."""
+    with _START_LOCK:
+        current = _SERVERS.pop(os.getpid(), None)
+    if current is not None:
+        current.close()

@@ -143,6 +143,44 @@ def fork_into_new_namespaces() -> int:
     return _check(pid, "clone")
 
 
+# -- mounts (inside a user namespace of our own) --------------------------------
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+
+
+def new_mount_namespace() -> None:
+    """Enter a new mount namespace (needs CAP_SYS_ADMIN in our user namespace).
+
+    Mounts made in it are seen by this process and its children only; the kernel
+    drops the namespace, and every mount in it, with the last of them.
+    """
+    assert _LIBC is not None
+    _check(_LIBC.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+
+
+def mount(source: str, target: str, fstype: str, flags: int, options: str = "") -> None:
+    """mount(2) a new `fstype` filesystem (tmpfs, proc) on `target`."""
+    assert _LIBC is not None
+    data = options.encode() if options else None
+    _check(
+        _LIBC.mount(source.encode(), target.encode(), fstype.encode(), ctypes.c_ulong(flags), data),
+        f"mount {fstype} on {target}",
+    )
+
+
+def per_namespace_pid_max() -> bool:
+    """Whether `/proc/sys/kernel/pid_max` belongs to the PID namespace (Linux >= 6.14).
+
+    On older kernels the file is the machine's own: never write it there.
+    """
+    release = os.uname().release.split("-")[0].split(".")
+    try:
+        return (int(release[0]), int(release[1])) >= (6, 14)
+    except (IndexError, ValueError):
+        return False
+
+
 def die_with_parent() -> None:
     """Be sent SIGKILL when the parent (the thread that forked us) ends."""
     _prctl(PR_SET_PDEATHSIG, 9)

@@ -9,6 +9,11 @@ On Linux a worker gets, as far as the kernel allows:
   code runs as PID 1 of its own PID namespace, so when it ends (or its parent,
   the worker, is killed) the kernel kills every process it started, `setsid`
   daemons included, and none of them can name a process outside;
+- a mount namespace of its own: its scratch folder is a tmpfs of the kata's
+  `disk_mb`, and /proc is a procfs of its PID namespace (it sees its own
+  processes only);
+- limits: `RLIMIT_FSIZE` (`disk_mb`, each file), `RLIMIT_NPROC` and the PID
+  namespace's `pid_max` (`processes`);
 - Landlock: read only the interpreter, its libraries, the grader and its data;
   write only the worker's scratch folder; no TCP; no signals or abstract unix
   sockets out of the sandbox (ABI >= 6);
@@ -21,10 +26,12 @@ from __future__ import annotations
 import functools
 import os
 import select
+import shutil
 import signal
 import site
 import sys
 import sysconfig
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -49,47 +56,63 @@ class Sandbox:
     namespaces: bool = False
     seccomp: bool = False
     readable: tuple[str, ...] = ()  # what a worker may read (`readable_paths()`, computed once)
+    mounts: bool = False  # a private mount namespace: scratch tmpfs and /proc (needs namespaces)
+    clean_env: bool = True  # workers inherit only `environment.allowed` (off only when switched off)
 
 
 def _platform_name() -> str:
     return {"darwin": "macOS", "win32": "Windows"}.get(sys.platform, sys.platform)
 
 
-def _namespaces_work() -> bool:
-    """Whether an unprivileged child may enter new user, PID and network namespaces."""
+def _namespaces_work() -> tuple[bool, bool]:
+    """Whether an unprivileged child may enter new user, PID and network namespaces,
+    and whether PID 1 there may mount a tmpfs and a /proc of its own."""
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the probe child
         code = 1
         try:
             linux.unshare_user_pid_net()
-            code = 0
+            code = 2
+            first = os.fork()  # PID 1 of the new PID namespace
+            if first == 0:
+                try:
+                    linux.new_mount_namespace()
+                    linux.mount("tmpfs", tempfile.gettempdir(), "tmpfs", linux.MS_NOSUID, "size=1m")
+                    linux.mount("proc", "/proc", "proc", _PROC_FLAGS)
+                    os._exit(0)
+                finally:
+                    os._exit(2)
+            _, status = os.waitpid(first, 0)
+            code = 0 if os.waitstatus_to_exitcode(status) == 0 else 2
         finally:
             os._exit(code)
     _, status = os.waitpid(pid, 0)
-    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    code = os.waitstatus_to_exitcode(status)
+    return code in (0, 2), code == 0
 
 
 @functools.cache
 def current() -> Sandbox:
     """The sandbox that workers started by this process get (probed once)."""
     if os.environ.get(OFF_VARIABLE, "").lower() in ("off", "0", "no"):
-        return Sandbox("none (switched off)", False)
+        return Sandbox("none (switched off)", False, clean_env=False)
     if not linux.available():
         return Sandbox(f"none ({_platform_name()})", False)
     abi = linux.landlock_abi()
-    spaces = _namespaces_work()
+    spaces, mounts = _namespaces_work()
     seccomp = linux.seccomp_supported()
     parts = [f"landlock {abi}"] if abi else []
     if spaces:
-        parts.append("namespaces (user, pid, net)")
+        parts.append(f"namespaces (user, pid, net{', mount' if mounts else ''})")
     else:
         parts.append("process group")
     if seccomp:
         parts.append("seccomp")
     if not abi and not spaces:
         return Sandbox(f"none (old Linux kernel {os.uname().release})", False)
-    full = abi >= 1 and spaces and seccomp
-    return Sandbox(" + ".join(parts), full, abi, spaces, seccomp, tuple(readable_paths()) if abi else ())
+    full = abi >= 1 and spaces and mounts and seccomp
+    readable = tuple(readable_paths()) if abi else ()
+    return Sandbox(" + ".join(parts), full, abi, spaces, seccomp, readable, mounts)
 
 
 def notice(box: Sandbox) -> str:
@@ -103,15 +126,37 @@ def notice(box: Sandbox) -> str:
 
 
 def warn_if_weak(stream: TextIO | None = None) -> None:
-    """Print `notice(current())` on `stream` (stderr) when the sandbox is not full."""
+    """Print `notice(current())` on `stream` (stderr) when the sandbox is not full,
+    and `root_notice()` when grading as root."""
     line = notice(current())
     if line:
+        print(line, file=stream or sys.stderr)
+    warn_if_root(stream)
+
+
+_WARNED_ROOT = False  # the root notice is printed once per process
+ROOT_NOTICE = (
+    "note: grading as root runs student code with root's user id, one safeguard fewer; grade as an "
+    "ordinary user instead (in a container, the image's own user, not `--user 0`) — docs/security.md"
+)
+
+
+def root_notice() -> str:
+    """The one line a root grader (euid 0) sees ('' for an ordinary user)."""
+    return ROOT_NOTICE if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
+
+
+def warn_if_root(stream: TextIO | None = None) -> None:
+    """Print `root_notice()` on `stream` (stderr), once per process."""
+    global _WARNED_ROOT
+    line = root_notice()
+    if line and not _WARNED_ROOT:
+        _WARNED_ROOT = True
         print(line, file=stream or sys.stderr)
 
 
 def readable_paths() -> list[str]:
     """What a worker may read: the interpreter, its libraries, the grader and its data."""
-    import grader
     from grader import data
 
     paths = {
@@ -122,7 +167,7 @@ def readable_paths() -> list[str]:
         *site.getsitepackages(),
         site.getusersitepackages(),
         *(sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")),
-        str(Path(grader.__file__).resolve().parent),
+        str(Path(__file__).resolve().parents[1]),  # grader/
         str(Path(data.SAMPLE_PATH).resolve().parent),
         "/usr",
         "/lib",
@@ -157,10 +202,12 @@ def gpu_paths() -> tuple[list[str], list[str]]:
     return ["/proc/driver/nvidia", "/sys", "/dev/shm"], devices
 
 
-def confine(box: Sandbox, scratch: str, gpu: bool = False) -> None:
+def confine(box: Sandbox, scratch: str, gpu: bool = False, disk_mb: float = 0, processes: int = 0) -> None:
     """Enter `box`, in a worker about to load student code; return only inside it.
 
     `gpu`: the worker runs CUDA, so the NVIDIA device files stay open to it.
+    `disk_mb`: what it may write (its scratch tmpfs; each file); `processes`: the
+    processes and threads it may have at once (0: no limit).
 
     A worker the fork server started in its namespaces (it is PID 1) only adds
     the rest. Otherwise (a spawned worker) entering the namespaces forks: the
@@ -175,6 +222,9 @@ def confine(box: Sandbox, scratch: str, gpu: bool = False) -> None:
     # PID 1: the fork server already started this worker in its namespaces.
     if box.namespaces and os.getpid() != 1:
         _enter_namespaces()
+    _limit(box, disk_mb, processes)
+    if box.mounts:  # before Landlock, which forbids changing mounts once in force
+        _private_mounts(scratch, disk_mb, processes)
     linux.no_new_privs()
     linux.drop_capabilities()  # those of the new user namespace, or a root grader's
     if box.landlock:
@@ -185,6 +235,50 @@ def confine(box: Sandbox, scratch: str, gpu: bool = False) -> None:
         linux.landlock_restrict(read, write, box.landlock)
     if box.seccomp:
         linux.deny_unix_sockets()
+
+
+_PROC_FLAGS = linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC
+_PID_MAX_MIN = 301  # the kernel refuses a smaller pid_max
+
+
+def _limit(box: Sandbox, disk_mb: float, processes: int) -> None:
+    """RLIMIT_FSIZE: no file larger than `disk_mb` (the worker's log included);
+    RLIMIT_NPROC: `processes`, counted in the worker's own user namespace (a root
+    grader's workers are exempt from it; `pid_max` then bounds them)."""
+    import resource  # not on Windows, where there is no sandbox to enter
+
+    if disk_mb:
+        size = int(disk_mb * 2**20)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    if processes and box.namespaces:  # outside one, the count is the grader's whole uid
+        resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+
+
+def _private_mounts(scratch: str, disk_mb: float, processes: int) -> None:
+    """A mount namespace of our own: `scratch` becomes a tmpfs of `disk_mb` holding the
+    same files, /proc shows only our PID namespace, and its `pid_max` caps `processes`.
+
+    Runs as PID 1 of the worker's PID namespace, before Landlock.
+    """
+    linux.new_mount_namespace()
+    before = os.open(scratch, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        size = f"size={int(disk_mb * 2**20)}," if disk_mb else ""
+        linux.mount("kata-scratch", scratch, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, f"{size}mode=0700")
+        for name in os.listdir(before):  # the kata file and its helpers, now under the tmpfs
+            source = os.open(name, os.O_RDONLY, dir_fd=before)
+            with open(source, "rb") as src, open(os.path.join(scratch, name), "wb") as dst:
+                shutil.copyfileobj(src, dst)
+    finally:
+        os.close(before)
+    os.chdir(scratch)  # the cwd was the folder now underneath the tmpfs
+    linux.mount("proc", "/proc", "proc", _PROC_FLAGS)
+    if processes and linux.per_namespace_pid_max():
+        try:
+            with open("/proc/sys/kernel/pid_max", "w") as f:
+                f.write(str(max(processes + 1, _PID_MAX_MIN)))
+        except OSError:
+            pass  # RLIMIT_NPROC still holds, except for a root grader's workers
 
 
 def _enter_namespaces() -> None:

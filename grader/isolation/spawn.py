@@ -17,9 +17,11 @@ import subprocess
 import sys
 import threading
 from multiprocessing.connection import Connection
+from multiprocessing.util import Finalize
 from pathlib import Path
 from typing import Any
 
+from grader.isolation import environment, sandbox
 from grader.isolation.forkserver import WorkerMain
 
 METHOD_VARIABLE = "KATA_START_METHOD"
@@ -41,6 +43,17 @@ class SpawnStarter:
         self.worker_main = worker_main
         self._children: dict[int, subprocess.Popen] = {}
         self._lock = threading.Lock()
+        Finalize(self, SpawnStarter._end_all, args=(self._children, os.getpid()), exitpriority=10)
+
+    @staticmethod
+    def _end_all(children: dict[int, subprocess.Popen], owner: int) -> None:
+        """Kill and reap every worker still running (at exit of the process that started them)."""
+        if os.getpid() != owner:
+            return
+        for child in list(children.values()):
+            child.kill()
+            child.wait()
+        children.clear()
 
     def spawn(self, log_fd: int, params: Any, new_namespaces: bool = False) -> tuple[int, Connection]:
         """Start a worker running `worker_main(conn, log_fd, params)`; (pid, our end).
@@ -50,10 +63,9 @@ class SpawnStarter:
         """
         ours, theirs = socket.socketpair()
         package_root = str(Path(__file__).resolve().parents[2])
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),
-        }
+        # Only the allow-list reaches a fresh interpreter, unless the sandbox is switched off.
+        env = environment.allowed(os.environ) if sandbox.current().clean_env else dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
         child = subprocess.Popen(
             [sys.executable, "-m", "grader.isolation.spawned", str(theirs.fileno()), str(log_fd)],
             pass_fds=(theirs.fileno(), log_fd),

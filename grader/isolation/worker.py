@@ -7,7 +7,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
-from grader.isolation import sandbox
+from grader.isolation import environment, sandbox
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,8 @@ class WorkerParams:
 
 
 def prepare(params: WorkerParams) -> None:
-    """Own session, scratch folder as cwd / HOME / TMPDIR, then the sandbox. Idempotent.
+    """Own session, the allowed environment (scratch folder as cwd / HOME / TMPDIR),
+    then the sandbox. Idempotent.
 
     Must run before the worker imports anything that starts threads (torch): new
     namespaces need a single-threaded process.
@@ -35,7 +36,11 @@ def prepare(params: WorkerParams) -> None:
     if os.getsid(0) != os.getpid():
         os.setsid()  # its own process group: killing the group ends any children too
     os.chdir(params.scratch)
-    for name in ("HOME", "TMPDIR", "TMP", "TEMP"):
-        os.environ[name] = params.scratch
+    if params.box.clean_env:
+        environment.restrict(params.scratch)
+        environment.hide_command_line(f"kata worker {params.spec.name}")
+    else:
+        os.environ.update(dict.fromkeys(environment.SCRATCH_NAMES, params.scratch))
     tempfile.tempdir = params.scratch
-    sandbox.confine(params.box, params.scratch, gpu=params.device.startswith("cuda"))
+    gpu = params.device.startswith("cuda")
+    sandbox.confine(params.box, params.scratch, gpu, params.spec.disk_mb, params.spec.processes)

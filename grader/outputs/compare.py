@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from grader.outputs.gradebook import read_gradebook
+from grader.wording import plural
 from grader.workspace import prog
 
 NBGRADER_COLUMNS = ("assignment", "student_id", "raw_score")
@@ -69,5 +70,7 @@ def main(argv: list[str]) -> int:
     lines = disagreements(nbgrader, batch)
     for line in lines:
         print(line)
-    print(f"{len(lines)} disagreements among {len(nbgrader.keys() | batch.keys())} students")
+    print(
+        f"{plural(len(lines), 'disagreement')} among {plural(len(nbgrader.keys() | batch.keys()), 'student')}"
+    )
     return 1 if lines else 0

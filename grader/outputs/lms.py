@@ -32,6 +32,7 @@ from pathlib import Path
 
 from grader.outputs.gradebook import read_gradebook
 from grader.outputs.report import write_atomic
+from grader.wording import plural
 from grader.workspace import prog
 
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
@@ -249,5 +250,5 @@ def main(argv: list[str]) -> int:
     absent = not_graded(read_gradebook(source), read_roster(Path(args.roster)))
     if absent:
         print(f"on the roster but not graded (0 points): {', '.join(absent)}", file=sys.stderr)
-    print(f"wrote {target} ({text.count(chr(10)) - 1} students)")
+    print(f"wrote {target} ({plural(text.count(chr(10)) - 1, 'student')})")
     return 0

@@ -6,6 +6,7 @@ import json
 import os
 import tempfile
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,17 +58,34 @@ def write_json(report: Report, path: Path) -> None:
     write_atomic(path, json.dumps(to_dict(report), indent=2) + "\n")
 
 
-def _message_lines(text: str, width: int, most: int = 6) -> list[str]:
+def _message_lines(text: str, width: int, most: int = 6, rest: str = "python -m grader -v") -> list[str]:
     """A failure message wrapped to `width`: the problem, then expected / got / hint lines."""
     lines: list[str] = []
     for line in text.splitlines():
         indent = " " * (len(line) - len(line.lstrip()) + 2)
         lines += textwrap.wrap(line, width, subsequent_indent=indent) or [""]
-    return lines if len(lines) <= most else [*lines[: most - 1], "… (python -m grader -v shows the rest)"]
+    return lines if len(lines) <= most else [*lines[: most - 1], f"… ({rest} shows the rest)"]
 
 
-def table(report: Report, verbose: bool = False, width: int = 100) -> str:
-    """The score table a student sees: one row per kata, the first problem of each."""
+def next_steps(kata: str) -> tuple[str, str]:
+    """(what shows a kata's whole message, the line that says what to do next) where grading ran."""
+    return (
+        grade_command(kata, verbose=True),
+        f"next: {kata} — `{grade_command(kata)}`, stuck? `{command(f'hint KATA={kata}', f'hint {kata}')}`",
+    )
+
+
+def table(
+    report: Report,
+    verbose: bool = False,
+    width: int = 100,
+    steps: Callable[[str], tuple[str, str]] = next_steps,
+) -> str:
+    """The score table a student sees: one row per kata, the first problem of each.
+
+    `steps(kata)` words the advice for where the student is (see `next_steps`; a notebook
+    gives its own, grader.selfcheck's).
+    """
     specs = katas()
     lines = [f"backprop-kata · {report.source}", ""]
     lines.append(f" #  {'kata':<14} {'points':>7}  status")
@@ -77,7 +95,12 @@ def table(report: Report, verbose: bool = False, width: int = 100) -> str:
         lines.append(f"{spec.number:>2}  {k.name:<14} {k.score:>3}/{k.max_score:<3}  {mark} {k.state}")
         failure = k.first_failure
         if failure is not None:
-            detail = failure.message.splitlines() if verbose else _message_lines(failure.message, width - 6)
+            rest = steps(k.name)[0]
+            detail = (
+                failure.message.splitlines()
+                if verbose
+                else _message_lines(failure.message, width - 6, rest=rest)
+            )
             lines.extend("      " + line for line in detail)
         if verbose:
             for t in k.tests:
@@ -96,8 +119,5 @@ def table(report: Report, verbose: bool = False, width: int = 100) -> str:
         lines.append(f"sandbox: {report.sandbox}")
     todo = next((k for k in report.katas if not k.passed), None)
     if todo is not None:
-        lines.append(
-            f"next: {todo.name} — `{grade_command(todo.name)}`, "
-            f"stuck? `{command(f'hint KATA={todo.name}', f'hint {todo.name}')}`"
-        )
+        lines.append(steps(todo.name)[1])
     return "\n".join(lines)

@@ -235,7 +235,7 @@ def test_rerun_grades_only_what_changed_and_student_merges_one_row(tmp_path: Pat
 
     # --student regrades one (even unchanged, with --force) and keeps every other row.
     one = _run(str(subs), "--out", str(out), "--student", "ada", "--force")
-    assert "graded 1 submissions, 0 unchanged" in one.stdout, one.stdout
+    assert "graded 1 submission, 0 unchanged" in one.stdout, one.stdout
     assert _rows(out / "gradebook.csv") == rows
     assert _run(str(subs), "--out", str(out), "--student", "nobody").returncode == 2
 

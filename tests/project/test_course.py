@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -111,6 +112,48 @@ def _nbgrader_grades(course: Path) -> dict[str, dict[str, float]]:
     return grades
 
 
+# Shell and magic lines in cells a student added: the grade is the reference's, and the
+# feedback shows one short line for each, never a traceback (grader/course/shell_lines.py).
+MAGICS = "magics"
+MAGIC_CELLS = {
+    "shell-lines": "!ls\n%pip install numpy\nlisted = !ls\n%time two = 1 + 1\nprint('after the shell lines', two)",
+    "bash-cell": "%%bash\necho hello from bash",
+    "writefile-cell": "%%writefile notes.txt\nhello",
+}
+# What `nbgrader autograde` used to print for every student, none of which an instructor can act on.
+NOISE = ("SAWarning", "not in session", "without encryption", "IOPub", "grader.course.kernel:", "Traceback")
+
+
+def _add_magics_student(course: Path) -> None:
+    """submitted/magics/: the reference notebooks, with MAGIC_CELLS added after the first cell."""
+    from nbformat.v4 import new_code_cell
+
+    target = course / "submitted" / MAGICS / ASSIGNMENT
+    target.mkdir(parents=True)
+    for path in (course / "submitted" / "reference" / ASSIGNMENT).glob("*.ipynb"):
+        nb = json.loads(path.read_text())
+        if path.name == "backprop.ipynb":
+            added = [new_code_cell(source, id=cell_id) for cell_id, source in MAGIC_CELLS.items()]
+            nb["cells"][1:1] = added
+        (target / path.name).write_text(json.dumps(nb))
+
+
+def _expected(student: str) -> dict[str, int]:
+    return make_notebooks.expected_scores("reference" if student == MAGICS else student)
+
+
+def _warnings(log: str) -> list[str]:
+    """The lines of `make autograde`'s output other than nbgrader's INFO lines and make's command."""
+    return [line for line in log.splitlines() if line.strip() and "| INFO]" not in line and not line.startswith("cd ")]
+
+
+def _page_text(path: Path) -> str:
+    """An HTML page's text, as a reader sees it (tags dropped, entities decoded)."""
+    from html import unescape
+
+    return unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+
+
 def test_course_workflow_end_to_end(tmp_path: Path) -> None:
     start = time.monotonic()
     course = tmp_path / "course"
@@ -134,7 +177,8 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
                 assert cell["metadata"].get("editable") is False, _meta(cell)["grade_id"]
 
     _make("sample-submissions", course, timeout=120)
-    students = sorted(make_notebooks.SAMPLES)
+    _add_magics_student(course)
+    students = sorted([*make_notebooks.SAMPLES, MAGICS])
     assert sorted(p.name for p in (course / "submitted").iterdir()) == students
 
     # The isolated grader on the same notebooks, while nbgrader autogrades.
@@ -156,16 +200,29 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
             )
             assert "refusing to autograde" in out and "without the full sandbox" in out
             assert not (course / "autograded" / "reference" / ASSIGNMENT).exists()  # nbgrader removed it
+        # The whole class, as a course runs it: no kernel (c.KataExecute.run_notebook = False).
         out = _make("autograde", course, timeout=600)
-        # The hostile student's kernel tries to write to gradebook.db: the sandboxed kernel
-        # (grader.course.kernel) cannot; without the full sandbox it can, and KataExecute puts it back.
+        # Its log: nbgrader's INFO progress, and a warning only for the student who edited a
+        # locked cell (tampered's relu test cell, restored by nbgrader): the hidden tests
+        # restored in every other test cell, SQLAlchemy, the kernel: none of it.
+        assert not any(noise in out for noise in NOISE), out[-3000:]
+        edited = f"tampered/backprop.ipynb: cell {make_notebooks.TAMPERED_KATA}-test: its source was edited"
+        assert [edited in line for line in _warnings(out)] == [True], out[-3000:]
+        # The students whose code acts in a kernel, again with the notebook run for the
+        # feedback: the sandboxed kernel (grader.course.kernel) cannot write to gradebook.db
+        # as hostile's code tries; without the full sandbox it can, and KataExecute puts it back.
+        kernel_run = "reference,stubs,tampered,mse-broadcast"
+        flags = f"NBGRADER_FLAGS=--force --KataExecute.run_notebook=True --CourseDirectory.student_id_exclude={kernel_run}"
+        out = _make("autograde", course, 600, flags)
         restored = out.count("changed the gradebook while the notebook ran: restored it")
         assert restored == (0 if current().full else 1), out[-3000:]
-        assert ("grader.course.kernel: landlock" in out) == current().full, out[-3000:]
+        assert ("grader.course.kernel: NOT sandboxed" in out) == (not current().full), out[-3000:]
+        if current().full:
+            assert not any(noise in out for noise in NOISE), out[-3000:]
         with ThreadPoolExecutor(2) as pool:  # both only read gradebook.db
             feedback = pool.submit(_make, "feedback", course, 120)
             _make("gradebook", course, timeout=120)
-            feedback.result()
+            assert not any(noise in feedback.result() for noise in NOISE)
         assert batch.wait(timeout=300) == 0, (tmp_path / "batch.log").read_text()[-3000:]
     finally:
         if batch.poll() is None:
@@ -177,7 +234,7 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
     assert sorted(rows) == students
     for student in students:
-        expected = make_notebooks.expected_scores(student)
+        expected = _expected(student)
         assert float(rows[student]["score"]) == sum(expected.values()), student
         assert float(rows[student]["max_score"]) == 100, student
 
@@ -186,7 +243,7 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
         isolated = {row["student"]: row for row in csv.DictReader(f)}
     nbgrader = _nbgrader_grades(course)
     for student in students:
-        expected = make_notebooks.expected_scores(student)
+        expected = _expected(student)
         assert nbgrader[student] == expected, student
         assert {k: int(isolated[student][k]) for k in katas()} == expected, student
         assert int(isolated[student]["total"]) == sum(expected.values()), student
@@ -235,9 +292,28 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
     )
     assert any("(N, N) matrix" in o.get("evalue", "") for o in wrong["outputs"])
 
+    # The magics student's feedback: each shell or magic line says it was skipped, once, no traceback.
+    magics = {c.get("id"): c for c in _cells(graded / MAGICS / ASSIGNMENT / "backprop.ipynb")}
+    shell = "".join(magics["shell-lines"]["outputs"][0]["text"])
+    assert shell.count("skipped: shell commands don't run while grading") == 3, shell
+    assert "after the shell lines 2" in shell
+    for cell_id in ("bash-cell", "writefile-cell"):
+        [output] = magics[cell_id]["outputs"]
+        assert output["output_type"] == "stream" and "".join(output["text"]).startswith("skipped:"), output
+    assert not [o for c in magics.values() for o in c.get("outputs", []) if o["output_type"] == "error"]
+    page = _page_text(course / "feedback" / MAGICS / ASSIGNMENT / "backprop.html")
+    assert "Traceback (most recent" not in page and "OSError" not in page and "pty devices" not in page
+
+    # Each verdict once in a student's feedback: in its test cell's output, not also in its source.
     for student in students:
         for part in make_notebooks.PARTS:
-            assert (course / "feedback" / student / ASSIGNMENT / f"{part}.html").is_file(), student
+            page = _page_text(course / "feedback" / student / ASSIGNMENT / f"{part}.html")
+            for cell in _cells(graded / student / ASSIGNMENT / f"{part}.ipynb"):
+                if _meta(cell).get("grade"):
+                    [output] = cell["outputs"]
+                    verdict = "".join(output.get("text", "")) or output["evalue"]
+                    first = verdict.strip().splitlines()[0]  # names the kata and the check
+                    assert page.count(first) == 1, (student, first)
     print(f"course workflow: {time.monotonic() - start:.0f} s")
 
 
@@ -288,7 +364,7 @@ def test_autograde_refuses_a_weak_sandbox_unless_allowed(monkeypatch: Any) -> No
     monkeypatch.delenv(ALLOW_ENV, raising=False)
     monkeypatch.setattr(sandbox, "current", lambda: sandbox.Sandbox("none (test)", False))
     graded: list[str] = []
-    monkeypatch.setattr(autograde, "grade_notebook", lambda nb, names: graded.append("graded") or {})
+    monkeypatch.setattr(autograde, "grade_notebook", lambda *args: graded.append("graded") or {})
     nb = _relu_test_notebook()
     assert list(autograde.test_cells(nb)) == ["relu"]
     with pytest.raises(autograde.WeakSandbox, match=r"sandbox: none \(test\)"):
@@ -317,17 +393,98 @@ def test_gradebook_guard_restores_what_the_kernel_wrote(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gradebook.db", "gradebook.db-old"]
 
 
-def test_autograde_without_running_the_notebook(monkeypatch: Any) -> None:
+def test_autograde_by_default_without_running_the_notebook(monkeypatch: Any) -> None:
     from nbgrader.preprocessors import Execute
 
     import grader.course.autograde as autograde
 
     nb = _relu_test_notebook()
+    nb.cells[0].source = "# Kata 3 · relu: 6 points. This cell is locked.\ncheck('relu')"
     verdict = Verdict("relu", False, "relu: not implemented yet")
-    monkeypatch.setattr(autograde, "grade_notebook", lambda nb, names: {"relu": verdict})
+    asked: list[tuple] = []
+    monkeypatch.setattr(autograde, "grade_notebook", lambda *args: asked.append(args[1:3]) or {"relu": verdict})
     monkeypatch.setattr(Execute, "preprocess", lambda *args: pytest.fail("ran the kernel"))
     monkeypatch.setenv(ALLOW_ENV, "1")
-    graded, _ = autograde.KataExecute(run_notebook=False).preprocess(nb, {})
+    graded, _ = autograde.KataExecute().preprocess(nb, {"nbgrader": {"notebook": "backprop"}})
+    assert asked == [(["relu"], "backprop")]  # messages name the student's notebook
     [output] = graded.cells[0].outputs
     assert output.output_type == "error" and output.evalue.startswith("relu: not implemented yet")
-    assert "relu: not implemented yet" in graded.cells[0].source
+    # The verdict shows once, in the outputs: the source keeps its header line and says where to look.
+    source = graded.cells[0].source
+    assert source.startswith("# Kata 3 · relu") and "not implemented" not in source
+    assert all(line.startswith("#") for line in source.splitlines()), source
+
+
+def test_unedited_test_cells_get_their_hidden_tests_back_quietly() -> None:
+    from grader.course.sanitize import released_source
+
+    recorded = "# Kata 1\ncheck('a')\n### BEGIN HIDDEN TESTS\ncheck('b')\n### END HIDDEN TESTS\n"
+    assert released_source(recorded) == "# Kata 1\ncheck('a')\n"
+    assert released_source("pass") == "pass"
+
+
+def test_the_service_shares_a_notebooks_katas_among_its_grading_processes() -> None:
+    from grader.course.service import groups
+
+    minibatch = ["logsumexp", "log_softmax", "nll_loss", "training_loop"]
+    assert groups(minibatch, 2) == [["training_loop"], ["logsumexp", "log_softmax", "nll_loss"]]
+    assert groups(minibatch, 1) == [minibatch]
+    assert sorted(sum(groups(list(katas()), 3), [])) == sorted(katas())
+    assert groups(["relu"], 4) == [["relu"]]
+
+
+def test_shell_and_magic_lines_print_one_line_in_the_kernel(capsys: Any, tmp_path: Path) -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from grader.course.shell_lines import NOT_WRITTEN, SKIPPED, install
+
+    shell = InteractiveShell()
+    install(shell)
+    cells = {
+        "!ls /": SKIPPED,
+        "%pip --version": SKIPPED,
+        "x = !ls": SKIPPED,
+        "%sx ls": SKIPPED,
+        "%%bash\necho hi": SKIPPED,
+        "%%script sh\necho hi": SKIPPED,
+        f"%%writefile {tmp_path / 'notes.txt'}\nhello": NOT_WRITTEN,
+        "%time y = 1 + 1\nprint(y)": "2",  # other magics run as usual
+    }
+    for code, expected in cells.items():
+        result = shell.run_cell(code)
+        printed = capsys.readouterr().out
+        assert result.success and expected in printed, (code, printed)
+        assert "Traceback" not in printed and printed.count(SKIPPED) <= 1, (code, printed)
+    assert not (tmp_path / "notes.txt").exists()
+
+
+def test_a_grading_service_that_fails_is_an_error_and_is_replaced(monkeypatch: Any, tmp_path: Path) -> None:
+    """No verdicts from a service that ends or hangs: RuntimeError for that notebook, a new service next."""
+    import subprocess as sp
+
+    from grader.course.service import GradingService
+
+    scripts = iter(
+        [
+            "import sys; sys.stdin.readline()",  # reads the request, ends without an answer
+            "import sys, time; sys.stdin.readline(); time.sleep(60)",  # never answers
+            'import sys; sys.stdin.readline(); print(\'{"verdicts": {"relu": {"passed": true, "text": "ok"}}}\')',
+        ]
+    )
+    started: list[sp.Popen] = []
+
+    def start(self: GradingService) -> sp.Popen:
+        started.append(sp.Popen([sys.executable, "-c", next(scripts)], stdin=sp.PIPE, stdout=sp.PIPE, text=True))
+        return started[-1]
+
+    monkeypatch.setattr(GradingService, "_start", start)
+    service = GradingService(jobs=1)
+    notebook = tmp_path / "backprop.ipynb"
+    with pytest.raises(RuntimeError, match="ended"):
+        service.grade(notebook, ["relu"], timeout_s=30)
+    with pytest.raises(RuntimeError, match="no answer in 1 s"):
+        service.grade(notebook, ["relu"], timeout_s=1)
+    assert started[1].wait(timeout=10) is not None  # the silent one was stopped
+    assert service.grade(notebook, ["relu"], timeout_s=30) == {"relu": {"passed": True, "text": "ok"}}
+    service.close()
+    assert len(started) == 3 and all(p.poll() is not None for p in started)

@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from grader.errors import CheckFailure
-from grader.expect import expect_close, first_match, input_tol, is_close
+from grader.expect import expect_close, first_match, input_tol, is_close, number
 from grader.feedback.variants import candidates
+from grader.wording import plural
 
 
 @pytest.mark.parametrize("shape", [(1,), (5, 3), (64, 10), (128, 50)])
@@ -52,3 +53,57 @@ def test_a_missing_division_is_named_by_the_gradient_variants() -> None:
     found = candidates("grad", expected=expected, n=64)
     assert "64 times too large" in (first_match(expected * 64, expected, found) or "")
     assert first_match(expected + 1, expected, found) is None
+
+
+def _message(got: torch.Tensor, expected: torch.Tensor) -> list[str]:
+    with pytest.raises(CheckFailure) as failure:
+        expect_close(got, expected.double(), "`inp.g`")
+    return str(failure.value).splitlines()
+
+
+def test_an_error_where_zero_is_expected_says_so_not_a_huge_relative_error() -> None:
+    expected = torch.tensor([[0.0, 0.0], [1.5, -2.0]])
+    lines = _message(torch.tensor([[0.0, 3.2], [1.5, -2.0]]), expected)
+    assert lines[0] == "`inp.g` is off: at [0, 1] expected 0, got 3.2 (tolerance 0.0001 relative)"
+    tiny = _message(torch.tensor([[1e-12, 3.2], [1.5, -2.0]]), torch.tensor([[1e-12, 1e-12], [1.5, -2.0]]))
+    assert "expected ≈ 0, got 3.2" in tiny[0]
+    # elsewhere the relative error leaves the zeros out: 10% here, not 1e12
+    assert "max rel error 0.1 " in _message(torch.tensor([0.0, 1.1]), torch.tensor([0.0, 1.0]))[0]
+
+
+def test_large_and_small_numbers_read_as_powers_of_ten() -> None:
+    assert [number(x) for x in (0.5, -2.1134567, 2.09e12, 3e-7, -0.0)] == [
+        "0.5",
+        "-2.113",
+        "2.09×10¹²",
+        "3×10⁻⁷",
+        "0",
+    ]
+    assert _message(torch.tensor([1e15]), torch.tensor([2.0]))[-1].endswith("[1×10¹⁵]")
+
+
+def test_expected_and_got_rows_never_read_the_same() -> None:
+    # a bias gradient not summed, with N = 1: the same values, another shape
+    lines = _message(torch.tensor([[0.5, 1.5, -1.0]]), torch.tensor([0.5, 1.5, -1.0]))
+    assert lines[-2:] == ["  expected (3,) [0.5, 1.5, -1]", "  got      (1, 3) [0.5, 1.5, -1]"]
+    # a difference past the first values shown: the first element that differs, in full
+    lines = _message(torch.tensor([1.0, 2.0, 3.0, 4.0, 5.5]), torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0]))
+    assert lines[-2:] == ["  expected [4] = 5", "  got      [4] = 5.5"]
+    assert lines[-2] != lines[-1].replace("got     ", "expected")
+
+
+def test_a_wrong_answer_two_mistakes_explain_names_neither() -> None:
+    """All-negative inputs: an inverted mask and a missing one give the same inp.g (one diagnosis per bug)."""
+    inp, out_g = -torch.rand(1, 3, dtype=torch.float64), torch.randn(1, 3, dtype=torch.float64)
+    found = candidates("relu.inp.g", inp=inp, out_g=out_g, x="inp", above="out")
+    assert first_match(out_g, out_g * (inp > 0), found) is None
+    mixed = torch.tensor([[-1.0, 2.0, -3.0]], dtype=torch.float64)
+    found = candidates("relu.inp.g", inp=mixed, out_g=out_g, x="inp", above="out")
+    assert "is missing" in first_match(out_g, out_g * (mixed > 0), found)
+    assert "is inverted" in first_match(out_g * (mixed < 0), out_g * (mixed > 0), found)
+
+
+def test_counts_take_the_plural_they_need() -> None:
+    assert plural(1, "submission") == "1 submission"
+    assert plural(0, "submission") == "0 submissions"
+    assert plural(2, "batch", "batches") == "2 batches"

@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -21,7 +23,7 @@ from pathlib import Path
 import pytest
 
 import grader
-from grader.isolation import sandbox
+from grader.isolation import environment, sandbox
 from grader.isolation.spawn import METHOD_VARIABLE
 from grader.rubric import katas
 from tests.project.world import Listeners, alive_with
@@ -42,7 +44,13 @@ SINGLE = {
     "phones_home": "relu",
     "signals_a_process": "lin",
     "reads_the_reference_via_libc": "logsumexp",
+    "leaks_the_environment": "lin_grad",
+    "lists_processes": "module",
+    "fills_the_disk": "log_softmax",
+    "fork_bomb": "training_loop",
 }
+# Credentials in the grading process's environment, as on a CI runner or an LMS-connected machine.
+SECRETS = {"KATA_TEST_SECRET": "kts-" + secrets.token_hex(8), "AWS_SECRET_ACCESS_KEY": "aws-" + secrets.token_hex(8)}
 
 
 def plant(attack: str, target: Path, **values: object) -> None:
@@ -67,6 +75,12 @@ class World:
     tmp: Path
     out: Path
     stdout: str
+    folder: Path  # the submission graded (its path is on the grader's command line)
+
+    def message(self, kata: str) -> str:
+        """The report's first message for `kata` (the attacks raise at import: every check says it)."""
+        tests = next(k for k in json.loads(self.report_text)["katas"] if k["name"] == kata)["tests"]
+        return next(t["message"] for t in tests if t["message"])
 
 
 def grade_attacks(tmp: Path, env: dict[str, str]) -> World:
@@ -98,12 +112,12 @@ def grade_attacks(tmp: Path, env: dict[str, str]) -> World:
         text=True,
         timeout=240,
         cwd=REPO,
-        env=env,
+        env={**env, **SECRETS},
     )
     assert result.returncode == 0, result.stderr
     text = report.read_text()
     scores = {k["name"]: k["score"] for k in json.loads(text)["katas"]}
-    return World(report, text, scores, listeners, victim, marker, tmp, out, result.stdout)
+    return World(report, text, scores, listeners, victim, marker, tmp, out, result.stdout, folder)
 
 
 def clean_up(world: World) -> None:
@@ -159,38 +173,78 @@ def test_no_signal_reaches_a_process_outside(world: World) -> None:
     assert world.victim.poll() is None, "the victim process was killed by student code"
 
 
+def test_no_credential_of_the_grading_machine_reaches_the_report(world: World) -> None:
+    for value in SECRETS.values():
+        assert value not in world.report_text and value not in world.stdout
+    # What the worker's environment held, as the attack raised it: the allow-list only.
+    names = world.message("lin_grad").split("| names:", 1)[1].split()
+    assert names and all(environment.kept(n) or n in environment.SCRATCH_NAMES for n in names), names
+    assert {"HOME", "TMPDIR"} <= set(names)
+
+
+def test_a_worker_sees_only_its_own_processes(world: World) -> None:
+    message = world.message("module")
+    assert re.search(r"RuntimeError: 1 processes: kata worker module\s*$", message), message
+    assert str(world.folder) not in world.report_text
+
+
+def test_disk_and_process_limits_cost_the_kata_with_a_clear_message(world: World) -> None:
+    spec = katas()["log_softmax"]
+    assert f"your code wrote more than {spec.disk_mb:g} MB to disk" in world.message("log_softmax")
+    spec = katas()["training_loop"]
+    bomb = world.message("training_loop")
+    assert f"your code started more than {spec.processes} processes and threads at once" in bomb, bomb
+
+
 def test_without_the_sandbox_the_attacks_do_harm(tmp_path: Path) -> None:
     """The control: KATA_SANDBOX=off, the same submissions do what the tests above forbid."""
     env = {**os.environ, sandbox.OFF_VARIABLE: "off"}
     graded = grade_attacks(tmp_path, env)
     try:
         time.sleep(DAEMON_WAIT_S)
-        assert graded.report.read_text() != graded.report_text  # rewritten
+        # Rewritten to full marks (maybe before the grader had even exited: it is not waited for).
+        rewritten = json.loads(graded.report.read_text())
+        printed = re.search(r"score: (\d+)/(\d+)", graded.stdout)
+        assert printed and int(printed[1]) < int(printed[2])  # what the grader found
+        assert rewritten["score"] == rewritten["max_score"]  # what the report says now
         assert alive_with(graded.marker)  # the setsid daemon survived
         assert list(GRADER_DIR.glob("planted*")) and list(tmp_path.glob("planted*"))
         assert set(graded.listeners.received()) == {"tcp", "udp", "unix"}
         assert graded.scores["logsumexp"] == katas()["logsumexp"].points  # read the reference
         graded.victim.wait(timeout=5)  # killed
+        assert all(value in graded.report_text for value in SECRETS.values())  # credentials leaked
+        assert str(graded.folder) in graded.message("module")  # the grader's command line, seen
+        assert "RuntimeError: wrote 200 MB" in graded.message("log_softmax")
+        assert "RuntimeError: started 2000 processes" in graded.message("training_loop")
     finally:
         clean_up(graded)
 
 
+# What alice's fork bomb and disk filler replace, graded while bob's same katas are (--jobs 2).
+EXHAUSTING = {"fork_bomb": "training_loop", "fills_the_disk": "log_softmax"}
+
+
 def grade_class(tmp: Path, env: dict[str, str]) -> tuple[dict[str, dict[str, str]], Path, Path]:
-    """A class of two: alice attacks bob; (gradebook rows, bob's file, the output folder)."""
+    """A class of two: alice attacks bob and exhausts the machine; (gradebook rows, bob's file, the output folder)."""
     root, out = tmp / "class", tmp / "class-grades"
     (root / "alice").mkdir(parents=True)
     (root / "bob").mkdir()
     bob = root / "bob" / "matmul.py"
     shutil.copyfile(REPO / "solutions" / "matmul.py", bob)
     plant("attacks_a_classmate", root / "alice" / "matmul.py", CLASSMATE=root / "bob", OUT=out)
+    marker = f"kata-bomb-{os.getpid()}-{time.monotonic_ns()}"
+    for attack, kata in EXHAUSTING.items():
+        plant(attack, root / "alice" / katas()[kata].filename, MARKER=marker)
+        shutil.copyfile(REPO / "solutions" / katas()[kata].filename, root / "bob" / katas()[kata].filename)
+    plant("leaks_the_environment", root / "alice" / katas()["lin_grad"].filename)
     result = subprocess.run(
         # --allow-weak-sandbox: the control run has the sandbox switched off on purpose.
-        [sys.executable, "-m", "grader", "batch", str(root), "--out", str(out), "--jobs", "1", "--allow-weak-sandbox"],
+        [sys.executable, "-m", "grader", "batch", str(root), "--out", str(out), "--jobs", "2", "--allow-weak-sandbox"],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=REPO,
-        env=env,
+        env={**env, **SECRETS},
     )
     assert result.returncode == 0, result.stderr
     with open(out / "gradebook.csv") as f:
@@ -205,6 +259,14 @@ def test_in_batch_a_student_can_neither_harm_nor_borrow_from_a_classmate(tmp_pat
     assert rows["bob"]["matmul"] == str(katas()["matmul"].points)
     assert rows["alice"]["matmul"] == "0"
     assert not (out / "planted.json").exists()
+    for kata in EXHAUSTING.values():  # bob, graded alongside alice's fork bomb and disk filler
+        assert (rows["alice"][kata], rows["bob"][kata]) == ("0", str(katas()[kata].points))
+    assert not [p for p in out.rglob("*") if p.is_file() and _holds_a_secret(p)]
+
+
+def _holds_a_secret(path: Path) -> bool:
+    text = path.read_bytes()
+    return any(value.encode() in text for value in SECRETS.values())
 
 
 def test_in_batch_without_the_sandbox_the_classmate_is_harmed(tmp_path: Path) -> None:
@@ -213,3 +275,46 @@ def test_in_batch_without_the_sandbox_the_classmate_is_harmed(tmp_path: Path) ->
     assert "a * 0" in bob.read_text()
     assert rows["alice"]["matmul"] == str(katas()["matmul"].points)  # borrowed bob's
     assert (out / "planted.json").exists()
+    assert [p for p in out.rglob("*") if p.is_file() and _holds_a_secret(p)]  # alice's feedback has them
+
+
+# Runs a command as a child subreaper: whatever the command leaves behind (an orphaned fork
+# server or worker, alive or a zombie) becomes our child, and is listed with its state.
+REAPER = """
+import ctypes, json, os, subprocess, sys, time
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+time.sleep(1.0)  # time for anything left to be re-parented here
+left = []
+for entry in os.listdir("/proc"):
+    try:
+        with open(f"/proc/{entry}/stat") as f:
+            name, rest = f.read().split(" (", 1)[1].rsplit(")", 1)
+        state, parent = rest.split()[:2]
+    except (OSError, ValueError, IndexError):
+        continue
+    if int(parent) == os.getpid():
+        left.append(f"{entry} {name} {state}")
+print(json.dumps({"code": done.returncode, "left": left, "stderr": done.stderr}))
+"""
+
+
+@pytest.mark.parametrize("command", ["grade", "batch"])
+def test_the_grader_leaves_no_process_behind(command: str, tmp_path: Path) -> None:
+    """After `python -m grader` and `grader batch` exit, no fork server, worker or zombie is left."""
+    folder = tmp_path / "class" / "alice"
+    folder.mkdir(parents=True)
+    for kata in ("relu", "lin"):
+        shutil.copyfile(REPO / "solutions" / katas()[kata].filename, folder / katas()[kata].filename)
+    plant("crashes_leaving_children", folder / katas()["model"].filename, MARKER=f"kata-left-{time.monotonic_ns()}")
+    shutil.copytree(folder, tmp_path / "class" / "bob")
+    if command == "grade":
+        args = ["-m", "grader", str(folder), "--kata", "relu", "--kata", "lin", "--kata", "model"]
+    else:
+        args = ["-m", "grader", "batch", str(tmp_path / "class"), "--out", str(tmp_path / "out"), "--jobs", "2"]
+    out = subprocess.run(
+        [sys.executable, "-c", REAPER, sys.executable, *args], capture_output=True, text=True, timeout=300, cwd=REPO
+    )
+    result = json.loads(out.stdout)
+    assert result["code"] == 0, result["stderr"]
+    assert result["left"] == [], f"left behind (pid name state): {result['left']}"

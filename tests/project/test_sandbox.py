@@ -8,9 +8,11 @@ connection a listener did or did not receive, a process that is or is not alive.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -63,9 +65,10 @@ def test_switched_off_says_so() -> None:
 def test_the_name_lists_what_is_in_force() -> None:
     parts = BOX.name.split(" + ")
     assert (f"landlock {BOX.landlock}" in parts) == bool(BOX.landlock)
-    assert ("namespaces (user, pid, net)" in parts) == BOX.namespaces
+    spaces = "namespaces (user, pid, net, mount)" if BOX.mounts else "namespaces (user, pid, net)"
+    assert (spaces in parts) == BOX.namespaces
     assert ("seccomp" in parts) == BOX.seccomp
-    assert BOX.full == (bool(BOX.landlock) and BOX.namespaces and BOX.seccomp)
+    assert BOX.full == (bool(BOX.landlock) and BOX.namespaces and BOX.mounts and BOX.seccomp)
     assert (sandbox.notice(BOX) == "") == BOX.full
 
 
@@ -318,3 +321,99 @@ def test_without_namespaces_confine_still_applies_landlock_and_seccomp(tmp_path:
         out.stderr
     )
     assert not (tmp_path / "outside.txt").exists()
+
+
+COUNT_FORKS = """
+import os, sys, time
+from grader.isolation import sandbox
+if sys.argv[1] == "confined":
+    sandbox.confine(sandbox.current(), {scratch!r}, processes=40)
+started = 0
+try:
+    for _ in range(100):
+        if os.fork() == 0:
+            time.sleep(2)
+            os._exit(0)
+        started += 1
+except OSError as exc:
+    print("refused", exc.errno)
+print("started", started)
+"""
+
+
+@needs_namespaces
+@pytest.mark.parametrize("confined", [True, False])
+def test_an_ordinary_users_worker_has_at_most_its_processes(confined: bool) -> None:
+    """RLIMIT_NPROC counted in the worker's own user namespace: 40 in all, whatever else the uid runs.
+
+    As root the kernel exempts uid 0 from RLIMIT_NPROC, so the worker runs as `nobody` there
+    (in a scratch folder outside pytest's, which only root may enter).
+    The control (not confined) starts all 100.
+    """
+    with tempfile.TemporaryDirectory(prefix="kata-nproc-") as folder:
+        os.chmod(folder, 0o777)
+        out = _count_forks(Path(folder), confined)
+    if confined:
+        # Its relay and PID 1 (this spawn-style worker is both) are two of the 40: 38 more, then EAGAIN.
+        assert out.stdout.split() == ["refused", "11", "started", "38"], out.stdout + out.stderr
+    else:
+        assert out.stdout.split() == ["started", "100"], out.stdout + out.stderr
+
+
+def _count_forks(scratch: Path, confined: bool) -> subprocess.CompletedProcess[str]:
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("root, and no setpriv to become an ordinary user")
+        prefix = [setpriv, "--reuid", "65534", "--regid", "65534", "--clear-groups"]
+    code = COUNT_FORKS.format(scratch=str(scratch))
+    args = [*prefix, sys.executable, "-c", code, "confined" if confined else "free"]
+    return subprocess.run(args, capture_output=True, text=True, timeout=60, cwd=REPO)
+
+
+def test_a_root_grader_is_told_once_how_to_avoid_it(tmp_path: Path) -> None:
+    shutil.copyfile(REPO / "solutions" / "relu.py", tmp_path / "relu.py")
+    out = subprocess.run(
+        [sys.executable, "-m", "grader", str(tmp_path), "--kata", "relu"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.count(sandbox.ROOT_NOTICE) == (1 if os.geteuid() == 0 else 0), out.stderr
+    assert "ordinary user" in sandbox.ROOT_NOTICE and "--user 0" in sandbox.ROOT_NOTICE
+
+
+def test_only_root_gets_the_root_notice(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert sandbox.root_notice() == ""
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert sandbox.root_notice() == sandbox.ROOT_NOTICE
+
+
+def test_a_worker_inherits_only_the_allow_list() -> None:
+    from grader.isolation import environment
+
+    grading = {
+        "PATH": "/usr/bin",
+        "LC_ALL": "C.UTF-8",
+        "OMP_NUM_THREADS": "1",
+        "CUDA_VISIBLE_DEVICES": "0",
+        "HOME": "/home/instructor",
+        "GITHUB_TOKEN": "ghp-secret",
+        "AWS_SECRET_ACCESS_KEY": "aws-secret",
+        "CANVAS_API_KEY": "lms-secret",
+        "KATA_SANDBOX": "on",
+    }
+    assert environment.allowed(grading, "/scratch") == {
+        "PATH": "/usr/bin",
+        "LC_ALL": "C.UTF-8",
+        "OMP_NUM_THREADS": "1",
+        "CUDA_VISIBLE_DEVICES": "0",
+        "HOME": "/scratch",
+        "TMPDIR": "/scratch",
+        "TMP": "/scratch",
+        "TEMP": "/scratch",
+    }

@@ -9,6 +9,7 @@ there are four runs in all.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -16,12 +17,15 @@ from pathlib import Path
 
 import pytest
 
+from grader.checks import checks_for
 from grader.rubric import katas
+from grader.selfcheck import pass_message
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
 
 import make_student_notebooks as gen  # noqa: E402
+import publish  # noqa: E402
 
 
 def test_notebooks_and_readme_links_are_in_sync_with_solutions() -> None:
@@ -41,7 +45,7 @@ def test_readme_links_point_at_the_notebooks_on_colab_and_kaggle() -> None:
     readme = (REPO / "README.md").read_text()
     for part in gen.PARTS:
         assert (REPO / "notebooks" / f"{part}.ipynb").is_file()
-        path = f"{gen.UPSTREAM}/blob/main/notebooks/{part}.ipynb"
+        path = f"{publish.UPSTREAM}/blob/main/notebooks/{part}.ipynb"
         assert f"https://colab.research.google.com/github/{path}" in readme
         assert f"https://kaggle.com/kernels/welcome?src=https://github.com/{path}" in readme
 
@@ -75,10 +79,31 @@ def _check_cells(cells: list[dict]) -> dict[str, dict]:
     }
 
 
+def _table(cell: dict) -> str:
+    """The score table the last cell shows: its only output, HTML with the text table beside it."""
+    (output,) = cell.outputs
+    assert output.output_type == "execute_result", output
+    html, text = output.data["text/html"], output.data["text/plain"]
+    assert html.startswith('<div class="backprop-kata-scores"><table>'), html[:80]
+    assert text.startswith("backprop-kata · this notebook"), text[:80]
+    for line in text.splitlines():  # a notebook's advice names cells, not commands
+        assert "make " not in line and "backprop-kata grade" not in line and "python -m" not in line, line
+    return text
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("part", list(gen.PARTS))
 def test_released_notebook_says_not_implemented_yet_and_nothing_else(part: str, tmp_path: Path) -> None:
-    cells = _execute((REPO / "notebooks" / f"{part}.ipynb").read_text(), tmp_path)
+    import nbformat
+
+    nb = nbformat.reads((REPO / "notebooks" / f"{part}.ipynb").read_text(), as_version=4)
+    last = gen.PARTS[part][-1]  # its check, run before its kata's cell, names that cell
+    nb.cells.insert(2, nbformat.v4.new_code_cell(f'check("{last}")', id="early-check"))
+    cells = _execute(nbformat.writes(nb), tmp_path)
+    (early,) = _errors(cells[2])
+    assert early.traceback[0].startswith(f"KataFailed: {last}: run the cell that defines `")
+    assert early.traceback[0].endswith(f"` first (the `{last}` kata's cell, above)")
+    cells = [c for c in cells if c.id != "early-check"]
     checks = _check_cells(cells)
     assert list(checks) == list(gen.PARTS[part])
     for kata, cell in checks.items():
@@ -90,7 +115,11 @@ def test_released_notebook_says_not_implemented_yet_and_nothing_else(part: str, 
     others = [c for c in cells if c.cell_type == "code" and c.id not in {x.id for x in checks.values()}]
     assert [e for c in others for e in _errors(c)] == []
     points = sum(katas()[k].points for k in gen.PARTS[part])
-    assert f"score: 0/{points}" in _text(cells[-1])
+    table = _table(cells[-1])
+    assert f"score: 0/{points}" in table
+    assert "not implemented yet — replace the `raise NotImplementedError()` lines" in table
+    first = gen.PARTS[part][0]
+    assert table.endswith(f'next: {first} — fill in its cell, run it, then its check cell, check("{first}")')
 
 
 @pytest.mark.slow
@@ -99,9 +128,37 @@ def test_notebook_with_the_reference_code_passes_every_check(part: str, tmp_path
     cells = _execute(gen.notebook_text(part, clear=False), tmp_path)
     assert [(c.id, e.evalue) for c in cells for e in _errors(c)] == []
     for kata, cell in _check_cells(cells).items():
-        assert f"✔ {kata}: all" in _text(cell)
+        # the ✔ line and nothing else: no `True` under it
+        assert [(o.output_type, o.get("text", "")) for o in cell.outputs] == [
+            ("stream", f"{pass_message(kata, len(checks_for(kata)))}\n")
+        ]
     points = sum(katas()[k].points for k in gen.PARTS[part])
-    assert f"score: {points}/{points}" in _text(cells[-1])
+    assert f"score: {points}/{points}" in _table(cells[-1])
+
+
+def test_install_cell_says_what_to_do_when_nothing_can_be_installed(tmp_path: Path) -> None:
+    """No package on the index, no repository (or no network): a message, not a git error, and
+    check cells that say why they cannot check instead of a NameError."""
+    import nbformat
+
+    nb = nbformat.reads((REPO / "notebooks" / "backprop.ipynb").read_text(), as_version=4)
+    install = next(c.source for c in nb.cells if c.id == "install")
+    assert f"SOURCES = {publish.install_sources()!r}" in install  # one place: tools/publish.py
+    # A Python without pip and without the grader: every `pip install` fails at once, offline.
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True)
+    python = tmp_path / "venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    script = f'{install}\ncheck("matmul")\nscores(["matmul"])\n'
+    run = subprocess.run(
+        [str(python), "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith(
+        "Could not install backprop-kata, so the check cells cannot grade yet (tried: "
+    )
+    assert "What to do:" in lines[0] and "run this cell again" in lines[1] and "pip install ." in lines[2]
+    assert lines[-2:] == ["not checked: backprop-kata is not installed (see the first cell's message)"] * 2
 
 
 def test_downloaded_notebook_grades_in_isolation_like_make_grade(tmp_path: Path) -> None:
@@ -117,3 +174,34 @@ def test_downloaded_notebook_grades_in_isolation_like_make_grade(tmp_path: Path)
         data = json.loads(report.read_text())
         assert [k["name"] for k in data["katas"]] == list(katas())
         assert data["score"] == score, [(k["name"], k["tests"][:1]) for k in data["katas"] if k["score"] == 0]
+
+
+def test_outside_jupyter_scores_prints_the_text_table_and_check_returns_a_true_value_shown_as_nothing(
+    tmp_path: Path,
+) -> None:
+    """A script shows no values, so scores() prints its table there; check()'s value is true for
+    nbgrader's `assert check(...)` and has nothing to show."""
+    matmul = (REPO / "solutions" / "matmul.py").read_text().split('if __name__ == "__main__":')[0]
+    script = (
+        f"{matmul}\n"
+        "from grader import check, scores\n"
+        'passed = check("matmul")\n'
+        "assert passed and repr(passed) == ''\n"
+        'shown = scores(["matmul", "relu"])\n'
+        "assert shown.score == 8 and repr(shown) == shown.text()\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == pass_message("matmul", len(checks_for("matmul")))
+    assert lines[1:] == [
+        "backprop-kata · this notebook",
+        "",
+        " #  kata            points  status",
+        " 1  matmul           8/8    ✔ done",
+        " 3  relu             0/6    ✘ error",
+        "      run the cell that defines `Relu` first (the `relu` kata's cell, above)",
+        "",
+        "score: 8/14 · 1/2 katas done",
+        'next: relu — fill in its cell, run it, then its check cell, check("relu")',
+    ]
