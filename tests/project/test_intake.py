@@ -245,15 +245,20 @@ def test_an_empty_folder_says_so(tmp_path: Path) -> None:
     assert intake.graded == {} and intake.notes == ["nothing was handed in: the folder is empty"]
 
 
-def test_zip_collect_regex_in_the_docs_takes_hyphenated_ids() -> None:
+def test_zip_collect_regex_in_the_docs_keeps_hyphens_and_underscores_in_ids() -> None:
     from tools import make_notebooks
 
     docs = (REPO / "docs" / "instructors.md").read_text()
     regex = re.search(r"named_regexp='([^']+)'", docs).group(1)
-    for student in make_notebooks.SAMPLES:
+    students = [*make_notebooks.SAMPLES, "john_doe", "ana-maria"]
+    # Canvas' download: name_userid_subid_file, `_LATE` for late work, `-1` for a resubmission.
+    names = ["{s}_4412_9982_{p}.ipynb", "{s}_LATE_4412_9982_{p}.ipynb", "{s}_4412_9982_{p}-1.ipynb"]
+    for student in students:
         for part in make_notebooks.PARTS:
-            match = re.fullmatch(regex, f"lesson13_{student}_{part}.ipynb")
-            assert match and match["student_id"] == student and match["file_id"] == part, student
+            for name in names:
+                path = "downloaded/lesson13/extracted/" + name.format(s=student, p=part)
+                match = re.fullmatch(regex, path)
+                assert match and match["student_id"] == student and match["file_id"] == part, path
 
 
 def test_nbgrader_timestamp_wins_over_file_times(tmp_path: Path) -> None:
