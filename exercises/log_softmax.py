@@ -11,7 +11,6 @@
 #
 # *Fill in the parts marked `YOUR CODE HERE`, then run the last cell, `check("log_softmax")`*
 # *(or `make grade KATA=log_softmax` in a terminal).*
-# *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # Softmax turns raw scores into probabilities: `exp(x) / sum(exp(x))`. The loss
 # needs their logarithm, and the log of a quotient is a difference:

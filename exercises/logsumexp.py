@@ -11,7 +11,6 @@
 #
 # *Fill in the parts marked `YOUR CODE HERE`, then run the last cell, `check("logsumexp")`*
 # *(or `make grade KATA=logsumexp` in a terminal).*
-# *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # `log(sum(exp(x)))` is the heart of softmax and cross-entropy, and computed
 # literally it breaks: in float32, `exp(89)` is already infinite and `exp(-104)`

@@ -11,7 +11,6 @@
 #
 # *Fill in the parts marked `YOUR CODE HERE`, then run the last cell, `check("matmul")`*
 # *(or `make grade KATA=matmul` in a terminal).*
-# *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # Every layer of the network in this lesson is a matrix product, so we start by
 # writing one. Entry `(i, j)` of `a @ b` is the dot product of row `i` of `a` with

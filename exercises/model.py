@@ -11,7 +11,6 @@
 #
 # *Fill in the parts marked `YOUR CODE HERE`, then run the last cell, `check("model")`*
 # *(or `make grade KATA=model` in a terminal).*
-# *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # A model is a list of layers and a loss. Forward: feed the input through each
 # layer in turn, then give the result and the target to the loss. Backward: the

@@ -11,7 +11,6 @@
 #
 # *Fill in the parts marked `YOUR CODE HERE`, then run the last cell, `check("module")`*
 # *(or `make grade KATA=module` in a terminal).*
-# *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # `Relu`, `Lin` and `Mse` all do the same bookkeeping: remember the arguments,
 # compute and remember the output, later hand both to a backward function. A base

@@ -11,7 +11,6 @@
 #
 # *Fill in the parts marked `YOUR CODE HERE`, then run the last cell, `check("mse")`*
 # *(or `make grade KATA=mse` in a terminal).*
-# *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # The loss is the last node of the graph: nothing comes after it, so its
 # backward pass starts the chain without reading any `out.g` (the gradient of

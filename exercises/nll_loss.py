@@ -11,7 +11,6 @@
 #
 # *Fill in the parts marked `YOUR CODE HERE`, then run the last cell, `check("nll_loss")`*
 # *(or `make grade KATA=nll_loss` in a terminal).*
-# *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # With one-hot targets, the cross-entropy sum `-sum(t * log p)` has a single
 # non-zero term per row: minus the log-probability of the correct class. So there

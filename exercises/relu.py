@@ -11,7 +11,6 @@
 #
 # *Fill in the parts marked `YOUR CODE HERE`, then run the last cell, `check("relu")`*
 # *(or `make grade KATA=relu` in a terminal).*
-# *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # To backpropagate through a whole model we turn each step into an object that
 # keeps what it saw on the way forward. Calling a `Relu` stores its input and its

@@ -11,7 +11,6 @@
 #
 # *Fill in the parts marked `YOUR CODE HERE`, then run the last cell, `check("training_loop")`*
 # *(or `make grade KATA=training_loop` in a terminal).*
-# *(This file is generated from `solutions/` by `make stubs`.)*
 #
 # Minibatch stochastic gradient descent, written out. Each epoch walks the
 # training set in slices of `bs` rows, in order; the last slice may be shorter.

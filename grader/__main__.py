@@ -1,4 +1,7 @@
-"""`python -m grader [PATH]`: grade a folder of kata files and print the score table."""
+"""`python -m grader [PATH]` (`backprop-kata`): grade a folder of kata files and print the score table.
+
+`python -m grader NAME ...` runs the subcommand NAME; `help` lists them all.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +12,23 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from grader.workspace import default_folder_help, prog
+
 if TYPE_CHECKING:
     from grader.engine import Report
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m grader",
-        description="Grade the backprop-kata exercises and print the score table.",
+        prog=prog(),
+        usage=f"{prog()} [PATH] [options]  |  {prog()} COMMAND ...",
+        description="Grade the backprop-kata exercises and print the score table.\n\n" + commands_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "path",
         nargs="?",
-        help="folder of kata files (default: the checkout's exercises/; installed: ./exercises or .)",
+        help=f"folder of kata files (default: {default_folder_help()})",
     )
     parser.add_argument("--kata", action="append", metavar="NAME", help="grade only this kata (repeatable)")
     parser.add_argument("--json", metavar="FILE", help="also write the report as JSON")
@@ -57,12 +64,50 @@ SUBCOMMANDS = {
     "hint": "grader.hints",
     "watch": "grader.watch",
     "train": "grader.train",
+    "init": "grader.init",
+    "data": "grader.data",
 }
 
 
 # The names of the student's `make` targets, as words: `backprop-kata grade DIR` is
 # `python -m grader DIR`, `backprop-kata progress` is `python -m grader watch --once`.
 ALIASES = {"grade": [], "progress": ["watch", "--once"]}
+
+# One line per command for `--help` and `help`, the student's first; every name of
+# SUBCOMMANDS and ALIASES has one (tests/project/test_student_tools.py checks).
+SUMMARIES = {
+    "grade": "[PATH] grade a folder of kata files (the default command; -v: every check)",
+    "init": "[DIR] write the kata stubs into DIR (default: exercises); never overwrites a file",
+    "watch": "re-grade each kata when you save it, with progress and hints",
+    "progress": "done and remaining katas, the next one and its hint",
+    "hint": "[KATA] the next hint for a kata (default: your first unfinished one)",
+    "train": "train the lesson's MLP with your fit; plots go to out/",
+    "data": "download: fetch the lesson's full MNIST (the 5k sample ships with the package)",
+    "collect": "sort a Canvas or Moodle 'download all submissions' zip into one folder per student",
+    "batch": "grade a class: one sub-folder per student, into a CSV gradebook and a class report",
+    "merge": "merge the output folders of sharded batch runs",
+    "export": "write the batch gradebook as a Canvas or Moodle import file",
+    "compare": "list every student whose nbgrader and batch grades differ",
+    "help": "[COMMAND] this list, or the options of one command",
+}
+
+
+def commands_help() -> str:
+    """The commands, one line each, as `--help` and `help` show them."""
+    width = max(map(len, SUMMARIES)) + 2
+    lines = [f"  {name:<{width}}{line}" for name, line in SUMMARIES.items()]
+    return f"commands ({prog()} COMMAND --help for its options):\n" + "\n".join(lines)
+
+
+def show_help(argv: list[str]) -> int:
+    """`help` alone prints the full help; `help COMMAND` prints that command's."""
+    if not argv or argv[0] in ("grade", "help"):
+        build_parser().print_help()
+        return 0
+    if argv[0] not in SUMMARIES:
+        print(f"error: no command {argv[0]!r}; the commands are: {', '.join(SUMMARIES)}", file=sys.stderr)
+        return 2
+    return main([argv[0], "--help"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     # Probe the sandbox now, while this process is small (the probe forks) and before
     # `grader batch` forks its grading processes, which then inherit the answer.
     current()
+    if argv and argv[0] == "help":
+        return show_help(argv[1:])
     if argv and argv[0] in ALIASES:
         argv = ALIASES[argv[0]] + argv[1:]
     if argv and argv[0] in SUBCOMMANDS:

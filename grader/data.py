@@ -112,7 +112,8 @@ def load_sample(path: Path = SAMPLE_PATH) -> tuple[Tensor, Tensor, Tensor, Tenso
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(
-            f"{path} not found: reinstall backprop-kata, or run `make sample-data` in a checkout"
+            f"{path} not found: "
+            + ("run `make sample-data`" if workspace.checkout() else "reinstall backprop-kata")
         )
     with np.load(path, allow_pickle=False) as npz:
         x_train, y_train = npz["x_train"], npz["y_train"]
@@ -139,13 +140,13 @@ def load_full(
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path} not found: run `make data` to download it")
+        raise FileNotFoundError(f"{path} not found: run `{_download_command()}` to download it")
     if sha256 is not None:
         got = sha256_file(path)
         if got != sha256:
             raise ValueError(
                 f"{path}: SHA-256 mismatch (expected {sha256}, got {got}); "
-                "delete it and run `make data` again"
+                f"delete it and run `{_download_command()}` again"
             )
     with gzip.open(path, "rb") as f:
         data = _unpickle_arrays(f, path)
@@ -267,9 +268,13 @@ def _fetch(url: str, out: BinaryIO, progress: bool, label: str, timeout: float) 
     return digest.hexdigest()
 
 
+def _download_command() -> str:
+    return workspace.command("data", "data download")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``python -m grader.data download [--url URL] [--dest PATH] [--quiet]``."""
-    parser = argparse.ArgumentParser(prog="python -m grader.data", description=__doc__)
+    parser = argparse.ArgumentParser(prog=workspace.prog("data"), description=__doc__)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     sub = parser.add_subparsers(dest="command", required=True)
     dl = sub.add_parser("download", help=f"fetch the full MNIST pickle into {FULL_PATH.name}")

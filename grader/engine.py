@@ -12,6 +12,7 @@ from grader.errors import CheckFailure, StudentError, WorkerEnded
 from grader.feedback.explain import explain
 from grader.kata import LIMITS, REPO, Kata, WorkerKata
 from grader.rubric import KataSpec, katas
+from grader.workspace import missing_file
 
 STATUSES = ("passed", "failed", "error", "timeout")
 
@@ -148,7 +149,7 @@ def grade_kata(folder: Path, spec: KataSpec, device: str = "cpu") -> KataResult:
     checks = checks_for(spec.name)
     kata = worker_for(folder, spec, device)
     if kata is None:
-        message = f"{spec.filename} is missing from {folder.name}/ — copy it from exercises/"
+        message = missing_file(spec.filename, folder)
         result.tests = [TestResult(c.name, "error", message) for c in checks]
         return result
     try:

@@ -2,8 +2,10 @@
 
 Every kata has two or three hints in ``grader/rubric.toml``, from a nudge to
 nearly the answer. How many of each a student has seen is kept in a small
-git-ignored state file, ``.hints.json`` at the repository root (another file
-when ``BACKPROP_KATA_HINTS`` names one), so each call shows the next one.
+state file, so each call shows the next one: ``.hints.json`` at the root of a
+checkout (git-ignored), ``hints.json`` in the per-user state folder for the
+installed package (``grader.workspace.state_dir``), or the file that
+``BACKPROP_KATA_HINTS`` names.
 Without a kata name, the first unfinished kata of ``exercises/`` is graded and
 used. ``--reset`` forgets what was shown.
 """
@@ -18,16 +20,28 @@ import textwrap
 from pathlib import Path
 
 from grader.rubric import KataSpec, katas
-from grader.workspace import command, default_folder, root
+from grader.workspace import (
+    checkout,
+    command,
+    default_folder,
+    default_folder_help,
+    grade_command,
+    prog,
+    state_dir,
+)
 
 STATE_NAME = ".hints.json"
 STATE_ENV = "BACKPROP_KATA_HINTS"
 
 
 def state_path() -> Path:
-    """Where the hint counters live: ``$BACKPROP_KATA_HINTS`` or ``.hints.json`` at the root."""
+    """Where the hint counters live: ``$BACKPROP_KATA_HINTS``, the checkout's ``.hints.json``,
+    else ``hints.json`` in the per-user state folder (never the current folder)."""
     override = os.environ.get(STATE_ENV)
-    return Path(override) if override else root() / STATE_NAME
+    if override:
+        return Path(override)
+    repo = checkout()
+    return repo / STATE_NAME if repo is not None else state_dir() / STATE_NAME.lstrip(".")
 
 
 def load_state(path: Path | None = None) -> dict[str, int]:
@@ -109,7 +123,7 @@ def format_hint(spec: KataSpec, number: int, text: str) -> str:
     else:
         lines.append(f"That was the last hint for {spec.name}.")
     lines.append(
-        f"Check your work: `{command(f'grade KATA={spec.name}', f'grade --kata {spec.name}')}` (every check: add -v)."
+        f"Check your work: `{grade_command(spec.name)}`; every check, in full: `{grade_command(spec.name, verbose=True)}`."
     )
     return "\n".join(lines)
 
@@ -122,7 +136,7 @@ def format_exhausted(spec: KataSpec) -> str:
         lines.append(_wrap(f"{number}. {text}", indent="  "))
     lines += [
         "",
-        f"Every check with its full message: `.venv/bin/python -m grader --kata {spec.name} -v`.",
+        f"Every check with its full message: `{grade_command(spec.name, verbose=True)}`.",
         f"Start over: `{command(f'hint KATA={spec.name} RESET=1', f'hint {spec.name} --reset')}`.",
     ]
     return "\n".join(lines)
@@ -140,7 +154,7 @@ def first_unfinished(folder: Path) -> str | None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m grader hint",
+        prog=prog("hint"),
         description="Show the next hint for a kata (the first unfinished one when no name is given).",
     )
     parser.add_argument("kata", nargs="?", help="kata name, e.g. matmul")
@@ -148,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--dir",
         default=str(default_folder()),
-        help="folder graded to find the next kata (default: exercises/)",
+        help=f"folder graded to find the next kata (default: {default_folder_help()})",
     )
     return parser
 
@@ -162,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.reset:
         reset(args.kata)
-        print(f"hints reset for {args.kata or 'every kata'}; the next `make hint` starts at hint 1")
+        print(f"hints reset for {args.kata or 'every kata'}; the next `{command('hint', 'hint')}` starts at hint 1")
         return 0
     name = args.kata
     if name is None:

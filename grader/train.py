@@ -25,7 +25,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from grader.workspace import default_folder, root
+from grader.workspace import checkout, default_folder, default_folder_help, grade_command, prog, root
 
 if TYPE_CHECKING:
     import torch
@@ -261,12 +261,12 @@ def _reported(history: Any) -> tuple[float, float]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m grader train",
+        prog=prog("train"),
         description="Train the lesson's MLP with your fit; save loss curves and misclassified digits.",
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--solutions", action="store_true", help="use the reference fit from solutions/")
-    source.add_argument("--dir", help="folder holding training_loop.py (default: exercises/)")
+    source.add_argument("--dir", help=f"folder holding training_loop.py (default: {default_folder_help()})")
     parser.add_argument("--epochs", type=int, default=3, help="epochs (default: 3, the lesson's)")
     parser.add_argument("--lr", type=float, default=0.5, help="learning rate (default: 0.5)")
     parser.add_argument("--bs", type=int, default=50, help="batch size (default: 50)")
@@ -316,14 +316,14 @@ def main(argv: list[str] | None = None) -> int:
         stub = _stub_name(exc, path)
         print(
             f"{path.name}: `{stub}` is still a stub — fill in its YOUR CODE HERE part "
-            "(`make grade KATA=training_loop` checks it), or run `make train DIR=solutions` "
-            "to watch the reference train.",
+            f"(`{grade_command('training_loop')}` checks it)"
+            + (", or run `make train DIR=solutions` to watch the reference train." if checkout() else "."),
             file=sys.stderr,
         )
         return 1
     except Exception as exc:  # noqa: BLE001 - the student's fit may raise anything
         print(
-            f"{path.name}: fit raised {_describe(exc, path)} — `make grade KATA=training_loop` says more.",
+            f"{path.name}: fit raised {_describe(exc, path)} — `{grade_command('training_loop')}` says more.",
             file=sys.stderr,
         )
         return 1

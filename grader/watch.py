@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from grader.rubric import KataSpec, katas
-from grader.workspace import command, default_folder
+from grader.workspace import command, default_folder, default_folder_help, prog
 
 if TYPE_CHECKING:
     from grader.engine import KataResult
@@ -226,11 +226,11 @@ def watch_filter(folder: Path) -> Callable[[Any, str], bool]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m grader watch",
+        prog=prog("watch"),
         description="Re-grade each kata when its file is saved; show progress, the next kata and its hint.",
     )
     parser.add_argument(
-        "--dir", default=str(default_folder()), help="folder of kata files (default: exercises/)"
+        "--dir", default=str(default_folder()), help=f"folder of kata files (default: {default_folder_help()})"
     )
     parser.add_argument("--device", default="cpu", help="device for the checks' inputs (e.g. cuda)")
     parser.add_argument("--once", action="store_true", help="grade everything, print the progress, exit")

@@ -29,6 +29,7 @@ from grader.outputs import classreport, feedback, gradebook
 from grader.outputs.report import write_atomic
 from grader.rubric import katas
 from grader.wording import plural
+from grader.workspace import prog
 
 WEAK_FLAG = "--allow-weak-sandbox"
 
@@ -36,7 +37,7 @@ WEAK_FLAG = "--allow-weak-sandbox"
 def build_parser() -> argparse.ArgumentParser:
     """The command line of `python -m grader batch`."""
     parser = argparse.ArgumentParser(
-        prog="python -m grader batch",
+        prog=prog("batch"),
         description="Grade a folder of submissions (one sub-folder per student) into a CSV gradebook.",
     )
     parser.add_argument("dir", metavar="DIR", help="folder with one sub-folder per student")

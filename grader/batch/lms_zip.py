@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from grader.intake.collect import NBGRADER_TIMESTAMP
+from grader.workspace import prog
 
 CANVAS = re.compile(r"^(?P<name>.+?)(?P<late>_LATE)?_(?P<user>\d+)_(?P<sub>\d+)_(?P<file>.+)$")
 MOODLE = re.compile(r"^(?P<name>.+)_(?P<participant>\d+)_assignsubmission_(?P<plugin>[a-z]+)_$")
@@ -173,7 +174,7 @@ def write(found: dict[str, Submission], out: Path, assignment: str) -> list[str]
 def build_parser() -> argparse.ArgumentParser:
     """The command line of `python -m grader collect`."""
     parser = argparse.ArgumentParser(
-        prog="python -m grader collect",
+        prog=prog("collect"),
         description="Sort a Canvas or Moodle 'download all submissions' zip into one folder per student.",
     )
     parser.add_argument("zip", metavar="DOWNLOAD_ZIP", help="the zip the platform gave")

@@ -15,11 +15,12 @@ from pathlib import Path
 from grader.outputs import classreport, feedback, gradebook
 from grader.outputs.report import write_atomic
 from grader.wording import plural
+from grader.workspace import prog
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m grader merge", description="Merge the output folders of sharded batch runs."
+        prog=prog("merge"), description="Merge the output folders of sharded batch runs."
     )
     parser.add_argument(
         "folders", nargs="+", metavar="OUTDIR", help="output folders of `grader batch --shard`"

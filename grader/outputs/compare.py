@@ -16,6 +16,7 @@ from pathlib import Path
 
 from grader.outputs.gradebook import read_gradebook
 from grader.wording import plural
+from grader.workspace import prog
 
 NBGRADER_COLUMNS = ("assignment", "student_id", "raw_score")
 
@@ -51,7 +52,7 @@ def disagreements(nbgrader: dict[str, float], batch: dict[str, float]) -> list[s
 def main(argv: list[str]) -> int:
     """Entry point of `python -m grader compare`; returns the exit status."""
     parser = argparse.ArgumentParser(
-        prog="python -m grader compare",
+        prog=prog("compare"),
         description="List every student whose nbgrader and batch grades differ.",
     )
     parser.add_argument("nbgrader", metavar="NBGRADER_CSV", help="the CSV of `nbgrader export`")

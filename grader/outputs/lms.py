@@ -33,6 +33,7 @@ from pathlib import Path
 from grader.outputs.gradebook import read_gradebook
 from grader.outputs.report import write_atomic
 from grader.wording import plural
+from grader.workspace import prog
 
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 MOODLE_COLUMNS = ("First name", "Last name", "ID number", "Email address")
@@ -222,7 +223,7 @@ def not_graded(gradebook: dict[str, dict[str, str]], roster: list[dict[str, str]
 def main(argv: list[str]) -> int:
     """Entry point of `python -m grader export`; returns the exit status."""
     parser = argparse.ArgumentParser(
-        prog="python -m grader export",
+        prog=prog("export"),
         description="Write the batch gradebook as a Canvas or Moodle import file.",
     )
     parser.add_argument("gradebook", metavar="GRADEBOOK_CSV", help="gradebook.csv of `grader batch`")

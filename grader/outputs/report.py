@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader.rubric import katas
-from grader.workspace import command
+from grader.workspace import command, grade_command
 
 if TYPE_CHECKING:  # a type only: writing a file must not import torch
     from grader.engine import Report
@@ -69,10 +69,9 @@ def _message_lines(text: str, width: int, most: int = 6, rest: str = "python -m 
 
 def next_steps(kata: str) -> tuple[str, str]:
     """(what shows a kata's whole message, the line that says what to do next) where grading ran."""
-    grade = command(f"grade KATA={kata}", f"grade --kata {kata}")
     return (
-        "python -m grader -v",
-        f"next: {kata} — `{grade}`, stuck? `{command(f'hint KATA={kata}', f'hint {kata}')}`",
+        grade_command(kata, verbose=True),
+        f"next: {kata} — `{grade_command(kata)}`, stuck? `{command(f'hint KATA={kata}', f'hint {kata}')}`",
     )
 
 

@@ -18,6 +18,7 @@ from grader.batch import cli, plan, scheduler
 from grader.intake.collect import Intake
 from grader.outputs import gradebook
 from grader.rubric import katas
+from tests.stubs import stubs_dir
 
 REPO = Path(__file__).resolve().parents[2]
 MATMUL_FIRST_LINE = "    if a.shape[1] != b.shape[0]:\n"
@@ -26,7 +27,8 @@ MATMUL_FIRST_LINE = "    if a.shape[1] != b.shape[0]:\n"
 def _student(root: Path, name: str, source: str = "solutions", matmul_prefix: str = "") -> Path:
     """A copy of `source` as student `name`, with `matmul_prefix` run first in matmul."""
     folder = root / name
-    shutil.copytree(REPO / source, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    base = stubs_dir() if source == "exercises" else REPO / source  # the stubs, never a student's edits
+    shutil.copytree(base, folder, ignore=shutil.ignore_patterns("__pycache__"))
     if matmul_prefix:
         path = folder / "matmul.py"
         text = path.read_text()

@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from grader.gradescope import bundle
+from tests.stubs import stubs_dir
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "Dockerfile"
@@ -152,7 +153,7 @@ def test_documented_docker_run_grades_a_class(tmp_path: Path) -> None:
 
     subs, grades = tmp_path / "subs", tmp_path / "grades"
     shutil.copytree(REPO / "solutions", subs / "alice", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(REPO / "exercises", subs / "bob", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(stubs_dir(), subs / "bob", ignore=shutil.ignore_patterns("__pycache__"))
     args = [a.replace("/subs", str(subs)).replace("/grades", str(grades)) for a in args]
     result = subprocess.run(
         [sys.executable, "-m", "grader", *args, "--jobs", "2"],

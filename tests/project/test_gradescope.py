@@ -28,6 +28,7 @@ from grader.isolation.sandbox import current
 from grader.outputs.formats import HIDDEN_NOTICE
 from grader.outputs.gradebook import read_reports
 from grader.rubric import katas
+from tests.stubs import stubs_dir
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((REPO / "gradescope" / "results.schema.json").read_text())
@@ -108,7 +109,7 @@ def _sample_notebooks(student: str) -> Any:
             source = json.loads(path.read_text())
             nb = make_notebooks.sample_notebook(source, source, student)
             if student == "tampered":  # the release leaves the kata a stub: exercises/ holds that stub
-                stub = (REPO / "exercises" / f"{make_notebooks.TAMPERED_KATA}.py").read_text()
+                stub = (stubs_dir() / f"{make_notebooks.TAMPERED_KATA}.py").read_text()
                 for cell in nb["cells"]:
                     meta = cell.get("metadata", {}).get("nbgrader", {})
                     if meta.get("solution") and meta.get("grade_id", "").startswith(
@@ -132,7 +133,7 @@ def _notebook_per_kata(dest: Path) -> None:
 
 
 def _stubs(dest: Path) -> None:
-    for path in (REPO / "exercises").glob("*.py"):
+    for path in stubs_dir().glob("*.py"):
         shutil.copy(path, dest / path.name)
 
 
@@ -307,7 +308,7 @@ def test_missing_and_misnamed_files_are_named(bundle_zip: Path, tmp_path: Path) 
         shutil.copy(REPO / "solutions" / "matmul.py", dest / "hw" / "deep" / "Matmul.py")
         shutil.copy(REPO / "solutions" / "relu.py", dest / "hw" / "relu_1.py")
         shutil.copy(REPO / "solutions" / "mse.py", dest / "hw" / "deep" / "mse.py")
-        shutil.copy(REPO / "exercises" / "mse.py", dest / "mse.py")  # a stub loses to the solved one, named
+        shutil.copy(stubs_dir() / "mse.py", dest / "mse.py")  # a stub loses to the solved one, named
         (dest / "broken.ipynb").write_text("{not json")
 
     results = autograde(bundle_zip, tmp_path, fill)

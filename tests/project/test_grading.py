@@ -12,6 +12,7 @@ import pytest
 
 from grader.engine import grade
 from grader.rubric import katas, max_score
+from tests.stubs import stubs_dir
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -57,7 +58,7 @@ def test_reference_scores_full_marks(tmp_path: Path) -> None:
 
 def test_stubs_score_zero_with_clear_rows(tmp_path: Path) -> None:
     out = tmp_path / "report.json"
-    result = run_grader("--json", str(out))
+    result = run_grader(str(stubs_dir()), "--json", str(out))
     assert result.returncode == 0, result.stderr
     assert "score: 0/100" in result.stdout
     assert result.stdout.count("not implemented yet") == 11
@@ -72,7 +73,7 @@ def test_stubs_score_zero_with_clear_rows(tmp_path: Path) -> None:
 def test_one_kata_and_min_score() -> None:
     result = run_grader(str(REPO / "solutions"), "--kata", "relu", "--min-score", "6")
     assert result.returncode == 0 and "score: 6/6" in result.stdout
-    result = run_grader("--kata", "relu", "--min-score", "6")
+    result = run_grader(str(stubs_dir()), "--kata", "relu", "--min-score", "6")
     assert result.returncode == 1 and "below the minimum" in result.stderr
 
 

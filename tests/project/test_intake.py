@@ -20,6 +20,7 @@ from grader.intake.decode import Decoded, decode
 from grader.intake.notebooks import parse
 from grader.intake.program import program
 from grader.rubric import katas
+from tests.stubs import stubs_dir
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "course" / "source" / "lesson13" / "backprop.ipynb"
@@ -192,7 +193,7 @@ def test_a_solved_copy_beats_an_unsolved_original(tmp_path: Path) -> None:
 
 def test_stub_py_files_lose_to_a_solved_notebook(tmp_path: Path) -> None:
     sub = tmp_path / "fay"
-    shutil.copytree(REPO / "exercises", sub)  # every stub, as the repository hands them out
+    shutil.copytree(stubs_dir(), sub)  # every stub, as the repository hands them out
     shutil.copy(NOTEBOOK, sub / "backprop.ipynb")
     intake = collect(sub, tmp_path / "work")
     assert {k for k, f in intake.graded.items() if f == "backprop.ipynb"} == set(BACKPROP)
@@ -245,15 +246,20 @@ def test_an_empty_folder_says_so(tmp_path: Path) -> None:
     assert intake.graded == {} and intake.notes == ["nothing was handed in: the folder is empty"]
 
 
-def test_zip_collect_regex_in_the_docs_takes_hyphenated_ids() -> None:
+def test_zip_collect_regex_in_the_docs_keeps_hyphens_and_underscores_in_ids() -> None:
     from tools import make_notebooks
 
     docs = (REPO / "docs" / "instructors.md").read_text()
     regex = re.search(r"named_regexp='([^']+)'", docs).group(1)
-    for student in make_notebooks.SAMPLES:
+    students = [*make_notebooks.SAMPLES, "john_doe", "ana-maria"]
+    # Canvas' download: name_userid_subid_file, `_LATE` for late work, `-1` for a resubmission.
+    names = ["{s}_4412_9982_{p}.ipynb", "{s}_LATE_4412_9982_{p}.ipynb", "{s}_4412_9982_{p}-1.ipynb"]
+    for student in students:
         for part in make_notebooks.PARTS:
-            match = re.fullmatch(regex, f"lesson13_{student}_{part}.ipynb")
-            assert match and match["student_id"] == student and match["file_id"] == part, student
+            for name in names:
+                path = "downloaded/lesson13/extracted/" + name.format(s=student, p=part)
+                match = re.fullmatch(regex, path)
+                assert match and match["student_id"] == student and match["file_id"] == part, path
 
 
 def test_nbgrader_timestamp_wins_over_file_times(tmp_path: Path) -> None:
@@ -338,7 +344,7 @@ def test_kata_code_is_found_at_any_depth_and_misnamed_files_are_named(tmp_path: 
 
 def test_a_zip_of_a_whole_checkout_grades_only_the_students_exercises(tmp_path: Path) -> None:
     solved = (REPO / "solutions" / "relu.py").read_bytes()
-    stub = (REPO / "exercises" / "matmul.py").read_bytes()
+    stub = (stubs_dir() / "matmul.py").read_bytes()
     members = {
         "backprop-kata-main/exercises/relu.py": solved,
         "backprop-kata-main/exercises/matmul.py": stub,

@@ -65,6 +65,8 @@ def test_archives_carry_everything_grading_reads(
             names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
     expected = _grader_files()
     assert {"grader/rubric.toml", "grader/resources/mnist_sample.npz"} <= expected
+    stubs = {f"grader/resources/stubs/{spec.filename}" for spec in katas().values()}  # backprop-kata init
+    assert stubs <= expected
     assert sorted(expected - names) == []
 
 
@@ -179,11 +181,34 @@ def test_python_m_grader_defaults_to_exercises_here(installed: Path, outside: Pa
 
 @pytest.mark.slow
 @needs_package_test
-def test_student_subcommands_work_installed(installed: Path, outside: Path) -> None:
+def test_student_subcommands_work_installed(
+    installed: Path, outside: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(outside / "state"))
     command = _bin(installed, "backprop-kata")
     progress = _run([command, "progress", "--dir", "mine"], outside).stdout
     assert f"{len(katas())}/{len(katas())}" in progress
     env_hint = _run([command, "hint", "matmul", "--dir", "mine"], outside).stdout
     assert katas()["matmul"].hints[0].split()[0] in env_hint
     assert "`backprop-kata hint matmul` again" in env_hint
-    assert (outside / ".hints.json").is_file()  # the student's folder, not site-packages
+    assert (outside / "state" / "backprop-kata" / "hints.json").is_file()  # the per-user state folder
+    assert not (outside / ".hints.json").exists()  # never the current folder
+
+
+@pytest.mark.slow
+@needs_package_test
+def test_installed_init_help_and_messages_need_no_checkout(installed: Path, tmp_path: Path) -> None:
+    """In an empty folder: help lists the commands, grading says `backprop-kata init`, init writes the stubs."""
+    command = _bin(installed, "backprop-kata")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    usage = _run([command, "help"], empty).stdout
+    assert usage.startswith("usage: backprop-kata ") and "  init " in usage and "  batch " in usage
+    missing = _run([command, "grade", "--kata", "matmul"], empty).stdout
+    assert "run `backprop-kata init` to get the stubs" in missing
+    said = _run([command, "init"], empty).stdout
+    assert f"wrote {len(katas())} kata stubs to exercises/" in said
+    graded = _run([command, "grade"], empty).stdout
+    assert "score: 0/100" in graded
+    for text in (usage, missing, said, graded):
+        assert "make " not in text and "solutions/" not in text, text

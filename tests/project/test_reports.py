@@ -17,6 +17,7 @@ from grader.engine import grade
 from grader.outputs import formats
 from grader.outputs.report import write_atomic, write_json
 from grader.rubric import katas
+from tests.stubs import stubs_dir
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -86,7 +87,7 @@ def mixed_report(tmp_path_factory: pytest.TempPathFactory):
         source.replace("(inp[:, 0] - targ).pow(2).mean()", "(inp - targ).pow(2).mean()")
     )
     (folder / "lin.py").write_text("raise RuntimeError('broken')\n")
-    (folder / "model.py").write_text((REPO / "exercises" / "model.py").read_text())
+    (folder / "model.py").write_text((stubs_dir() / "model.py").read_text())
     return grade(folder, ["matmul", "relu", "lin", "mse", "model", "logsumexp"])
 
 
@@ -195,7 +196,7 @@ def test_cli_writes_every_report_and_the_github_extras(tmp_path: Path) -> None:
         "out.txt",
     ]
     result = subprocess.run(
-        [sys.executable, "-m", "grader", str(REPO / "exercises"), *args],
+        [sys.executable, "-m", "grader", str(stubs_dir()), *args],
         cwd=tmp_path,
         env=env,
         capture_output=True,

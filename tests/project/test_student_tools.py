@@ -25,9 +25,10 @@ import pytest
 
 from grader import hints, manifest
 from grader.rubric import katas
+from tests.stubs import stubs_dir
 
 REPO = Path(__file__).resolve().parents[2]
-KATA_FILES = sorted((REPO / "solutions").glob("*.py")) + sorted((REPO / "exercises").glob("*.py"))
+KATA_FILES = sorted((REPO / "solutions").glob("*.py")) + sorted((stubs_dir()).glob("*.py"))
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def hint_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def kata_folder(tmp_path: Path, solved: tuple[str, ...] = ()) -> Path:
     """A copy of exercises/ with the katas in `solved` replaced by the reference."""
     folder = tmp_path / "exercises"
-    shutil.copytree(REPO / "exercises", folder)
+    shutil.copytree(stubs_dir(), folder)
     for name in solved:
         shutil.copy(REPO / "solutions" / f"{name}.py", folder / f"{name}.py")
     return folder
@@ -223,7 +224,7 @@ def test_train_says_when_fit_is_a_stub(tmp_path: Path, capsys: pytest.CaptureFix
     from grader import train
 
     out = tmp_path / "out"
-    assert train.main(["--sample", "--epochs", "1", "--out", str(out)]) == 1
+    assert train.main(["--dir", str(stubs_dir()), "--sample", "--epochs", "1", "--out", str(out)]) == 1
     err = capsys.readouterr().err.strip()
     assert "`fit` is still a stub" in err and "Traceback" not in err
     assert len(err.splitlines()) == 1

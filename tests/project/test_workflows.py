@@ -28,6 +28,7 @@ import yaml
 
 from grader.outputs.gradebook import read_reports
 from grader.rubric import katas
+from tests.stubs import stubs_dir
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO / ".github" / "workflows"
@@ -150,7 +151,8 @@ def fresh_clone(repo: Path, dest: Path) -> Path:
     """A `git clone` of `repo` with its working tree's current files copied over it.
 
     Copies what a commit of the working tree would hold: tracked and untracked
-    files that git does not ignore (so no .venv, no data/mnist.pkl.gz, no out/).
+    files that git does not ignore (so no .venv, no data/mnist.pkl.gz, no out/),
+    except exercises/, which holds the generated stubs (the working tree's may be solved).
     """
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
@@ -167,6 +169,8 @@ def fresh_clone(repo: Path, dest: Path) -> Path:
         if src.is_file():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / rel)
+    for stub in stubs_dir().glob("*.py"):  # the project's stubs, never a student's solved katas
+        shutil.copy2(stub, dest / "exercises" / stub.name)
     return dest
 
 
@@ -417,7 +421,7 @@ def test_grade_class_shards_and_merge_run_here(tmp_path: Path) -> None:
     work = tmp_path / "workspace"
     subs = work / "submissions"
     shutil.copytree(REPO / "solutions", subs / "alice", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(REPO / "exercises", subs / "bob", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(stubs_dir(), subs / "bob", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "solutions", subs / "carol", ignore=shutil.ignore_patterns("__pycache__"))
     matmul = subs / "carol" / "matmul.py"
     matmul.write_text(matmul.read_text().replace("sum(dim=1)", "sum(dim=1).t()", 1))
