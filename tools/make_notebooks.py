@@ -106,7 +106,10 @@ SAMPLES = {
     "exits": f"reference, {EXITS_KATA} a stub, and solution cells call sys.exit and os._exit in the kernel",
     "added-cells": "reference, with cells added: a helper matmul calls, lin_grad split in two, a scratch cell that raises",
     "wrong-helper": f"reference, but {WRONG_KATA}'s mse calls a helper, in a cell added above, that forgets the square",
+    "colab": "the Colab notebooks (notebooks/, no test cells), solved: full marks",
+    "stripped": "reference, re-saved by another editor: no cell metadata at all; full marks",
 }
+COLAB = ROOT / "notebooks"  # the Colab/Kaggle notebooks (make student-notebooks)
 # The cells the `added-cells` and `wrong-helper` students add (grader.intake.program grades every cell).
 HELPER_MATMUL = (
     "def _mm(a, b):\n    return (a[:, :, None] * b[None]).sum(1)",
@@ -350,7 +353,11 @@ def _kata_of(grade_id: str) -> str:
 
 
 def sample_notebook(release: dict, source: dict, student: str) -> dict:
-    """The notebook `student` hands in: the release notebook, filled in as SAMPLES says."""
+    """The notebook `student` hands in: the release notebook, filled in as SAMPLES says.
+
+    The `colab` student fills in the Colab notebook of the same name instead (`release`
+    is then that notebook); the `stripped` one's notebook has lost every cell's metadata.
+    """
     nb = copy.deepcopy(release)
     answers = {_grade_id(c): c["source"] for c in source["cells"] if _grade_id(c)}
     for cell in nb["cells"]:
@@ -378,6 +385,9 @@ def sample_notebook(release: dict, source: dict, student: str) -> dict:
             cell["source"] = "pass"
     if student in ("added-cells", "wrong-helper"):
         _add_cells(nb, student)
+    if student == "stripped":
+        for cell in nb["cells"]:
+            cell["metadata"] = {}
     return nb
 
 
@@ -429,6 +439,8 @@ def expected_scores(student: str) -> dict[str, int]:
         "exits": (EXITS_KATA,),
         "added-cells": (),
         "wrong-helper": (WRONG_KATA,),
+        "colab": (),
+        "stripped": (),
     }[student]
     return {k: 0 if k in lost else spec.points for k, spec in katas().items()}
 
@@ -444,7 +456,8 @@ def write_samples(course: Path = COURSE) -> list[str]:
         target.mkdir(parents=True, exist_ok=True)
         for path in sorted(release.glob("*.ipynb")):
             source = _read(course / "source" / ASSIGNMENT / path.name)
-            nb = sample_notebook(_read(path), source, student)
+            handed = COLAB / path.name if student == "colab" else path
+            nb = sample_notebook(_read(handed), source, student)
             (target / path.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
         written.append(student)
     return written

@@ -34,10 +34,11 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Int
 
+from grader.course.restore import TEST_SUFFIX, missing_test_cell, notes_cell, released_tests
 from grader.course.verdicts import Verdict, grade_notebook
+from grader.rubric import katas
 
 ALLOW_ENV = "KATA_ALLOW_WEAK_SANDBOX"
-TEST_SUFFIX = "-test"
 
 
 class WeakSandbox(RuntimeError):
@@ -46,8 +47,6 @@ class WeakSandbox(RuntimeError):
 
 def test_cells(nb: NotebookNode) -> dict[str, NotebookNode]:
     """Kata -> its locked nbgrader test cell (grade_id `<kata>-test`) in `nb`."""
-    from grader.rubric import katas
-
     found = {}
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
@@ -66,7 +65,9 @@ def test_cells(nb: NotebookNode) -> dict[str, NotebookNode]:
 def verdict_source(header: str) -> str:
     """The test cell's new source: its first comment line, then where its verdict is."""
     lines = [header] if header.startswith("#") else []
-    return "\n".join([*lines, "# Autograded: this kata's verdict from the isolated grader is the output below."])
+    return "\n".join(
+        [*lines, "# Autograded: this kata's verdict from the isolated grader is the output below."]
+    )
 
 
 def verdict_outputs(verdict: Verdict) -> list[NotebookNode]:
@@ -152,19 +153,36 @@ class KataExecute(Execute):
         return f"(graded without the full sandbox — sandbox: {sandbox.name}; the instructor allowed it)"
 
     def preprocess(self, nb: NotebookNode, resources: Any, km: Any = None) -> tuple[NotebookNode, Any]:
-        """Grade, rewrite the test cells, run the notebook if asked, then set the test cells' outputs."""
+        """Grade, rewrite the test cells, run the notebook if asked, then set the test cells' outputs.
+
+        A kata whose release test cell the notebook lacks (a Colab notebook, a re-save
+        without metadata) is graded too, and gets a copy of that cell at the end of the
+        notebook (grader.course.restore), so that nbgrader scores it; the intake's notes
+        on the notebook follow there in one markdown cell.
+        """
         note = self.sandbox_note()
         cells = test_cells(nb)
-        name = str((resources or {}).get("nbgrader", {}).get("notebook") or "submitted")
-        verdicts = grade_notebook(nb, list(cells), name, self.jobs) if cells else {}
-        for kata, cell in cells.items():
-            verdict = verdicts[kata]
-            if note:
-                verdict = Verdict(kata, verdict.passed, f"{verdict.text}\n{note}")
-            verdicts[kata] = verdict
+        ids = (resources or {}).get("nbgrader", {})
+        name = str(ids.get("notebook") or "submitted")
+        released = {}
+        if ids.get("db_url") and ids.get("notebook") and ids.get("assignment"):
+            released = released_tests(str(ids["db_url"]), name, str(ids["assignment"]), set(katas()))
+        missing = [kata for kata in released if kata not in cells]
+        graded = grade_notebook(nb, [*cells, *missing], name, self.jobs) if cells or missing else None
+        verdicts = dict(graded.verdicts) if graded else {}
+        if note:
+            verdicts = {k: Verdict(k, v.passed, f"{v.text}\n{note}") for k, v in verdicts.items()}
+        for cell in cells.values():
             cell.source = verdict_source(cell.source.splitlines()[0] if cell.source else "")
         if self.run_notebook:
             nb, resources = self.run_kernel(nb, resources, km)
+        if graded and graded.notes:
+            nb.cells.append(notes_cell(nb, graded.notes))
+        for kata in missing:
+            cell = missing_test_cell(nb, released[kata])
+            cell.source = verdict_source(cell.source.splitlines()[0])
+            nb.cells.append(cell)
+            cells[kata] = cell
         for kata, cell in cells.items():
             cell.outputs = verdict_outputs(verdicts[kata])
         return nb, resources

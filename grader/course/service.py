@@ -54,8 +54,10 @@ class GradingService:
             env=env,
         )
 
-    def grade(self, notebook: Path, katas: list[str], timeout_s: float) -> dict[str, dict[str, Any]]:
-        """Kata -> {"passed": bool, "text": str} for the katas `katas` of `notebook`.
+    def grade(self, notebook: Path, katas: list[str], timeout_s: float) -> dict[str, Any]:
+        """{"verdicts": kata -> {"passed": bool, "text": str}, "notes": [...]} for `katas` of `notebook`.
+
+        The notes are the intake's, in the student's terms (grader.intake.collect).
 
         Raises RuntimeError when the service gives no answer in `timeout_s` seconds
         or ends (it is then stopped, and the next request starts a new one).
@@ -79,7 +81,7 @@ class GradingService:
         reply = json.loads(line)
         if "error" in reply:
             raise RuntimeError(f"the grading service could not grade {notebook.name}: {reply['error']}")
-        return reply["verdicts"]
+        return reply
 
     def close(self, wait_s: float = 5) -> None:
         """Stop the service, killed after `wait_s` s (it also ends by itself when this process does)."""
@@ -221,13 +223,16 @@ class Pool:
         return [results[n] for n in names]
 
 
-def verdicts(notebook: Path, names: list[str], pool: Pool) -> dict[str, dict[str, Any]]:
-    """Kata -> {"passed", "text"} for the katas `names` of `notebook`, as `python -m grader` grades it."""
+def verdicts(notebook: Path, names: list[str], pool: Pool) -> dict[str, Any]:
+    """{"verdicts": kata -> {"passed", "text"}, "notes": the intake's notes} for `names` of `notebook`.
+
+    Graded as `python -m grader` grades it.
+    """
     from grader.course.verdicts import verdict_of
     from grader.intake.collect import collect
 
     with tempfile.TemporaryDirectory(prefix="kata-intake-") as scratch:
-        intake = collect(notebook, Path(scratch))
+        intake = collect(notebook, Path(scratch), course=True)
         results = pool.grade(intake.folder, names)
         intake.apply(results)
     out = {}
@@ -235,7 +240,7 @@ def verdicts(notebook: Path, names: list[str], pool: Pool) -> dict[str, dict[str
         tests = [{"name": t.name, "status": t.status, "message": t.message} for t in result.tests]
         verdict = verdict_of({"name": result.name, "tests": tests})
         out[result.name] = {"passed": verdict.passed, "text": verdict.text}
-    return out
+    return {"verdicts": out, "notes": intake.notes}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -263,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     for line in sys.stdin:
         request = json.loads(line)
         try:
-            reply: dict[str, Any] = {"verdicts": verdicts(Path(request["notebook"]), request["katas"], pool)}
+            reply: dict[str, Any] = verdicts(Path(request["notebook"]), request["katas"], pool)
         except Exception as exc:  # noqa: BLE001 - nbgrader reports it for this notebook
             reply = {"error": f"{type(exc).__name__}: {exc}"}
         answers.write(json.dumps(reply) + "\n")

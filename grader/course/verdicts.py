@@ -39,10 +39,18 @@ def verdict_of(kata: dict[str, Any]) -> Verdict:
     return Verdict(kata["name"], failure is None and bool(tests), text)
 
 
+@dataclass(frozen=True)
+class Graded:
+    """One notebook's verdicts (kata -> Verdict) and the intake's notes on it, in the student's terms."""
+
+    verdicts: dict[str, Verdict]
+    notes: list[str]
+
+
 def grade_notebook(
     nb: dict[str, Any], katas: list[str], name: str = "submitted", jobs: int = 0, timeout_s: float = 600
-) -> dict[str, Verdict]:
-    """Kata -> Verdict for the katas `katas` of the notebook `nb` (its JSON as a dict).
+) -> Graded:
+    """The verdicts on the katas `katas` of the notebook `nb` (its JSON as a dict), and the notes.
 
     `name` is the notebook's name without `.ipynb` (messages name it); the warm grading
     service (grader.course.service) grades it with `jobs` processes (0: one per core).
@@ -55,4 +63,5 @@ def grade_notebook(
         path = Path(tmp) / f"{name}.ipynb"
         path.write_text(json.dumps(nb))
         found = service(jobs or os.cpu_count() or 1).grade(path, katas, timeout_s)
-    return {kata: Verdict(kata, v["passed"], v["text"]) for kata, v in found.items()}
+    verdicts = {kata: Verdict(kata, v["passed"], v["text"]) for kata, v in found["verdicts"].items()}
+    return Graded(verdicts, list(found.get("notes", [])))

@@ -167,8 +167,11 @@ def _is_jupytext_markdown(text: str) -> bool:
     return head.startswith("---") and ("jupyter:" in head or "jupytext" in head)
 
 
-def _candidates(files: list[_File], intake: Intake) -> list[pick.Candidate]:
-    """Every kata file and every kata of every notebook among `files`; notes and unread notebooks on `intake`."""
+def _candidates(files: list[_File], intake: Intake, course: bool = False) -> list[pick.Candidate]:
+    """Every kata file and every kata of every notebook among `files`; notes and unread notebooks on `intake`.
+
+    `course`: handed in to the nbgrader course (else told by nbgrader's timestamp.txt among `files`).
+    """
     candidates, notes = [], intake.notes
     for f in files:
         suffix = f.path.suffix.lower()
@@ -207,7 +210,8 @@ def _candidates(files: list[_File], intake: Intake) -> list[pick.Candidate]:
             intake.unread[f.rel] = "it " + str(exc).removeprefix(f"{f.rel} ")
             continue
         intake.notebooks.append(f.rel)
-        if found.self_checked and found.katas and any(g.path.name == NBGRADER_TIMESTAMP for g in files):
+        course = course or any(g.path.name == NBGRADER_TIMESTAMP for g in files)
+        if found.self_checked and found.katas and course:
             expected = sorted({f"{katas()[k].notebook}.ipynb" for k in found.katas})
             notes.append(
                 f"{f.rel}: this is the Colab notebook; the course expects "
@@ -254,11 +258,13 @@ def _graded_as_is(submission: Path, filename: str, chosen: pick.Candidate | None
     return chosen.path == filename and path.read_bytes() == chosen.text.encode()
 
 
-def collect(submission: Path, work: Path) -> Intake:
+def collect(submission: Path, work: Path, course: bool = False) -> Intake:
     """The kata files to grade for one submission (a folder or a single file), with notes.
 
     `work` is a scratch folder of this submission's own (created); kata files that
-    need decoding, renaming or extracting are written to `work/<student>/`.
+    need decoding, renaming or extracting are written to `work/<student>/`. `course`
+    says it was handed in to the nbgrader course (nbgrader's timestamp.txt says so too):
+    a Colab notebook then gets a note.
     """
     submission = Path(submission)
     student = submission.stem if submission.is_file() else submission.name
@@ -270,7 +276,7 @@ def collect(submission: Path, work: Path) -> Intake:
     if submission.is_dir():
         files = _walk(submission, intake.notes)
     files += _unpacked(files, work, intake.notes)
-    candidates = _candidates(files, intake)
+    candidates = _candidates(files, intake, course)
     chosen, notes = pick.choose(candidates)
     intake.notes += notes
     intake.graded = {kata: c.path for kata, c in chosen.items()}

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from grader.course.autograde import ALLOW_ENV, GradebookGuard, verdict_outputs
-from grader.course.verdicts import Verdict, verdict_of
+from grader.course.verdicts import Graded, Verdict, verdict_of
 from grader.isolation.sandbox import current
 from grader.rubric import katas
 
@@ -144,7 +144,11 @@ def _expected(student: str) -> dict[str, int]:
 
 def _warnings(log: str) -> list[str]:
     """The lines of `make autograde`'s output other than nbgrader's INFO lines and make's command."""
-    return [line for line in log.splitlines() if line.strip() and "| INFO]" not in line and not line.startswith("cd ")]
+    return [
+        line
+        for line in log.splitlines()
+        if line.strip() and "| INFO]" not in line and not line.startswith("cd ")
+    ]
 
 
 def _page_text(path: Path) -> str:
@@ -211,7 +215,7 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
         # The students whose code acts in a kernel, again with the notebook run for the
         # feedback: the sandboxed kernel (grader.course.kernel) cannot write to gradebook.db
         # as hostile's code tries; without the full sandbox it can, and KataExecute puts it back.
-        kernel_run = "reference,stubs,tampered,mse-broadcast"
+        kernel_run = "reference,stubs,tampered,mse-broadcast,colab,stripped"
         flags = f"NBGRADER_FLAGS=--force --KataExecute.run_notebook=True --CourseDirectory.student_id_exclude={kernel_run}"
         out = _make("autograde", course, 600, flags)
         restored = out.count("changed the gradebook while the notebook ran: restored it")
@@ -251,7 +255,14 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
 
     # The compare command agrees: nbgrader's export and the batch gradebook list no disagreement.
     compared = subprocess.run(
-        [sys.executable, "-m", "grader", "compare", str(course / "grades.csv"), str(batch_out / "gradebook.csv")],
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "compare",
+            str(course / "grades.csv"),
+            str(batch_out / "gradebook.csv"),
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -303,6 +314,29 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
     assert not [o for c in magics.values() for o in c.get("outputs", []) if o["output_type"] == "error"]
     page = _page_text(course / "feedback" / MAGICS / ASSIGNMENT / "backprop.html")
     assert "Traceback (most recent" not in page and "OSError" not in page and "pty devices" not in page
+
+    # The Colab notebooks and the metadata-stripped re-save hold no test cell nbgrader knows: each
+    # kata's release test cell is added at the end, with its verdict; the grader's notes come first.
+    for student in ("colab", "stripped"):
+        for part, part_katas in make_notebooks.PARTS.items():
+            cells = _cells(graded / student / ASSIGNMENT / f"{part}.ipynb")
+            tests = [c for c in cells if _meta(c).get("grade")]
+            assert [_meta(c)["grade_id"] for c in tests] == [f"{k}-test" for k in part_katas], student
+            assert cells[-len(tests) :] == tests, student
+            assert all(o["output_type"] == "stream" for c in tests for o in c["outputs"]), student
+            assert _text(tests[0]).startswith("# Test cell added by the grader"), student
+    # Where the student reads feedback: the intake's notes (the Colab notebook; a cell that raised; magics).
+    notes = {
+        "colab": "backprop.ipynb: this is the Colab notebook; the course expects backprop.ipynb from the release — graded anyway",
+        "added-cells": "raised NameError: name 'undefined_name' is not defined; the cells after it still ran",
+        MAGICS: "line 1: !ls is notebook-only syntax; set aside",
+    }
+    for student, note in notes.items():
+        page = _page_text(course / "feedback" / student / ASSIGNMENT / "backprop.html")
+        assert "Notes from the grader on this notebook" in page and note in page, (student, page[-2000:])
+    assert "Notes from the grader" not in _page_text(
+        course / "feedback" / "reference" / ASSIGNMENT / "backprop.html"
+    )
 
     # Each verdict once in a student's feedback: in its test cell's output, not also in its source.
     for student in students:
@@ -402,7 +436,8 @@ def test_autograde_by_default_without_running_the_notebook(monkeypatch: Any) -> 
     nb.cells[0].source = "# Kata 3 · relu: 6 points. This cell is locked.\ncheck('relu')"
     verdict = Verdict("relu", False, "relu: not implemented yet")
     asked: list[tuple] = []
-    monkeypatch.setattr(autograde, "grade_notebook", lambda *args: asked.append(args[1:3]) or {"relu": verdict})
+    graded_as = Graded({"relu": verdict}, [])
+    monkeypatch.setattr(autograde, "grade_notebook", lambda *args: asked.append(args[1:3]) or graded_as)
     monkeypatch.setattr(Execute, "preprocess", lambda *args: pytest.fail("ran the kernel"))
     monkeypatch.setenv(ALLOW_ENV, "1")
     graded, _ = autograde.KataExecute().preprocess(nb, {"nbgrader": {"notebook": "backprop"}})
@@ -474,7 +509,9 @@ def test_a_grading_service_that_fails_is_an_error_and_is_replaced(monkeypatch: A
     started: list[sp.Popen] = []
 
     def start(self: GradingService) -> sp.Popen:
-        started.append(sp.Popen([sys.executable, "-c", next(scripts)], stdin=sp.PIPE, stdout=sp.PIPE, text=True))
+        started.append(
+            sp.Popen([sys.executable, "-c", next(scripts)], stdin=sp.PIPE, stdout=sp.PIPE, text=True)
+        )
         return started[-1]
 
     monkeypatch.setattr(GradingService, "_start", start)
@@ -485,6 +522,6 @@ def test_a_grading_service_that_fails_is_an_error_and_is_replaced(monkeypatch: A
     with pytest.raises(RuntimeError, match="no answer in 1 s"):
         service.grade(notebook, ["relu"], timeout_s=1)
     assert started[1].wait(timeout=10) is not None  # the silent one was stopped
-    assert service.grade(notebook, ["relu"], timeout_s=30) == {"relu": {"passed": True, "text": "ok"}}
+    assert service.grade(notebook, ["relu"], timeout_s=30)["verdicts"] == {"relu": {"passed": True, "text": "ok"}}
     service.close()
     assert len(started) == 3 and all(p.poll() is not None for p in started)
