@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from grader.engine import grade
     from grader.intake.collect import collect
-    from grader.outputs.report import table
+    from grader.outputs.report import next_steps, table
 
     with tempfile.TemporaryDirectory(prefix="kata-intake-") as scratch:
         intake = collect(path, Path(scratch))  # every kata is in the report, found or not
@@ -154,7 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     for note in intake.notes:
         print(f"note: {note}", file=sys.stderr)
     report.source = _display(path)
-    print(table(report, verbose=args.verbose))
+    from grader.selfcheck import notebook_steps
+
+    steps = notebook_steps if intake.in_notebooks else next_steps  # a notebook's advice: cells, not commands
+    print(table(report, verbose=args.verbose, steps=steps))
     from grader.isolation.sandbox import warn_if_weak
 
     warn_if_weak()

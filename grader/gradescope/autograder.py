@@ -95,7 +95,7 @@ def grade_submission(root: Path, python: str = sys.executable) -> dict[str, Any]
             from grader.intake.collect import collect
 
             intake = collect(root / "submission", Path(tmp) / "work")  # reads only: for the notes
-            in_notebooks = bool(intake.notebooks) and set(intake.files) <= set(intake.notebooks)
+            in_notebooks = intake.in_notebooks
             missing = [
                 name if in_notebooks else spec.filename
                 for name, spec in katas().items()

@@ -71,6 +71,11 @@ class Intake:
         """The files graded, each once, in alphabetical order."""
         return sorted(set(self.graded.values()))
 
+    @property
+    def in_notebooks(self) -> bool:
+        """Whether the submission is notebooks: every file graded is one (messages then speak of cells)."""
+        return bool(self.notebooks) and set(self.files) <= set(self.notebooks)
+
     def missing(self, kata: str) -> str | None:
         """What a student who handed in notebooks reads for a kata none of them holds (None: no notebook).
 

@@ -58,11 +58,22 @@ def junit_xml(report: Report) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+def _said(k: KataResult, failure: TestResult) -> str:
+    """A failing check's message, after the check's name unless every check of the kata gave it.
+
+    One cause for the whole kata (no cell defines it, a notebook that could not be
+    read, a missing file) is said in the student's words alone, with no check named.
+    """
+    if all(t.message == failure.message for t in k.tests):
+        return failure.message
+    return f"{failure.name}: {failure.message}"
+
+
 def _kata_output(k: KataResult) -> str:
     failure = k.first_failure
     if failure is None:
         return f"all {len(k.tests)} checks pass"
-    return f"{failure.name}: {failure.message}"
+    return _said(k, failure)
 
 
 def _first_failure(k: KataResult, hidden: bool) -> TestResult | None:
@@ -80,7 +91,7 @@ def _gradescope_tests(k: KataResult) -> list[dict[str, Any]]:
     visible = _first_failure(k, hidden=False)
     hidden = _first_failure(k, hidden=True) if visible is None else None
     if visible is not None:
-        output = f"{visible.name}: {visible.message}"  # never a hidden check's, even when it ran first
+        output = _said(k, visible)  # never a hidden check's, even when it ran first
     else:
         output = HIDDEN_NOTICE if hidden is not None else _kata_output(k)
     tests = [

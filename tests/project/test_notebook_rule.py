@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -351,19 +352,43 @@ def test_python_m_grader_grades_the_same(cohort: dict[str, Any], student: str) -
     assert f"· {done_katas}/{len(katas())} katas done" in done.stdout
 
 
-@pytest.mark.parametrize("student", ["stripped", "colab", "scratch-raises"])
-def test_gradescope_grades_the_same(cohort: dict[str, Any], student: str, tmp_path: Path) -> None:
+# What a student who handed in notebooks must never read, on any instructor path: a checkout's
+# or this grader's commands, nbgrader's cell names, the kata files the grader extracts.
+NOT_NOTEBOOK_WORDS = re.compile(
+    r"\bmake\b|python -m grader|grade_id|-(solution|test)\b|\b\w+\.py\b|from exercises/|rules:"
+)
+
+
+@pytest.mark.parametrize("student", ["stripped", "colab", "scratch-raises", "wrong-helper"])
+def test_gradescope_grades_the_same(
+    cohort: dict[str, Any], student: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from grader.gradescope.autograder import grade_submission
 
     shutil.copytree(cohort["base"] / "class" / student, tmp_path / "submission")
     results = grade_submission(tmp_path)
     scored = {t["name"].split(". ", 1)[1]: t["score"] for t in results["tests"] if t["max_score"] > 0}
     assert scored == _full(cohort["expected"][student])
-    text = json.dumps(results)
-    assert "exited with status" not in text and "copy it from exercises/" not in text
-    assert "grade_id" not in text and "matmul.py" not in text
+    text = json.dumps(results, ensure_ascii=False)
+    assert "exited with status" not in text
+    # The results, and the score table Gradescope shows the instructor, in the student's notebook terms.
+    printed = capsys.readouterr()
+    for said in (text, printed.out, printed.err):
+        assert not NOT_NOTEBOOK_WORDS.search(said), NOT_NOTEBOOK_WORDS.search(said)
+    todo = next(k for k, points in _full(cohort["expected"][student]).items() if not points)
+    assert f'next: {todo} — fill in its cell, run it, then its check cell, check("{todo}")' in printed.out
+    logsumexp = next(t for t in results["tests"] if t["name"].endswith(". logsumexp"))
+    assert logsumexp["output"] == "no cell defines `logsumexp`: add it to minibatch.ipynb"
     if student == "scratch-raises":
         assert "backprop.ipynb, cell" in results["output"]
+
+
+def test_batch_feedback_for_notebooks_speaks_of_cells(cohort: dict[str, Any]) -> None:
+    base = cohort["base"] / "out" / "feedback"
+    for student in (s for s in cohort["expected"] if not s.startswith("jupytext")):
+        text = (base / f"{student}.md").read_text()
+        assert not NOT_NOTEBOOK_WORDS.search(text), (student, NOT_NOTEBOOK_WORDS.search(text))
+    assert "no cell defines `logsumexp`: add it to minibatch.ipynb" in (base / "helper.md").read_text()
 
 
 def test_a_kata_is_graded_up_to_its_own_section() -> None:
