@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nbformat import NotebookNode
+from nbformat import NotebookNode, from_dict
 from nbformat.v4 import new_markdown_cell
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import OverwriteCells
@@ -75,7 +75,7 @@ def _unique_id(nb: NotebookNode, wanted: str) -> str:
 def missing_test_cell(nb: NotebookNode, released: ReleasedTest) -> NotebookNode:
     """A copy of the released test cell for `nb` (nbgrader's own form of a re-added cell), not yet in it."""
     restorer = OverwriteCells(missing_cell_notification=ADDED + "\n")
-    cell = restorer.missing_cell_transform(released, released.max_score)
+    cell = from_dict(restorer.missing_cell_transform(released, released.max_score))  # nodes all the way down
     cell["id"] = _unique_id(nb, f"grader-{released.name}")
     return cell
 

@@ -525,3 +525,32 @@ def test_a_grading_service_that_fails_is_an_error_and_is_replaced(monkeypatch: A
     assert service.grade(notebook, ["relu"], timeout_s=30)["verdicts"] == {"relu": {"passed": True, "text": "ok"}}
     service.close()
     assert len(started) == 3 and all(p.poll() is not None for p in started)
+
+
+def test_a_test_cell_missing_from_the_notebook_is_added_back_with_its_verdict(monkeypatch: Any) -> None:
+    from nbformat.v4 import new_code_cell, new_notebook
+    from nbgrader.nbgraderformat import MetadataValidator
+    from nbgrader.utils import determine_grade
+
+    import grader.course.autograde as autograde
+    from grader.course.restore import ReleasedTest
+
+    released = ReleasedTest("relu-test", "code", True, "0" * 32, "assert check('relu')", 6.0)
+    monkeypatch.setattr(autograde, "released_tests", lambda *args: {"relu": released})
+    note = "backprop.ipynb: this is the Colab notebook; the course expects backprop.ipynb from the release"
+    asked: list[list[str]] = []
+    graded_as = Graded({"relu": Verdict("relu", True, "✔ relu: all 3 checks pass")}, [note])
+    monkeypatch.setattr(autograde, "grade_notebook", lambda *args: asked.append(args[1]) or graded_as)
+    monkeypatch.setenv(ALLOW_ENV, "1")
+    nb = new_notebook(cells=[new_code_cell("class Relu: ...", id="relu-test")])  # a Colab cell, no metadata
+    ids = {"notebook": "backprop", "assignment": ASSIGNMENT, "db_url": "sqlite:///gradebook.db"}
+    graded, _ = autograde.KataExecute().preprocess(nb, {"nbgrader": ids})
+    assert asked == [["relu"]]  # graded although the notebook has no test cell
+    notes, added = graded.cells[1:]
+    assert notes.cell_type == "markdown" and note in notes.source
+    assert added.metadata.nbgrader["grade_id"] == "relu-test" and added.id != "relu-test"
+    assert added.source.startswith("# Test cell added by the grader") and "check(" not in added.source
+    MetadataValidator().validate_nb(graded)  # nbgrader's CheckCellMetadata accepts it
+    assert determine_grade(added)[0] == 6.0  # and scores it: the full points of a pass
+    added.outputs = autograde.verdict_outputs(Verdict("relu", False, "relu: not implemented yet"))
+    assert determine_grade(added)[0] == 0
