@@ -135,7 +135,8 @@ class Policy:
             return ""
         parts = [f"due {self.due.isoformat(' ', 'minutes')}"]
         if self.extensions:
-            parts.append(f"{len(self.extensions)} extensions")
+            count = len(self.extensions)
+            parts.append(f"{count} extension{'' if count == 1 else 's'}")
         if self.grace:
             parts.append(f"{late_by_text(self.grace)} grace")
         if self.penalty:

@@ -192,6 +192,15 @@ def test_help_outside_a_checkout_names_no_checkout_folder(installed: Path) -> No
         assert "exercises/" not in text and "`make " not in text, text
 
 
+def test_data_help_outside_a_checkout_is_the_students_not_the_modules_docstring(installed: Path) -> None:
+    from grader import data
+
+    text = " ".join(data.build_parser().format_help().split()).replace("- ", "-")  # wrapped at a hyphen
+    assert text.startswith("usage: backprop-kata data"), text[:80]
+    assert "`backprop-kata train` then trains on it" in text
+    assert "`make " not in text and "importlib" not in text, text
+
+
 def test_a_missing_kata_in_a_checkout_names_the_checkouts_remedy(tmp_path: Path) -> None:
     assert workspace.place() == "checkout"
     message = grade(tmp_path, ["relu"]).katas[0].first_failure.message
