@@ -138,6 +138,20 @@ def test_grading_an_empty_folder_outside_a_checkout_says_backprop_kata_init(inst
     assert message.endswith("— run `backprop-kata init sub` to get the stubs")
 
 
+def test_train_in_an_empty_folder_outside_a_checkout_says_backprop_kata_init(
+    installed: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from grader import train
+
+    assert train.main([]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err.strip()
+        == f"error: training_loop.py is missing from {installed} — run `backprop-kata init` to get the stubs"
+    )
+    assert list(installed.iterdir()) == []
+
+
 def test_the_score_table_outside_a_checkout_names_no_make(
     installed: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
