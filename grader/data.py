@@ -272,16 +272,28 @@ def _download_command() -> str:
     return workspace.command("data", "data download")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m grader.data download [--url URL] [--dest PATH] [--quiet]``."""
-    parser = argparse.ArgumentParser(prog=workspace.prog("data"), description=__doc__)
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+def build_parser() -> argparse.ArgumentParser:
+    """The `data` command's parser; its help is in the student's terms where they are."""
+    train = workspace.command("train", "train")
+    parser = argparse.ArgumentParser(
+        prog=workspace.prog("data"),
+        description=(
+            "Download the lesson's full MNIST (50,000 / 10,000 / 10,000 digits, 17 MB, checked "
+            f"against its SHA-256) into {FULL_PATH}; `{train}` then trains on it. Without it, "
+            "the 5,000-digit sample that ships with the package is used."
+        ),
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    dl = sub.add_parser("download", help=f"fetch the full MNIST pickle into {FULL_PATH.name}")
+    dl = sub.add_parser("download", help=f"fetch the full MNIST pickle into {FULL_PATH}")
     dl.add_argument("--url", default=MNIST_URL)
     dl.add_argument("--dest", type=Path, default=FULL_PATH)
     dl.add_argument("--quiet", action="store_true", help="no progress output")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``python -m grader.data download [--url URL] [--dest PATH] [--quiet]``."""
+    args = build_parser().parse_args(argv)
 
     try:
         path = download_full(args.url, args.dest, MNIST_SHA256, progress=not args.quiet)

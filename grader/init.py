@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from grader.rubric import katas
+from grader.wording import plural
 from grader.workspace import APP, prog
 
 STUBS = Path(__file__).resolve().parent / "resources" / "stubs"
@@ -55,10 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     written, kept = write_stubs(folder)
     if written:
-        print(f"wrote {len(written)} kata stubs to {folder}/: {', '.join(written)}")
+        print(f"wrote {plural(len(written), 'kata stub')} to {folder}/: {', '.join(written)}")
     if kept:
         print(
-            f"kept {len(kept)} files already in {folder}/ (your work is never overwritten): {', '.join(kept)}"
+            f"kept {plural(len(kept), 'file')} already in {folder}/ (your work is never overwritten): {', '.join(kept)}"
         )
     grade = f"{APP} grade" + ("" if folder == Path("exercises") else f" {folder}")
     first = next(iter(katas().values())).filename

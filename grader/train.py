@@ -25,7 +25,15 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from grader.workspace import checkout, default_folder, default_folder_help, grade_command, prog, root
+from grader.workspace import (
+    checkout,
+    default_folder,
+    default_folder_help,
+    grade_command,
+    missing_file,
+    prog,
+    root,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -40,7 +48,7 @@ class TrainingStopped(Exception):
 def load_kata(path: Path) -> ModuleType:
     """Import the student's training_loop.py as a fresh module; TrainingStopped when it fails."""
     if not path.is_file():
-        raise TrainingStopped(f"{path} not found — is this the right folder?")
+        raise TrainingStopped(missing_file(path.name, path.parent))
     spec = importlib.util.spec_from_file_location("backprop_kata_training_loop", path)
     if spec is None or spec.loader is None:
         raise TrainingStopped(f"cannot load {path}")

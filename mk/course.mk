@@ -11,7 +11,9 @@ ASSIGNMENT := lesson13
 # NBGRADER_FLAGS=--KataExecute.run_notebook=True to show students' own outputs in the feedback.
 NBGRADER_FLAGS ?=
 SUBMISSIONS ?= $(COURSE)/submitted
-BATCH_OUT   ?= $(COURSE)/batch-grades
+# The course's own submissions grade into course/batch-grades; any other SUBMISSIONS folder into
+# the grader's default, SUBMISSIONS-grades next to it (or BATCH_OUT=folder).
+BATCH_OUT   ?= $(if $(filter $(COURSE)/submitted,$(SUBMISSIONS:/=)),$(COURSE)/batch-grades)
 JOBS        ?=
 # Extra `grader batch` flags, e.g. BATCH_FLAGS="--shard 1/2 --due 2026-12-01T23:59 --allow-weak-sandbox".
 BATCH_FLAGS ?=
@@ -49,7 +51,7 @@ gradebook: $(STAMP) ## nbgrader export: course/grades.csv, one row per student
 	@echo "wrote $(COURSE)/grades.csv"
 
 batch: $(STAMP) ## grade SUBMISSIONS=folder (one sub-folder per student) without nbgrader, JOBS=N in parallel
-	$(PY) -m grader batch $(SUBMISSIONS) --out $(BATCH_OUT) $(if $(JOBS),--jobs $(JOBS)) $(BATCH_FLAGS)
+	$(PY) -m grader batch $(SUBMISSIONS) $(if $(BATCH_OUT),--out $(BATCH_OUT)) $(if $(JOBS),--jobs $(JOBS)) $(BATCH_FLAGS)
 
 clean-course: ## start the course over: remove gradebook.db, students' work, grades (keeps source/)
 	cd $(COURSE) && rm -rf gradebook.db gradebook.db-journal release source_with_tests downloaded \

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.wording import plural
+
 _UNITS = {"m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 
 
@@ -135,7 +137,7 @@ class Policy:
             return ""
         parts = [f"due {self.due.isoformat(' ', 'minutes')}"]
         if self.extensions:
-            parts.append(f"{len(self.extensions)} extensions")
+            parts.append(plural(len(self.extensions), "extension"))
         if self.grace:
             parts.append(f"{late_by_text(self.grace)} grace")
         if self.penalty:

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from grader.intake.collect import NBGRADER_TIMESTAMP
+from grader.wording import plural
 from grader.workspace import prog
 
 CANVAS = re.compile(r"^(?P<name>.+?)(?P<late>_LATE)?_(?P<user>\d+)_(?P<sub>\d+)_(?P<file>.+)$")
@@ -217,5 +218,5 @@ def main(argv: list[str]) -> int:
         return 2
     for line in skipped:
         print(f"skipped {line}", file=sys.stderr)
-    print(f"collected {len(found)} students into {args.out}")
+    print(f"collected {plural(len(found), 'student')} into {args.out}")
     return 0

@@ -136,8 +136,9 @@ def warn_if_weak(stream: TextIO | None = None) -> None:
 
 _WARNED_ROOT = False  # the root notice is printed once per process
 ROOT_NOTICE = (
-    "note: grading as root runs student code with root's user id, one safeguard fewer; grade as an "
-    "ordinary user instead (in a container, the image's own user, not `--user 0`) — docs/security.md"
+    "note: running as root: fine for your own katas, but grade other people's code as an ordinary "
+    "user — as root their code keeps root's user id, one safeguard fewer (in a container, the "
+    "image's own user, not `--user 0`) — docs/security.md"
 )
 
 

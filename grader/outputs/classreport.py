@@ -19,6 +19,7 @@ from typing import Any
 
 from grader.outputs import classdata
 from grader.outputs.report import write_atomic
+from grader.wording import plural
 
 NAME = "class-report"
 
@@ -29,7 +30,7 @@ def _pct(rate: float) -> str:
 
 def _summary(data: dict[str, Any]) -> str:
     return (
-        f"{data['students']} students · mean {data['mean']:g}/{data['max_score']:g} · "
+        f"{plural(data['students'], 'student')} · mean {data['mean']:g}/{data['max_score']:g} · "
         f"median {data['median']:g}/{data['max_score']:g}"
     )
 

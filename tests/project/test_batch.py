@@ -300,3 +300,24 @@ def test_late_flag_from_due_dates_and_extensions(tmp_path: Path) -> None:
     result = _run(str(subs), "--out", str(out), "--due", "2026-12-05T00:00+00:00")
     assert "graded 0 submissions" in result.stdout
     assert {row["late"] for row in gradebook.read_gradebook(out / "gradebook.csv").values()} == {"no"}
+
+
+def test_make_batch_of_another_folder_writes_next_to_it_not_into_the_course() -> None:
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+
+    def plan_of(*args: str) -> str:
+        run = subprocess.run(
+            ["make", "--no-print-directory", "-n", "batch", *args],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        return " ".join(run.stdout.splitlines()[-1].split())
+
+    assert plan_of().endswith("-m grader batch course/submitted --out course/batch-grades"), plan_of()
+    assert plan_of("SUBMISSIONS=course/submitted/").endswith("--out course/batch-grades")
+    other = plan_of("SUBMISSIONS=subs", "JOBS=2")
+    assert other.endswith("-m grader batch subs --jobs 2"), other  # the grader's default: subs-grades
+    assert plan_of("SUBMISSIONS=subs", "BATCH_OUT=g").endswith("-m grader batch subs --out g")

@@ -154,6 +154,7 @@ def test_late_policy_per_started_day_or_hour_grace_cap_and_no_credit() -> None:
     assert fields("a", "2026-12-08T00:01+00:00") == ("yes", "6 d 2 min", 90, 0)  # no credit
     assert fields("a", "2026-12-02T00:20+00:00", score=5) == ("yes", "21 min", 5, 0)  # never below 0
     assert fields("ext", "2026-12-03T00:00+00:00") == ("no", "", 0, 90)
+    assert policy.describe().startswith("due 2026-12-01 23:59+00:00; 1 extension; 15 min grace; ")
     hourly = due.Policy(due=policy.due, penalty=due.parse_penalty("2/hour"))
     assert hourly.apply("a", _at("2026-12-02T02:00+00:00"), 50, 100)["penalty"] == 6  # 3 started hours
     assert due.Policy().apply("a", _at("2026-12-09T00:00+00:00"), 50, 100)["late"] == ""

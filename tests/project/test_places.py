@@ -122,7 +122,11 @@ def test_init_writes_the_stubs_and_never_over_a_file(
     assert written == sorted(s.filename for s in katas().values())
     assert mine.read_text() == "# my relu, half done\n"
     assert (installed / "exercises" / "matmul.py").read_text() == (INSTALLED_STUBS / "matmul.py").read_text()
-    assert "wrote 10 kata stubs to exercises/" in out and "kept 1 files" in out and "relu.py" in out
+    assert (
+        "wrote 10 kata stubs to exercises/" in out
+        and "kept 1 file already in exercises/" in out
+        and "relu.py" in out
+    )
     assert "`backprop-kata grade`" in out
     assert cli.main(["init", "elsewhere"]) == 0
     assert len(list((installed / "elsewhere").glob("*.py"))) == len(katas())
@@ -136,6 +140,20 @@ def test_grading_an_empty_folder_outside_a_checkout_says_backprop_kata_init(inst
     (installed / "sub").mkdir()
     message = grade(installed / "sub", ["matmul"]).katas[0].first_failure.message
     assert message.endswith("— run `backprop-kata init sub` to get the stubs")
+
+
+def test_train_in_an_empty_folder_outside_a_checkout_says_backprop_kata_init(
+    installed: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from grader import train
+
+    assert train.main([]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err.strip()
+        == f"error: training_loop.py is missing from {installed} — run `backprop-kata init` to get the stubs"
+    )
+    assert list(installed.iterdir()) == []
 
 
 def test_the_score_table_outside_a_checkout_names_no_make(
@@ -190,6 +208,15 @@ def test_help_outside_a_checkout_names_no_checkout_folder(installed: Path) -> No
         assert text.startswith("usage: backprop-kata"), text[:80]
         assert "./exercises if there is one, else the current folder" in text
         assert "exercises/" not in text and "`make " not in text, text
+
+
+def test_data_help_outside_a_checkout_is_the_students_not_the_modules_docstring(installed: Path) -> None:
+    from grader import data
+
+    text = " ".join(data.build_parser().format_help().split()).replace("- ", "-")  # wrapped at a hyphen
+    assert text.startswith("usage: backprop-kata data"), text[:80]
+    assert "`backprop-kata train` then trains on it" in text
+    assert "`make " not in text and "importlib" not in text, text
 
 
 def test_a_missing_kata_in_a_checkout_names_the_checkouts_remedy(tmp_path: Path) -> None:
