@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import tempfile
@@ -54,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# `python -m grader NAME ...` hands over to the module that implements NAME.
+# `python -m grader NAME ...` hands over to the module that implements NAME (its `main`,
+# or the function named after a colon).
 SUBCOMMANDS = {
     "batch": "grader.batch",
     "merge": "grader.batch.merge",
@@ -63,6 +65,7 @@ SUBCOMMANDS = {
     "export": "grader.outputs.lms",
     "hint": "grader.hints",
     "watch": "grader.watch",
+    "progress": "grader.watch:progress",  # `watch --once` under its own name
     "train": "grader.train",
     "init": "grader.init",
     "data": "grader.data",
@@ -70,8 +73,8 @@ SUBCOMMANDS = {
 
 
 # The names of the student's `make` targets, as words: `backprop-kata grade DIR` is
-# `python -m grader DIR`, `backprop-kata progress` is `python -m grader watch --once`.
-ALIASES = {"grade": [], "progress": ["watch", "--once"]}
+# `python -m grader DIR`.
+ALIASES: dict[str, list[str]] = {"grade": []}
 
 # One line per command for `--help` and `help`, the student's first; every name of
 # SUBCOMMANDS and ALIASES has one (tests/project/test_student_tools.py checks).
@@ -124,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in SUBCOMMANDS:
         import importlib
 
-        return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
+        module, _, function = SUBCOMMANDS[argv[0]].partition(":")
+        return getattr(importlib.import_module(module), function or "main")(argv[1:])
     args = build_parser().parse_args(argv)
     if args.start_method:
         os.environ["KATA_START_METHOD"] = args.start_method  # grader.isolation.spawn reads it
@@ -151,12 +155,20 @@ def main(argv: list[str] | None = None) -> int:
         intake = collect(path, Path(scratch))  # every kata is in the report, found or not
         report = grade(intake.folder, names, device=args.device)
         intake.apply(report.katas)
+    if path.is_file():  # one notebook graded on purpose: the other notebook's katas are to do
+        intake.elsewhere(report.katas, path)
+    from grader.intake.collect import EMPTY
+    from grader.workspace import empty_folder
+
     for note in intake.notes:
+        if note == EMPTY and not args.gradescope:  # the student's own folder, not a hand-in
+            note = empty_folder(path)
         print(f"note: {note}", file=sys.stderr)
     report.source = _display(path)
     from grader.selfcheck import notebook_steps
 
-    steps = notebook_steps if intake.in_notebooks else next_steps  # a notebook's advice: cells, not commands
+    # A notebook's advice is in cells; a folder's commands grade that folder again.
+    steps = notebook_steps if intake.in_notebooks else functools.partial(next_steps, folder=path)
     print(table(report, verbose=args.verbose, steps=steps))
     from grader.isolation.sandbox import warn_if_weak
 

@@ -224,23 +224,35 @@ def watch_filter(folder: Path) -> Callable[[Any, str], bool]:
     return accept
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(progress: bool = False) -> argparse.ArgumentParser:
+    """`watch`'s options; `progress` (`watch --once` by its own name): grade once, show the progress."""
     parser = argparse.ArgumentParser(
-        prog=prog("watch"),
-        description="Re-grade each kata when its file is saved; show progress, the next kata and its hint.",
+        prog=prog("progress" if progress else "watch"),
+        description="Grade every kata once and show your progress: done and remaining katas, the next one "
+        "and its hint."
+        if progress
+        else "Re-grade each kata when its file is saved; show progress, the next kata and its hint.",
     )
     parser.add_argument(
         "--dir", default=str(default_folder()), help=f"folder of kata files (default: {default_folder_help()})"
     )
     parser.add_argument("--device", default="cpu", help="device for the checks' inputs (e.g. cuda)")
+    if progress:
+        parser.set_defaults(once=True, no_clear=True)
+        return parser
     parser.add_argument("--once", action="store_true", help="grade everything, print the progress, exit")
     parser.add_argument("--no-clear", action="store_true", help="never clear the terminal between saves")
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def progress(argv: list[str] | None = None) -> int:
+    """`python -m grader progress [--dir DIR]`: `watch --once` by its own name; returns the exit status."""
+    return main(argv, progress=True)
+
+
+def main(argv: list[str] | None = None, progress: bool = False) -> int:
     """`python -m grader watch [--dir DIR] [--once] [--no-clear]`; returns the exit status."""
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    args = build_parser(progress).parse_args(sys.argv[1:] if argv is None else argv)
     folder = Path(args.dir).resolve()
     if not folder.is_dir():
         print(f"error: {args.dir} is not a folder of kata files", file=sys.stderr)

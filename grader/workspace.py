@@ -11,6 +11,7 @@ runs cells, not commands. Every message that suggests a command asks `command()`
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Literal
@@ -96,15 +97,61 @@ def command(make: str, cli: str, notebook: str | None = None) -> str:
     return f"make {make}" if where == "checkout" else f"{APP} {cli}"
 
 
-def grade_command(kata: str, verbose: bool = False) -> str:
-    """The command that grades one kata where the student is; `verbose`: every check, in full.
+def grade_command(kata: str | None, verbose: bool = False, folder: Path | None = None) -> str:
+    """The command that grades one kata (None: every kata) where the student is; `verbose`: every check, in full.
 
-    In a notebook it is the kata's check cell, `check("kata")`, which shows every message.
+    `folder`: what was graded (a folder or a notebook), named in the command unless it is
+    the default one. In a notebook it is the kata's check cell, `check("kata")`, which
+    shows every message.
     """
-    cell = f'check("{kata}")'
-    if verbose:
-        return command(f"grade KATA={kata} V=1", f"grade --kata {kata} -v", notebook=cell)
-    return command(f"grade KATA={kata}", f"grade --kata {kata}", notebook=cell)
+    where_make, where_cli = _folder_args(folder)
+    make = [
+        f"DIR={where_make}" if where_make else "",
+        f"KATA={kata}" if kata else "",
+        "V=1" if verbose else "",
+    ]
+    cli = [where_cli, f"--kata {kata}" if kata else "", "-v" if verbose else ""]
+    return command(
+        " ".join(filter(None, ["grade", *make])),
+        " ".join(filter(None, ["grade", *cli])),
+        notebook=f'check("{kata}")' if kata else None,
+    )
+
+
+def _folder_args(folder: Path | None) -> tuple[str, str]:
+    """`folder` as make's DIR (relative to the checkout) and as the command's PATH (relative to
+    here); ('', '') for the default folder, which needs no naming."""
+    if folder is None:
+        return "", ""
+    where = folder.resolve()
+    repo = checkout()
+    if repo is not None and where == (repo / "exercises").resolve():
+        return "", ""
+    if repo is None and where == default_folder().resolve():
+        return "", ""
+    base = repo or Path.cwd().resolve()  # make runs in the checkout; the command where it is typed
+    shown = shlex.quote(os.path.relpath(where, base) if where.is_relative_to(base) else str(where))
+    return shown, shown
+
+
+def empty_folder(folder: Path) -> str:
+    """What to say when the student's folder to grade holds no file at all."""
+    shown = folder.name + "/" if folder.name else str(folder.resolve())
+    repo = checkout()
+    if repo is not None and folder.resolve() == (repo / "exercises").resolve():
+        return "no kata files in exercises/ — `make stubs` brings the stubs back"
+    if repo is not None:
+        return f"no kata files in {shown} — copy the stubs from exercises/"
+    return f"no kata files in {shown} — run `{_init_command(folder)}` to get the stubs"
+
+
+def _init_command(folder: Path) -> str:
+    """`backprop-kata init [DIR]`: what writes the stubs where grading `folder` finds them."""
+    where = folder.resolve()
+    if where == Path.cwd().resolve():  # `init` writes ./exercises, which grading then finds
+        return f"{APP} init"
+    target = os.path.relpath(where) if where.is_relative_to(Path.cwd().resolve()) else str(where)
+    return f"{APP} init {target}"
 
 
 def prog(subcommand: str = "") -> str:
@@ -121,8 +168,4 @@ def missing_file(filename: str, folder: Path) -> str:
         return f"{filename} is missing from {shown} — copy its stub from exercises/"
     if repo is not None:
         return f"{filename} is missing from exercises/ — `make stubs` brings its stub back"
-    where = folder.resolve()
-    if where == Path.cwd().resolve():  # `init` writes ./exercises, which grading then finds
-        return f"{filename} is missing from {where} — run `{APP} init` to get the stubs"
-    target = os.path.relpath(where) if where.is_relative_to(Path.cwd().resolve()) else str(where)
-    return f"{filename} is missing from {where} — run `{APP} init {target}` to get the stubs"
+    return f"{filename} is missing from {folder.resolve()} — run `{_init_command(folder)}` to get the stubs"

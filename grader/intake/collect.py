@@ -41,6 +41,7 @@ _SKIP_DIRS = {".ipynb_checkpoints", "__MACOSX", "__pycache__", ".git"}
 _CHECKOUT_DIRS = {"exercises", "solutions", "tests", "grader", "course"}
 _NOT_THE_STUDENTS = _CHECKOUT_DIRS - {"exercises"}
 NBGRADER_TIMESTAMP = "timestamp.txt"
+EMPTY = "nothing was handed in: the folder is empty"  # the note on a submission with no file at all
 MAX_TEXT_BYTES = 16 << 20  # a kata file larger than this is not read (notebooks: MAX_NOTEBOOK_BYTES)
 
 
@@ -93,6 +94,28 @@ class Intake:
             return None
         names = " or ".join(f"`{n}`" for n in spec.names)
         return f"no cell defines {names}: add {'it' if len(spec.names) == 1 else 'them'} to {home}"
+
+    def elsewhere(self, results: list[KataResult], notebook: Path) -> None:
+        """One notebook graded on purpose: a kata of another course notebook is to do there.
+
+        Every kata stays in the report (0 points), marked todo with the notebook that holds
+        it and the command that grades that one, instead of an error of this notebook.
+        Only when every kata found here belongs to one course notebook.
+        """
+        from grader.engine import ELSEWHERE
+        from grader.workspace import grade_command
+
+        homes = {katas()[kata].notebook for kata in self.graded}
+        if not self.in_notebooks or len(homes) != 1:
+            return
+        for result in results:
+            home = katas()[result.name].notebook
+            if result.name in self.graded or home in homes:
+                continue
+            other = notebook.with_name(f"{home}.ipynb")
+            message = f"{ELSEWHERE}: {other.name} — grade it too: `{grade_command(None, folder=other)}`"
+            for test in result.tests:
+                test.message, test.details = message, ""
 
     def localise(self, kata: str, text: str) -> str:
         """`text` (a message or traceback about `<kata>.py`) in the terms of what was handed in."""
@@ -290,7 +313,7 @@ def collect(submission: Path, work: Path, course: bool = False) -> Intake:
     intake.digest = _digest(graded_files)
     intake.submitted_at = _timestamp(files, graded_files, intake.notes)
     if not files:
-        intake.notes.append("nothing was handed in: the folder is empty")
+        intake.notes.append(EMPTY)
     elif not chosen:
         names = ", ".join(f.rel for f in files[:5]) + (", …" if len(files) > 5 else "")
         intake.notes.append(f"no kata files and no kata code in the notebooks ({names})")

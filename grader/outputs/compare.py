@@ -3,8 +3,9 @@
 NBGRADER.csv is what `nbgrader export` writes (one row per student and assignment:
 `assignment, ..., student_id, ..., raw_score, ..., score, max_score`); GRADEBOOK.csv
 is `grader batch`'s. nbgrader's `raw_score` (before any late penalty) is compared
-with the batch `total` before its late penalty. Exit status: 0 when they agree, 1 when any student differs
-or is in only one of the two, 2 for bad usage.
+with the batch `total` before its late penalty. A student on nbgrader's roster who handed
+nothing in (0 there, no batch row) is listed apart, not as a disagreement. Exit status: 0
+when they agree, 1 when any student differs or is in only one of the two, 2 for bad usage.
 """
 
 from __future__ import annotations
@@ -36,10 +37,17 @@ def read_nbgrader(path: Path, assignment: str | None = None) -> dict[str, float]
     return scores
 
 
+def unsubmitted(nbgrader: dict[str, float], batch: dict[str, float]) -> list[str]:
+    """Students on nbgrader's roster who handed nothing in: 0 there, no row in the batch gradebook."""
+    return sorted(s for s, score in nbgrader.items() if s not in batch and score == 0)
+
+
 def disagreements(nbgrader: dict[str, float], batch: dict[str, float]) -> list[str]:
-    """One line per student whose grades differ, or who is graded by only one of the two."""
+    """One line per student whose grades differ, or who is graded by only one of the two
+    (a rostered student with no submission, 0 in nbgrader, agrees: see `unsubmitted`)."""
     lines = []
-    for student in sorted(nbgrader.keys() | batch.keys()):
+    absent = set(unsubmitted(nbgrader, batch))
+    for student in sorted((nbgrader.keys() | batch.keys()) - absent):
         if student not in batch:
             lines.append(f"{student}: nbgrader {nbgrader[student]:g}, not in the batch gradebook")
         elif student not in nbgrader:
@@ -70,6 +78,9 @@ def main(argv: list[str]) -> int:
     lines = disagreements(nbgrader, batch)
     for line in lines:
         print(line)
+    absent = unsubmitted(nbgrader, batch)
+    if absent:
+        print(f"in nbgrader's gradebook, no submission: {', '.join(absent)}")
     print(
         f"{plural(len(lines), 'disagreement')} among {plural(len(nbgrader.keys() | batch.keys()), 'student')}"
     )

@@ -67,11 +67,14 @@ def _message_lines(text: str, width: int, most: int = 6, rest: str = "python -m 
     return lines if len(lines) <= most else [*lines[: most - 1], f"… ({rest} shows the rest)"]
 
 
-def next_steps(kata: str) -> tuple[str, str]:
-    """(what shows a kata's whole message, the line that says what to do next) where grading ran."""
+def next_steps(kata: str, folder: Path | None = None) -> tuple[str, str]:
+    """(what shows a kata's whole message, the line that says what to do next) where grading ran.
+
+    `folder`: what was graded; the commands grade it again (see grader.workspace.grade_command).
+    """
     return (
-        grade_command(kata, verbose=True),
-        f"next: {kata} — `{grade_command(kata)}`, stuck? `{command(f'hint KATA={kata}', f'hint {kata}')}`",
+        grade_command(kata, verbose=True, folder=folder),
+        f"next: {kata} — `{grade_command(kata, folder=folder)}`, stuck? `{command(f'hint KATA={kata}', f'hint {kata}')}`",
     )
 
 

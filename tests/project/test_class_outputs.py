@@ -209,6 +209,27 @@ def test_compare_lists_every_disagreement(tmp_path: Path, capsys: pytest.Capture
     assert compare.main([str(batch), str(batch)]) == 2  # not nbgrader's export
 
 
+def test_compare_lists_rostered_students_with_no_submission_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = _gradebook(tmp_path)  # ada 100, bob 0; cy and dee handed nothing in
+    rows = NBGRADER.splitlines()[:2] + ["lesson13,,,bob,,,,0,0,0,100", "lesson13,,,cy,,,,,,0,100"]
+    (tmp_path / "grades.csv").write_text("\n".join([*rows, "lesson13,,,dee,,,,0.0,0,0,100"]) + "\n")
+    assert compare.main([str(tmp_path / "grades.csv"), str(batch)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "in nbgrader's gradebook, no submission: cy, dee",
+        "0 disagreements among 4 students",
+    ]
+    # Points in nbgrader with no batch row still disagree.
+    (tmp_path / "grades.csv").write_text("\n".join([*rows, "lesson13,,,dee,,,,5,0,5,100"]) + "\n")
+    assert compare.main([str(tmp_path / "grades.csv"), str(batch)]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "dee: nbgrader 5, not in the batch gradebook",
+        "in nbgrader's gradebook, no submission: cy",
+        "1 disagreement among 4 students",
+    ]
+
+
 def test_make_clean_course_starts_over_and_keeps_the_source(tmp_path: Path) -> None:
     import shutil
     import subprocess

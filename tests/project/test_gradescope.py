@@ -375,3 +375,24 @@ def test_a_hidden_message_never_shows_before_a_visible_one() -> None:
     (test,) = results["tests"]
     assert test["output"] == "values: VISIBLE MESSAGE" and test["visibility"] == "visible"
     assert "HIDDEN" not in json.dumps(results)
+
+
+def test_students_never_see_the_root_note(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Gradescope grades as root by design: the grader's root note stays in the instructors' log."""
+    from grader.gradescope.autograder import grade_submission
+    from grader.isolation.sandbox import ROOT_NOTICE
+
+    (tmp_path / "submission").mkdir()
+    shutil.copy(REPO / "solutions" / "relu.py", tmp_path / "submission")
+    as_root = tmp_path / "python"  # the real grader, told that it runs as root whoever runs this test
+    as_root.write_text(
+        "#!/bin/sh\nshift 2\n"  # drop `-m grader`
+        f'exec "{sys.executable}" -c "import os, runpy; os.geteuid = lambda: 0; '
+        "runpy.run_module('grader', run_name='__main__', alter_sys=True)\" \"$@\"\n"
+    )
+    as_root.chmod(0o755)
+    results = grade_submission(tmp_path, python=str(as_root))
+    validate(results)
+    assert kata_scores(results)["relu"] == katas()["relu"].points  # it graded
+    assert "running as root" not in json.dumps(results, ensure_ascii=False), results["output"]
+    assert ROOT_NOTICE in capsys.readouterr().err  # the grader said it, in the log Gradescope shows instructors

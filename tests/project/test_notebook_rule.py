@@ -411,3 +411,30 @@ def test_only_the_colab_notebook_is_called_the_colab_notebook() -> None:
 
     assert shape(_colab("backprop")) and shape(_colab("minibatch"))
     assert not shape(_course()) and not shape(stripped())  # the course notebook, even without metadata
+
+
+def test_one_notebook_graded_on_purpose_leaves_the_other_ones_katas_to_do(tmp_path: Path) -> None:
+    """`backprop-kata grade backprop.ipynb`: katas 8–11 are todo in minibatch.ipynb, not errors here."""
+    shutil.copy(COURSE / "backprop.ipynb", tmp_path / "backprop.ipynb")
+    done = subprocess.run(
+        [sys.executable, "-m", "grader", "backprop.ipynb", "--json", "report.json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    out = " ".join(done.stdout.split())  # the table wraps long messages
+    command = f"`make grade DIR={tmp_path / 'minibatch.ipynb'}`"  # this process runs from a checkout
+    for name, spec in katas().items():
+        if spec.notebook == "minibatch":
+            assert f"{spec.number} {name} 0/{spec.points} · todo" in out, out
+    assert out.count("in another notebook: minibatch.ipynb — grade it too: `make grade") == 4, out
+    assert "no cell defines" not in out and "✘" not in out, out
+    report = json.loads((tmp_path / "report.json").read_text())
+    for kata in report["katas"]:
+        if katas()[kata["name"]].notebook == "minibatch":
+            said = {t["message"] for t in kata["tests"]}
+            assert said == {f"in another notebook: minibatch.ipynb — grade it too: {command}"}, said
+    # The scores are those of every other path: this notebook's katas, and 0 for the others.
+    assert _scores(report) == _full({k: p for k, p in POINTS.items() if katas()[k].notebook == "backprop"})

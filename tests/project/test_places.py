@@ -162,8 +162,65 @@ def test_the_score_table_outside_a_checkout_names_no_make(
     shutil.copytree(INSTALLED_STUBS, installed / "work")
     assert cli.main(["work", "--kata", "relu"]) == 0
     out = capsys.readouterr().out
-    assert "next: relu — `backprop-kata grade --kata relu`, stuck? `backprop-kata hint relu`" in out
+    # The suggested command grades the folder that was graded, not the default one.
+    assert "next: relu — `backprop-kata grade work --kata relu`, stuck? `backprop-kata hint relu`" in out
     _no_checkout_advice(out)
+
+
+def test_the_next_command_grades_the_same_folder_and_stays_short_for_the_default(
+    installed: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (installed / "path" / "to" / "folder").mkdir(parents=True)
+    assert workspace.grade_command("matmul", folder=Path("path/to/folder")) == (
+        "backprop-kata grade path/to/folder --kata matmul"
+    )
+    assert workspace.grade_command("matmul", folder=Path(".")) == "backprop-kata grade --kata matmul"
+    (installed / "exercises").mkdir()  # now ./exercises is the default, and . must be named
+    assert (
+        workspace.grade_command("matmul", folder=installed / "exercises")
+        == "backprop-kata grade --kata matmul"
+    )
+    assert workspace.grade_command("matmul", True, Path(".")) == "backprop-kata grade . --kata matmul -v"
+    assert workspace.grade_command("matmul", folder=tmp_path / "my work") == (
+        f"backprop-kata grade '{tmp_path / 'my work'}' --kata matmul"
+    )
+    monkeypatch.setattr(workspace, "_HERE", REPO)  # a checkout: make runs at its root, DIR relative to it
+    assert workspace.grade_command("matmul", folder=REPO / "other") == "make grade DIR=other KATA=matmul"
+    assert workspace.grade_command("matmul", True, REPO / "exercises") == "make grade KATA=matmul V=1"
+    assert workspace.grade_command("matmul", folder=REPO / "exercises") == "make grade KATA=matmul"
+
+
+def test_make_grade_dir_suggests_grading_that_dir_again(tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    shutil.copytree(stubs_dir(), other)
+    proc = subprocess.run(
+        ["make", "-s", "grade", f"DIR={other}", "KATA=relu"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert f"next: relu — `make grade DIR={other} KATA=relu`, stuck? `make hint KATA=relu`" in proc.stdout, (
+        proc.stdout + proc.stderr
+    )
+
+
+def test_grading_an_empty_folder_says_how_to_get_the_stubs(
+    installed: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli.main([".", "--kata", "relu"]) == 0
+    err = capsys.readouterr().err
+    assert f"note: no kata files in {installed} — run `backprop-kata init` to get the stubs" in err
+    assert "nothing was handed in" not in err
+    (installed / "sub").mkdir()
+    assert cli.main(["sub", "--kata", "relu"]) == 0
+    assert (
+        "note: no kata files in sub/ — run `backprop-kata init sub` to get the stubs"
+        in capsys.readouterr().err
+    )
+    monkeypatch.setattr(workspace, "_HERE", REPO)
+    assert cli.main(["sub", "--kata", "relu"]) == 0
+    assert "note: no kata files in sub/ — copy the stubs from exercises/" in capsys.readouterr().err
 
 
 # -- help --------------------------------------------------------------------------------
@@ -192,6 +249,16 @@ def test_help_lists_every_command_once_with_the_name_typed(program: str) -> None
         assert sub.returncode == 0 and sub.stdout.startswith(f"usage: {program} {name}"), sub.stdout
     bad = subprocess.run([*args, "help", "nope"], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert bad.returncode == 2 and "no command 'nope'" in bad.stderr
+
+
+def test_help_progress_describes_progress_not_watch(capsys: pytest.CaptureFixture[str]) -> None:
+    for way in (["help", "progress"], ["progress", "--help"]):
+        with pytest.raises(SystemExit) as ended:
+            cli.main(way)
+        assert ended.value.code == 0
+        text = " ".join(capsys.readouterr().out.split())
+        assert text.startswith("usage: python -m grader progress"), text
+        assert "show your progress" in text and "--once" not in text and "saved" not in text, text
 
 
 def test_init_of_a_file_is_an_error(installed: Path, capsys: pytest.CaptureFixture[str]) -> None:
