@@ -112,8 +112,8 @@ def _wrap(text: str, indent: str = "  ", width: int = 88) -> str:
     return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent)
 
 
-def format_hint(spec: KataSpec, number: int, text: str) -> str:
-    """A hint as the terminal shows it, with what to do next."""
+def format_hint(spec: KataSpec, number: int, text: str, folder: Path | None = None) -> str:
+    """A hint as the terminal shows it, with what to do next (grading `folder`, default: the usual one)."""
     total = len(spec.hints)
     lines = [f"{spec.name} · hint {number} of {total}", _wrap(text), ""]
     if number < total:
@@ -123,20 +123,21 @@ def format_hint(spec: KataSpec, number: int, text: str) -> str:
     else:
         lines.append(f"That was the last hint for {spec.name}.")
     lines.append(
-        f"Check your work: `{grade_command(spec.name)}`; every check, in full: `{grade_command(spec.name, verbose=True)}`."
+        f"Check your work: `{grade_command(spec.name, folder=folder)}`; "
+        f"every check, in full: `{grade_command(spec.name, verbose=True, folder=folder)}`."
     )
     return "\n".join(lines)
 
 
-def format_exhausted(spec: KataSpec) -> str:
-    """What `hint` says once every hint of a kata has been shown: all of them again."""
+def format_exhausted(spec: KataSpec, folder: Path | None = None) -> str:
+    """What `hint` says once every hint of a kata has been shown: all of them again (grading `folder`)."""
     total = len(spec.hints)
     lines = [f"{spec.name}: no more hints — you have seen all {total}:"]
     for number, text in enumerate(spec.hints, start=1):
         lines.append(_wrap(f"{number}. {text}", indent="  "))
     lines += [
         "",
-        f"Every check with its full message: `{grade_command(spec.name, verbose=True)}`.",
+        f"Every check with its full message: `{grade_command(spec.name, verbose=True, folder=folder)}`.",
         f"Start over: `{command(f'hint KATA={spec.name} RESET=1', f'hint {spec.name} --reset')}`.",
     ]
     return "\n".join(lines)
@@ -193,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     spec = specs[name]
     revealed = reveal_next(name)
-    print(format_exhausted(spec) if revealed is None else format_hint(spec, *revealed))
+    folder = Path(args.dir)
+    print(format_exhausted(spec, folder) if revealed is None else format_hint(spec, *revealed, folder=folder))
     return 0
 
 

@@ -96,6 +96,17 @@ def test_every_hint_footer_gives_the_verbose_switch_that_works_through_make(
         assert "-v" not in text and ".venv" not in text, text
 
 
+def test_hint_footers_grade_the_folder_the_hint_was_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(hints.STATE_ENV, str(tmp_path / "hints.json"))
+    spec = katas()["lin"]
+    other = REPO / "other"
+    for text in (hints.format_hint(spec, 1, spec.hints[0], folder=other), hints.format_exhausted(spec, other)):
+        assert "`make grade DIR=other KATA=lin V=1`" in text, text
+    assert "`make grade KATA=lin`" in hints.format_hint(spec, 1, spec.hints[0], folder=REPO / "exercises")
+
+
 # -- init: the stubs of the installed package -----------------------------------------
 
 
