@@ -80,9 +80,9 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def record_text(stubs: dict[str, str]) -> str:
-    """The content of .stubs.sha256 for these stubs: `digest  name` lines."""
-    return "".join(f"{digest(text)}  {name}\n" for name, text in sorted(stubs.items()))
+def record_text(record: dict[str, str]) -> str:
+    """The content of .stubs.sha256 for a name -> digest record: `digest  name` lines."""
+    return "".join(f"{sha}  {name}\n" for name, sha in sorted(record.items()))
 
 
 def read_record(folder: Path) -> dict[str, str]:
@@ -115,7 +115,7 @@ def write_exercises(stubs: dict[str, str], folder: Path = EXERCISES) -> tuple[li
         target.write_text(text)
         record[name] = digest(text)
         written.append(name)
-    (folder / RECORD_NAME).write_text("".join(f"{sha}  {name}\n" for name, sha in sorted(record.items())))
+    (folder / RECORD_NAME).write_text(record_text(record))
     return written, kept
 
 
