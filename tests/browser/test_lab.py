@@ -24,11 +24,9 @@ from pathlib import Path
 import pytest
 
 from tests.browser import chromium, needs_browser
+from tests.stubs import stubs_dir
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tools"))
-
-import make_stubs  # noqa: E402
 
 pytestmark = needs_browser
 
@@ -71,10 +69,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """`make lab`'s server on a fresh git repository of the generated stubs, stopped afterwards."""
     tmp = tmp_path_factory.mktemp("lab")
     repo = tmp / "repo"
-    (repo / "exercises").mkdir(parents=True)
+    shutil.copytree(stubs_dir(), repo / "exercises")
     shutil.copy(REPO / ".gitignore", repo / ".gitignore")
-    for name, text in make_stubs.expected_stubs().items():
-        (repo / "exercises" / name).write_text(text)
     git(repo, "init", "-q")
     git(repo, "add", ".")
     git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "stubs")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,19 +20,19 @@ from typing import Any
 import pytest
 from traitlets.config.loader import KVArgParseConfigLoader
 
+from tests.stubs import stubs_dir
+
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
 
 import lab  # noqa: E402
-import make_stubs  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder of the stubs as `make stubs` generates them."""
-    folder = tmp_path_factory.mktemp("exercises")
-    for name, text in make_stubs.expected_stubs().items():
-        (folder / name).write_text(text)
+    """A copy of the stubs as `make stubs` generates them (the lab's saves write into it)."""
+    folder = tmp_path_factory.mktemp("lab") / "exercises"
+    shutil.copytree(stubs_dir(), folder)
     return folder
 
 
