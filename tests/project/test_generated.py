@@ -19,9 +19,6 @@ import make_stubs  # noqa: E402
 
 def test_committed_stubs_match_make_stubs() -> None:
     """exercises/ as committed, its record and the package's copy are what make_stubs generates."""
-    assert sorted(p.name for p in stubs_dir().glob("*.py")) == sorted(
-        p.name for p in (REPO / "solutions").glob("*.py")
-    )
     stale = make_stubs.stale()
     assert not stale, f"out of date: {stale} — run `make stubs` and commit"
 
