@@ -26,5 +26,5 @@ train: $(STAMP) ## train the lesson's MLP with your fit; save plots to out/ (DIR
 manifest: $(STAMP) ## write MANIFEST.sha256 (digests of grader/, tests/, .github/workflows/); commit it
 	@$(PY) -m grader.manifest write
 
-student-notebooks: $(STAMP) ## regenerate notebooks/*.ipynb (Colab, Kaggle) and the README's links from solutions/
+student-notebooks: $(STAMP) ## regenerate notebooks/*.ipynb (Colab, Kaggle) and the README's links from solutions/ (never overwrites a notebook you edited)
 	$(PY) tools/make_student_notebooks.py

@@ -26,7 +26,7 @@ for _path in (ROOT, ROOT / "tools"):
         sys.path.insert(0, str(_path))
 
 from make_notebooks import KERNELSPEC, PARTS, header_fields, kata_cells  # noqa: E402
-from make_stubs import clear_solutions  # noqa: E402
+from make_stubs import clear_solutions, committed_text  # noqa: E402
 from publish import UPSTREAM, install_sources  # noqa: E402
 
 NOTEBOOKS = ROOT / "notebooks"
@@ -153,23 +153,48 @@ def expected_files(solutions: Path = ROOT / "solutions") -> dict[Path, str]:
     return files
 
 
+def committed(path: Path) -> str | None:
+    """`path` as committed at HEAD; None outside the repository or when it is not committed."""
+    try:
+        path.relative_to(ROOT)
+    except ValueError:
+        return None
+    return committed_text(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report stale files")
     args = parser.parse_args(argv)
     expected = expected_files()
-    stale = [p for p, text in expected.items() if not p.is_file() or p.read_text(encoding="utf-8") != text]
-    names = ", ".join(os.path.relpath(p, ROOT) for p in stale)
+    current = {p: p.read_text(encoding="utf-8") if p.is_file() else None for p in expected}
     if args.check:
+        # A notebook is compared as committed, so a student's edits in a checkout are not drift.
+        seen = {p: committed(p) if p.parent == NOTEBOOKS and committed(p) is not None else current[p] for p in expected}
+        stale = [p for p, text in expected.items() if seen[p] != text]
         if stale:
-            print(f"out of date with solutions/: {names} — run `make student-notebooks`")
+            names = ", ".join(os.path.relpath(p, ROOT) for p in stale)
+            print(f"out of date with solutions/: {names} — run `make student-notebooks` and commit")
             return 1
         print("notebooks/ and the README's links are in sync with solutions/")
         return 0
+    stale = [p for p, text in expected.items() if current[p] != text]
+    # A notebook that differs from what is committed was edited (a student's work): keep it.
+    # The README is safe to rewrite: only its links block changes.
+    kept = [p for p in stale if p.parent == NOTEBOOKS and current[p] is not None and current[p] != committed(p)]
     for path in stale:
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(expected[path], encoding="utf-8")
-    print(f"wrote {names}" if stale else "notebooks/ already up to date")
+        if path not in kept:
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(expected[path], encoding="utf-8")
+    written = [p for p in stale if p not in kept]
+    names = ", ".join(os.path.relpath(p, ROOT) for p in written)
+    print(f"wrote {names}" if written else "notebooks/ already up to date")
+    if kept:
+        print(
+            f"kept {', '.join(os.path.relpath(p, ROOT) for p in kept)}: it differs from what is committed "
+            "(your work?) and is never overwritten; move it out of notebooks/, then run this again"
+        )
+        return 1
     return 0
 
 

@@ -41,6 +41,29 @@ def test_drift_check_fails_on_an_edited_notebook(tmp_path: Path, monkeypatch: py
     assert gen.main(["--check"]) == 1
 
 
+def test_a_students_edited_notebook_is_never_overwritten_and_is_not_drift(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "notebooks"
+    shutil.copytree(REPO / "notebooks", copy)
+    committed = {p: p.read_text() for p in copy.glob("*.ipynb")}
+    solved = copy / "backprop.ipynb"
+    solved.write_text(solved.read_text().replace("raise NotImplementedError()", "return a @ b", 1))
+    work = solved.read_text()
+    monkeypatch.setattr(gen, "NOTEBOOKS", copy)
+    monkeypatch.setattr(gen, "committed", lambda p: committed.get(p))
+    assert gen.main(["--check"]) == 0  # the commit is in sync: the edit is the student's, not drift
+    assert gen.main([]) == 1  # refuses, and says why
+    assert solved.read_text() == work
+    # Control: an unedited notebook that is out of date is rewritten.
+    stale = copy / "minibatch.ipynb"
+    committed[stale] = stale.read_text() + " "
+    stale.write_text(committed[stale])
+    assert gen.main(["--check"]) == 1
+    gen.main([])
+    assert stale.read_text() == committed[stale][:-1]
+
+
 def test_readme_links_point_at_the_notebooks_on_colab_and_kaggle() -> None:
     readme = (REPO / "README.md").read_text()
     for part in gen.PARTS:
