@@ -155,21 +155,27 @@ def same(got: Any, value: torch.Tensor) -> bool:
 Candidate = tuple[str, torch.Tensor]  # (the cause that names a wrong answer, its value)
 
 
-def first_match(got: Any, expected: torch.Tensor, candidates: Sequence[Candidate]) -> str | None:
-    """The cause of the first wrong answer `got` equals (see grader/feedback/variants.py).
+def matching(got: Any, expected: torch.Tensor, candidates: Sequence[Candidate]) -> list[str]:
+    """The distinct causes of the wrong answers `got` equals, in order.
 
     A candidate equal to the right answer on these inputs names nothing and is skipped.
+    """
+    causes: list[str] = []
+    for cause, value in candidates:
+        if not same(value, expected) and same(got, value) and cause not in causes:
+            causes.append(cause)
+    return causes
+
+
+def first_match(got: Any, expected: torch.Tensor, candidates: Sequence[Candidate]) -> str | None:
+    """The cause of the wrong answer `got` equals (see grader/feedback/variants.py).
+
     When `got` equals two wrong answers with different causes (on these inputs, say a
     mask that is all False, "inverted" and "missing" give the same value), the inputs
     cannot tell which mistake it is: None, so that another check, whose inputs can,
     gives the one diagnosis.
     """
-    causes = []
-    for cause, value in candidates:
-        if value.shape == expected.shape and same(value, expected):
-            continue
-        if same(got, value) and cause not in causes:
-            causes.append(cause)
+    causes = matching(got, expected, candidates)
     return causes[0] if len(causes) == 1 else None
 
 

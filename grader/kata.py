@@ -230,11 +230,6 @@ class LocalKata(Kata):
         return transport.restore(reply["value"])
 
 
-def load_module(path: Path, name: str) -> ModuleType:
-    """Import a kata file as a fresh module (worker side)."""
-    return load_student(path, name)[0]
-
-
 def load_student(path: Path, name: str) -> tuple[ModuleType, list[str]]:
     """The student's module from a kata file (worker side), and the notebook cells that raised.
 
@@ -290,9 +285,8 @@ class WorkerKata(Kata):
         self.protect = tuple(p.resolve() for p in protect)
         self.deadline = 0.0  # set when the kata's first call starts its clock
         self.output = ""  # what the student's code printed, for -v
-        self.raised: list[
-            str
-        ] = []  # notebook cells that raised as the worker ran them (`<file>:<line> raised …`)
+        # Notebook cells that raised as the worker ran them (`<file>:<line> raised …`).
+        self.raised: list[str] = []
         self._ended: WorkerEnded | None = None
         self._conn: Connection | None = None
         self._pid = 0

@@ -94,14 +94,6 @@ def inspect_source(source: str, filename: str, forbidden: Iterable[str]) -> list
     return sorted(set(found), key=lambda v: v.line)
 
 
-def inspect_file(path: Path, forbidden: Iterable[str]) -> list[Violation]:
-    try:
-        source = path.read_text()
-    except (OSError, UnicodeDecodeError):
-        return []
-    return inspect_source(source, path.name, forbidden)
-
-
 def _resolve(dotted: str) -> Any:
     """The object a dotted name points at, or None when this torch lacks it."""
     parts = dotted.split(".")

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from grader.errors import CheckFailure
-from grader.expect import Candidate, expect_close, same, shape
+from grader.expect import Candidate, expect_close, matching, same, shape
 from grader.feedback.variants import candidates
 
 
@@ -53,10 +53,9 @@ def expect_grad(
         raise CheckFailure(f"{what} was not set — backward() must store it")
     # A variant of this gradient that matches is the diagnosis; the factors and signs of
     # every gradient are tried only when none does (one cause, not two names for it).
-    own = [(cause, value) for cause, value in variants if not same(value, expected)]
     found = (
         list(variants)
-        if any(same(got, value) for _, value in own)
+        if matching(got, expected, variants)
         else [*variants, *candidates("grad", expected=expected, n=n)]
     )
     hint = ""  # said only when no variant names the mistake (with N = 1, "not summed" does)

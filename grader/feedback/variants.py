@@ -58,6 +58,14 @@ def _nll(logp: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return -logp[_rows(logp), target].mean()
 
 
+_SUM_OVER_K = "a[:, :, None] * b[None] is (n, k, m) — sum over k, dim=1"
+
+
+def _products(v: Inputs) -> torch.Tensor:
+    """Every a[i, k] * b[k, j] of a matrix product, (n, k, m), not yet summed."""
+    return v["a"][:, :, None] * v["b"][None]
+
+
 TABLES: dict[str, list[Variant]] = {
     # Any gradient: the factors and signs the lesson's derivatives are prone to.
     "grad": [
@@ -148,18 +156,9 @@ TABLES: dict[str, list[Variant]] = {
         ),
     ],
     "matmul": [
-        Variant(
-            "summed over the wrong axis: a[:, :, None] * b[None] is (n, k, m) — sum over k, dim=1",
-            lambda v: (v["a"][:, :, None] * v["b"][None]).sum(0),
-        ),
-        Variant(
-            "summed over the wrong axis: a[:, :, None] * b[None] is (n, k, m) — sum over k, dim=1",
-            lambda v: (v["a"][:, :, None] * v["b"][None]).sum(2),
-        ),
-        Variant(
-            "the product is not summed: a[:, :, None] * b[None] is (n, k, m) — sum over k, dim=1",
-            lambda v: v["a"][:, :, None] * v["b"][None],
-        ),
+        Variant(f"summed over the wrong axis: {_SUM_OVER_K}", lambda v: _products(v).sum(0)),
+        Variant(f"summed over the wrong axis: {_SUM_OVER_K}", lambda v: _products(v).sum(2)),
+        Variant(f"the product is not summed: {_SUM_OVER_K}", _products),
     ],
     "lin": [
         Variant("the bias is missing: out = inp @ w + b", lambda v: v["x"] @ v["w"]),

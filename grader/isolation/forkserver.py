@@ -140,7 +140,7 @@ class ForkServer:
         self._sock = ours
         self._lock = threading.Lock()
         # Runs at interpreter exit and at the end of a multiprocessing child (no atexit there).
-        Finalize(self, ForkServer._close, args=(ours, pid, self.owner), exitpriority=10)
+        self._finalize = Finalize(self, ForkServer._close, args=(ours, pid, self.owner), exitpriority=10)
 
     @staticmethod
     def _close(sock: socket.socket, pid: int, owner: int) -> None:
@@ -153,7 +153,7 @@ class ForkServer:
     def close(self) -> None:
         """Stop the fork server and reap it (and, through it, every worker)."""
         with self._lock:
-            self._close(self._sock, self.pid, self.owner)
+            self._finalize()  # runs `_close` at most once: not again at exit, on a pid maybe reused
 
     def spawn(self, log_fd: int, params: Any, new_namespaces: bool = False) -> tuple[int, Connection]:
         """Fork a worker running `worker_main(conn, log_fd, params)`; (pid, our end).

@@ -26,4 +26,3 @@ def test_importing_rules_loads_only_what_it_uses() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['grader', 'grader.errors', 'grader.rules'] False"
-
