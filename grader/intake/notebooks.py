@@ -103,4 +103,3 @@ def read_cells(text: str, name: str) -> list[Cell]:
     if lowered.endswith(".py"):
         return parse_percent(text)
     return parse(text, name)
-
