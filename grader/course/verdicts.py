@@ -25,7 +25,7 @@ class Verdict:
 
 
 def verdict_of(kata: dict[str, Any]) -> Verdict:
-    """A Verdict from one kata of the report that `python -m grader --json` writes."""
+    """A Verdict from one kata of a report in `python -m grader --json`'s form (the service builds it)."""
     from grader.selfcheck import failure_message, pass_message
 
     tests = kata["tests"]

@@ -201,6 +201,7 @@ def _candidates(files: list[_File], intake: Intake, course: bool = False) -> lis
     `course`: handed in to the nbgrader course (else told by nbgrader's timestamp.txt among `files`).
     """
     candidates, notes = [], intake.notes
+    course = course or any(g.path.name == NBGRADER_TIMESTAMP for g in files)
     for f in files:
         suffix = f.path.suffix.lower()
         if suffix not in (".py", ".ipynb", ".md"):
@@ -212,7 +213,7 @@ def _candidates(files: list[_File], intake: Intake, course: bool = False) -> lis
         if f.path.stat().st_size > limit:
             why = f"larger than {limit >> 20} MB: not read"
             notes.append(f"{f.rel} is {why}")
-            if not is_kata_file and suffix == ".ipynb":
+            if suffix == ".ipynb":
                 intake.unread[f.rel] = f"it is {why}"
             continue
         decoded = decode(f.path.read_bytes(), f.rel)
@@ -238,7 +239,6 @@ def _candidates(files: list[_File], intake: Intake, course: bool = False) -> lis
             intake.unread[f.rel] = "it " + str(exc).removeprefix(f"{f.rel} ")
             continue
         intake.notebooks.append(f.rel)
-        course = course or any(g.path.name == NBGRADER_TIMESTAMP for g in files)
         if found.self_checked and found.katas and course:
             expected = sorted({f"{katas()[k].notebook}.ipynb" for k in found.katas})
             notes.append(

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
-from grader.intake.program import Cell, Extracted, program
+from grader.intake.program import Cell
 
 MAX_NOTEBOOK_BYTES = 256 << 20  # read at all; its code is capped separately (program.MAX_CODE_BYTES)
 _PERCENT = re.compile(r"^# %%(.*)$")
@@ -57,7 +56,7 @@ def parse_percent(text: str) -> list[Cell]:
             continue
         kind = "markdown" if re.search(r"\[(markdown|md)\]", marker.group(1)) else "code"
         chunks.append((kind, []))
-    first_kind, first = chunks[0]
+    _, first = chunks[0]
     if not "\n".join(line for line in first if not line.startswith("#")).strip():
         chunks = chunks[1:]  # jupytext's header (comments only) is not a cell
     return [Cell(n, kind, "\n".join(lines).strip("\n")) for n, (kind, lines) in enumerate(chunks, start=1)]
@@ -104,14 +103,3 @@ def read_cells(text: str, name: str) -> list[Cell]:
     if lowered.endswith(".py"):
         return parse_percent(text)
     return parse(text, name)
-
-
-def kata_sources(notebook: Path) -> dict[str, str]:
-    """Kata name -> its kata file (a cells file, see grader.intake.program) from one notebook."""
-    notebook = Path(notebook)
-    try:
-        text = notebook.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{notebook.name} is not a readable notebook ({exc})") from None
-    found: dict[str, Extracted] = program(read_cells(text, notebook.name), notebook.name).katas
-    return {kata: e.text for kata, e in found.items()}

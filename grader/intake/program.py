@@ -99,11 +99,13 @@ def is_check_cell(cell: Cell) -> bool:
     return bool(meta.get("grade") or meta.get("locked") or grade_id.endswith("-test"))
 
 
-def _calls_checker(node: ast.stmt) -> bool:
-    return any(
-        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in _CHECKERS
+def _checkers_called(node: ast.stmt) -> set[str]:
+    """Which of `check` and `scores` a statement calls (by name)."""
+    return {
+        n.func.id
         for n in ast.walk(node)
-    )
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in _CHECKERS
+    }
 
 
 def _top_level(body: list[ast.stmt]) -> list[ast.stmt]:
@@ -158,14 +160,12 @@ def _prepare(cell: Cell, notebook: str, notes: list[str]) -> _Code | None:
     checks: set[str] = set()
     scores = False
     for node in tree.body:
-        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and _calls_checker(
-            node
-        ):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        called = _checkers_called(node)
+        if called:
             checks |= _checked(node)
-            scores = scores or any(
-                isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "scores"
-                for n in ast.walk(node)
-            )
+            scores = scores or "scores" in called
             for n in range(node.lineno - 1, (node.end_lineno or node.lineno)):
                 lines[n] = _comment(lines[n])
     defines = set().union(*(_targets(n) for n in _top_level(tree.body))) if tree.body else set()
