@@ -11,6 +11,7 @@ import html
 from pathlib import Path
 from typing import Any
 
+from grader.outputs import gradebook
 from grader.outputs.report import write_atomic
 
 FOLDER = "feedback"
@@ -42,7 +43,7 @@ def late_line(report: dict[str, Any]) -> str:
 
 
 def _header(report: dict[str, Any]) -> tuple[str, list[str]]:
-    total = report.get("total", report["score"])
+    total = gradebook.total(report)
     title = f"backprop-kata feedback for {report['student']}: {total:g}/{report['max_score']}"
     lines = []
     if report.get("files"):
