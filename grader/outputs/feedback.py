@@ -48,8 +48,9 @@ def _header(report: dict[str, Any]) -> tuple[str, list[str]]:
     lines = []
     if report.get("files"):
         lines.append("Graded: " + ", ".join(report["files"]))
-    if late_line(report):
-        lines.append(late_line(report))
+    late = late_line(report)
+    if late:
+        lines.append(late)
     lines += report.get("notes", [])
     return title, lines
 
