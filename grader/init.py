@@ -28,8 +28,9 @@ def write_stubs(folder: Path) -> tuple[list[str], list[str]]:
     for stub in sorted(STUBS.glob("*.py")):
         target = folder / stub.name
         try:
-            with target.open("x") as out:  # "x": fails if the file exists, even if it appeared just now
-                out.write(stub.read_text())
+            # "x": fails if the file exists, even if it appeared just now; UTF-8 whatever the locale
+            with target.open("x", encoding="utf-8") as out:
+                out.write(stub.read_text(encoding="utf-8"))
         except FileExistsError:
             kept.append(stub.name)
             continue

@@ -125,7 +125,7 @@ def check(kata: str, namespace: dict[str, Any] | None = None, only: list[str] | 
 
 def pass_message(kata: str, n_checks: int) -> str:
     """The line a kata shows when all `n_checks` of its checks pass (here and in nbgrader)."""
-    return f"✔ {kata}: all {n_checks} checks pass"
+    return f"✔ {kata}: all {n_checks} checks pass" if n_checks != 1 else f"✔ {kata}: 1 check passes"
 
 
 def failure_message(kata: str, check: str, status: str, message: str) -> str:

@@ -324,14 +324,14 @@ def main(argv: list[str] | None = None) -> int:
         stub = _stub_name(exc, path)
         print(
             f"{path.name}: `{stub}` is still a stub — fill in its YOUR CODE HERE part "
-            f"(`{grade_command('training_loop')}` checks it)"
+            f"(`{grade_command('training_loop', folder=folder)}` checks it)"
             + (", or run `make train DIR=solutions` to watch the reference train." if checkout() else "."),
             file=sys.stderr,
         )
         return 1
     except Exception as exc:  # noqa: BLE001 - the student's fit may raise anything
         print(
-            f"{path.name}: fit raised {_describe(exc, path)} — `{grade_command('training_loop')}` says more.",
+            f"{path.name}: fit raised {_describe(exc, path)} — `{grade_command('training_loop', folder=folder)}` says more.",
             file=sys.stderr,
         )
         return 1

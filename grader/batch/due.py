@@ -166,7 +166,7 @@ class Policy:
         fields["late"], fields["late_by"] = "yes", late_by_text(delta)
         penalty = 0.0
         if self.penalty is not None:
-            unit = 86400 if self.penalty.unit == "day" else 3600
+            unit = _UNITS[self.penalty.unit]
             penalty = math.ceil(delta.total_seconds() / unit) * self.penalty.amount.points(max_score)
             if self.cap is not None:
                 penalty = min(penalty, self.cap.points(max_score))

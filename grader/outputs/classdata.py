@@ -23,6 +23,8 @@ import statistics
 from collections.abc import Iterable
 from typing import Any
 
+from grader.outputs import gradebook
+
 NOT_IMPLEMENTED = "not implemented yet"  # grader.engine's marker of an untouched stub
 # Messages that say the kata was not handed in at all (a missing file, a notebook without it).
 _ABSENT = (re.compile(r"^\S+ is missing from "), re.compile(r"^\S+ is not in .*no solution cell"))
@@ -65,7 +67,7 @@ def build(reports: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """The class report's data from every student's JSON report (see the module docstring)."""
     reports = sorted(reports, key=lambda r: r["student"])
     policy = "; or ".join(sorted({r["late_policy"] for r in reports if r.get("late_policy")}))
-    totals = [r.get("total", r["score"]) for r in reports]
+    totals = [gradebook.total(r) for r in reports]
     max_score = max((r["max_score"] for r in reports), default=0)
     katas: dict[str, dict[str, Any]] = {}
     checks: dict[tuple[str, str], int] = {}

@@ -11,6 +11,7 @@ import html
 from pathlib import Path
 from typing import Any
 
+from grader.outputs import gradebook
 from grader.outputs.report import write_atomic
 
 FOLDER = "feedback"
@@ -42,13 +43,14 @@ def late_line(report: dict[str, Any]) -> str:
 
 
 def _header(report: dict[str, Any]) -> tuple[str, list[str]]:
-    total = report.get("total", report["score"])
+    total = gradebook.total(report)
     title = f"backprop-kata feedback for {report['student']}: {total:g}/{report['max_score']}"
     lines = []
     if report.get("files"):
         lines.append("Graded: " + ", ".join(report["files"]))
-    if late_line(report):
-        lines.append(late_line(report))
+    late = late_line(report)
+    if late:
+        lines.append(late)
     lines += report.get("notes", [])
     return title, lines
 

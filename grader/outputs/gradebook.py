@@ -38,12 +38,17 @@ def columns() -> list[str]:
     return ["student", "total", *katas(), *EXTRA]
 
 
+def total(report: dict[str, Any]) -> float:
+    """A student's total: their score after any late penalty (a report without one: the score)."""
+    return report.get("total", report["score"])
+
+
 def row(report: dict[str, Any]) -> list[Any]:
     """One student's row, from their JSON report."""
     scores = {k["name"]: k["score"] for k in report["katas"]}
     return [
         report["student"],
-        report.get("total", report["score"]),
+        total(report),
         *(scores.get(name, 0) for name in katas()),
         report["max_score"],
         report.get("sandbox", ""),

@@ -40,6 +40,9 @@ def to_dict(report: Report) -> dict[str, Any]:
     }
 
 
+Steps = Callable[[str], tuple[str, str]]  # kata -> (what shows the rest of a message, what to do next)
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write a file so that a reader never sees half of it."""
     path = Path(path)
@@ -82,7 +85,7 @@ def table(
     report: Report,
     verbose: bool = False,
     width: int = 100,
-    steps: Callable[[str], tuple[str, str]] = next_steps,
+    steps: Steps = next_steps,
 ) -> str:
     """The score table a student sees: one row per kata, the first problem of each.
 
@@ -116,11 +119,22 @@ def table(
                 lines.append("      printed:")
                 lines.extend("        " + line for line in k.output.rstrip().splitlines()[-20:])
     lines.append("")
-    done = sum(k.passed for k in report.katas)
-    lines.append(f"score: {report.score}/{report.max_score} · {done}/{len(report.katas)} katas done")
+    score, done, advice = footer(report, steps)
+    lines.append(f"{score} · {done}")
     if report.sandbox:
         lines.append(f"sandbox: {report.sandbox}")
-    todo = next((k for k in report.katas if not k.passed), None)
-    if todo is not None:
-        lines.append(steps(todo.name)[1])
+    if advice:
+        lines.append(advice)
     return "\n".join(lines)
+
+
+def footer(report: Report, steps: Steps) -> tuple[str, str, str]:
+    """The score table's last words, for text and HTML alike: ("score: 7/10", "3/5 katas done",
+    the advice on the first kata not done, or "" when all are)."""
+    done = sum(k.passed for k in report.katas)
+    todo = next((k for k in report.katas if not k.passed), None)
+    return (
+        f"score: {report.score}/{report.max_score}",
+        f"{done}/{len(report.katas)} katas done",
+        steps(todo.name)[1] if todo is not None else "",
+    )

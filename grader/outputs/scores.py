@@ -7,19 +7,17 @@ through its repr, the text table. So the table is all the cell shows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING
 
-from grader.outputs.report import STATE_MARK, table
+from grader.outputs.report import STATE_MARK, Steps, footer, table
 from grader.rubric import katas
 
 if TYPE_CHECKING:
     from grader.engine import Report
 
 LEFT = ' style="text-align:left"'  # Jupyter's tables align right by default
-Steps = Callable[[str], tuple[str, str]]  # kata -> (what shows the rest of a message, what to do next)
 
 
 @dataclass
@@ -66,15 +64,12 @@ def html_table(report: Report, steps: Steps) -> str:
                 f'<tr><td></td><td colspan="3"{LEFT}>'
                 f'<pre style="margin:0;white-space:pre-wrap">{escape(failure.message)}</pre></td></tr>'
             )
-    done = sum(k.passed for k in report.katas)
-    footer = [f"<b>score: {report.score}/{report.max_score}</b> · {done}/{len(report.katas)} katas done"]
-    todo = next((k for k in report.katas if not k.passed), None)
-    if todo is not None:
-        footer.append(escape(steps(todo.name)[1]))
+    score, done, advice = footer(report, steps)
+    last = [f"<b>{escape(score)}</b> · {escape(done)}", escape(advice)]
     head = f"<tr><th>#</th><th{LEFT}>kata</th><th>points</th><th{LEFT}>status</th></tr>"
     return (
         '<div class="backprop-kata-scores">'
         f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
-        + "".join(f"<p>{line}</p>" for line in footer)
+        + "".join(f"<p>{line}</p>" for line in last if line)
         + "</div>"
     )

@@ -228,3 +228,13 @@ def test_outside_jupyter_scores_prints_the_text_table_and_check_returns_a_true_v
         "score: 8/14 · 1/2 katas done",
         'next: relu — fill in its cell, run it, then its check cell, check("relu")',
     ]
+
+
+def test_a_check_cell_that_runs_one_check_says_it_in_the_singular(capsys: pytest.CaptureFixture[str]) -> None:
+    """nbgrader's test cells may run one check (`only=[...]`): '1 check passes', not 'all 1 checks'."""
+    from grader.selfcheck import check
+
+    namespace: dict[str, object] = {}
+    exec((REPO / "solutions" / "matmul.py").read_text().split('if __name__ == "__main__":')[0], namespace)
+    assert check("matmul", namespace, only=[checks_for("matmul")[0].name])
+    assert capsys.readouterr().out.strip() == "✔ matmul: 1 check passes"

@@ -227,6 +227,7 @@ def test_train_says_when_fit_is_a_stub(tmp_path: Path, capsys: pytest.CaptureFix
     assert train.main(["--dir", str(stubs_dir()), "--sample", "--epochs", "1", "--out", str(out)]) == 1
     err = capsys.readouterr().err.strip()
     assert "`fit` is still a stub" in err and "Traceback" not in err
+    assert "grade DIR=" in err and "KATA=training_loop" in err  # grades the folder trained (a checkout: make)
     assert len(err.splitlines()) == 1
     assert not out.exists()
 
