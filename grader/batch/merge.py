@@ -61,6 +61,9 @@ def check_set(folders: list[Path]) -> tuple[dict[Path, list[str]], list[str], di
     ValueError for folders that cannot be one set (different classes, grader versions,
     shard counts or late policies; a shard twice; a folder without a record).
     """
+    twice = [f for i, f in enumerate(folders) if f.resolve() in {g.resolve() for g in folders[:i]}]
+    if twice:
+        raise ValueError(f"{twice[0]} is given twice")
     records = {f: plan.read_shard_record(f) for f in folders}
     unknown = [str(f) for f, r in records.items() if r is None]
     if unknown:
