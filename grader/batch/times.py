@@ -11,6 +11,7 @@
 - `commit`: the committer date of HEAD of a submission that is a git clone (GitHub
   Classroom): the time the student's own machine put on the commit, which its
   author can set (`git commit --date`, `GIT_COMMITTER_DATE`);
+  (`nbgrader` and `commit` fall back to `files` where they have no time, and say so)
 - `files`: the newest modification time of the graded files as they lie here (as
   copied: `cp -p`, `rsync -t`, `grader collect` keep them);
 - `auto`: `platform` for the students `submission-times.csv` lists, else `files`.
@@ -120,8 +121,9 @@ def submitted_at(
 ) -> tuple[datetime.datetime | None, str]:
     """(when `submission` was handed in, where that time comes from) for `--time-from source`.
 
-    `files_time`: the newest modification time of its graded files. ValueError when the
-    asked-for source has no time for this submission.
+    `files_time`: the newest modification time of its graded files, used (and said) when
+    `nbgrader` or `commit` has no time for this submission. ValueError for `platform`
+    when the record does not list it.
     """
     name = Path(submission).name
     if source in ("auto", "platform") and name in manifest:
@@ -131,14 +133,15 @@ def submitted_at(
         raise ValueError(
             f"{name} is not in {MANIFEST} (collect it with `grader collect`, or use --time-from files)"
         )
+    files = "the files' modification times" if files_time else ""
     if source == "nbgrader":
         when = nbgrader_time(submission)
         if when is None:
-            raise ValueError(f"{name} has no nbgrader {NBGRADER_TIMESTAMP} that reads as a time")
+            return files_time, f"{files} (no nbgrader {NBGRADER_TIMESTAMP})" if files else ""
         return when, f"nbgrader {NBGRADER_TIMESTAMP}"
     if source == "commit":
         when = commit_time(submission)
         if when is None:
-            raise ValueError(f"{name} is not a git clone with a commit (--time-from commit)")
+            return files_time, f"{files} (not a git clone)" if files else ""
         return when, "committer date of HEAD"
-    return files_time, "the files' modification times" if files_time else ""
+    return files_time, files

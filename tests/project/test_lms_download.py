@@ -247,8 +247,12 @@ def test_a_repository_is_timed_by_its_commit_only_when_asked(tmp_path: Path) -> 
     files_time = datetime.datetime(2026, 11, 1, tzinfo=UTC)
     assert times.submitted_at(repo, "commit", {}, files_time) == (LATE, "committer date of HEAD")
     assert times.submitted_at(repo, "auto", {}, files_time) == (files_time, "the files' modification times")
-    with pytest.raises(ValueError, match="not a git clone"):
-        times.submitted_at(tmp_path, "commit", {}, files_time)
+    assert times.submitted_at(tmp_path, "commit", {}, files_time) == (
+        files_time,
+        "the files' modification times (not a git clone)",
+    )
+    with pytest.raises(ValueError, match="not in submission-times.csv"):
+        times.submitted_at(repo, "platform", {}, files_time)
     # nbgrader's timestamp.txt counts only when asked for, and reads as the UTC time it states.
     assert times.submitted_at(repo, "nbgrader", {}, files_time)[0] == datetime.datetime(
         2026, 11, 20, 9, tzinfo=UTC
