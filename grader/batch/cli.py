@@ -8,7 +8,9 @@ its report in OUT (unless `--force`), and writes into OUT, each file atomically
 and each student's as soon as they are graded (so an interrupted run resumes):
 `<student>.json`, `feedback/<student>.md|.html`, then `gradebook.csv` with a row
 for every student of DIR (in the shard) that has a report in OUT, and the class
-report of those rows (`class-report.html|.md|.json`).
+report of those rows (`class-report.html|.md|.json`). OUT also keeps the run's
+shard record (`batch-shard.json`: `plan`) and the late policy (`late-policy.json`:
+`policy`, reused by later runs); each submission's time comes from `times`.
 Exit status: 0 when grading ran, 2 for bad usage or a sandbox that is not full.
 """
 

@@ -14,10 +14,15 @@ from grader.manifest import ROOT, covered_files, digest
 
 
 def find_submissions(root: Path, exclude: Path | None = None) -> list[Path]:
-    """The student folders of `root`, sorted by name (hidden folders and `exclude` left out)."""
+    """The student folders of `root`, sorted by name (hidden folders, `exclude` and batch outputs left out)."""
     skip = exclude.resolve() if exclude is not None else None
     return sorted(
-        p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "__")) and p.resolve() != skip
+        p
+        for p in root.iterdir()
+        if p.is_dir()
+        and not p.name.startswith((".", "__"))
+        and p.resolve() != skip
+        and not (p / SHARD_RECORD).is_file()  # another shard's output folder, not a student
     )
 
 

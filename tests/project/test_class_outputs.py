@@ -358,3 +358,9 @@ def test_merge_refuses_an_incomplete_or_mixed_set_and_marks_a_partial_one(
     (tmp_path / "bare").mkdir()
     with pytest.raises(ValueError, match="no batch-shard.json"):
         merge.merge([tmp_path / "g1", tmp_path / "bare"], tmp_path / "x", partial=True)
+
+
+def test_an_output_folder_inside_the_submissions_is_no_student(tmp_path: Path) -> None:
+    (tmp_path / "subs" / "ada").mkdir(parents=True)
+    _shard(tmp_path / "subs" / "out-2", 2)  # shard 2's output, written next to the students
+    assert [p.name for p in plan.find_submissions(tmp_path / "subs")] == ["ada"]
