@@ -83,7 +83,9 @@ def write_shard_record(out: Path, shard: str, everyone: list[str], members: list
         "class_size": len(everyone),
         "students": sorted(members),
     }
-    write_atomic(Path(out) / SHARD_RECORD, json.dumps(record, indent=2) + "\n")
+    path, text = Path(out) / SHARD_RECORD, json.dumps(record, indent=2) + "\n"
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:  # a rerun leaves it untouched
+        write_atomic(path, text)
 
 
 def read_shard_record(out: Path) -> dict[str, Any] | None:
