@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader.checks import Check, checks_for
-from grader.errors import CheckFailure, StudentError, WorkerEnded
+from grader.errors import KNOWN, MINOR, RELATED, UNKNOWN, CheckFailure, StudentError, WorkerEnded
+from grader.expect import Comparison, forget_comparison, last_comparison, model_on
 from grader.feedback.explain import explain
 from grader.kata import LIMITS, REPO, Kata, WorkerKata
 from grader.rubric import KataSpec, katas
@@ -26,6 +28,7 @@ class TestResult:
     message: str = ""
     details: str = ""
     whole_kata: bool = False  # its cause stops every later check too (the file did not import)
+    weight: int = KNOWN  # how much the message tells (grader.errors): the most telling failure leads
 
 
 @dataclass
@@ -47,7 +50,20 @@ class KataResult:
 
     @property
     def first_failure(self) -> TestResult | None:
-        return next((t for t in self.tests if t.status != "passed"), None)
+        """The failure a student reads first: the first, in check order, that names a cause.
+
+        A failure whose cause is named (a timeout explained, a wrong value named by a known
+        mistake, an edit of the reference or its relation to the right one) leads over one
+        that only says what is wrong (a value off) or whose cause is minor (a dtype).
+        """
+        failed = self.failures
+        if not failed:
+            return None
+        named = [t for t in failed if t.weight >= RELATED]
+        if named:
+            return named[0]
+        most = max(t.weight for t in failed)
+        return next(t for t in failed if t.weight == most)
 
     @property
     def failures(self) -> list[TestResult]:
@@ -115,15 +131,92 @@ def raised(err: StudentError, kata: str) -> str:
     return f"{where}raised {err.kind}{f': {first}' if first else ''}" + (f"\n  {why}" if why else "")
 
 
-def run_check(check: Check, kata: Kata) -> TestResult:
-    """Run one check; whatever happens becomes a TestResult."""
+def _with_cause(message: str, comparison: Comparison | None, cause: str) -> str:
+    """`message` with the model's `cause` after its first line: below a relation it refines,
+    in place of a formula that named no cause."""
+    lines = message.splitlines()
+    old = f"  {comparison.cause}" if comparison is not None and comparison.cause else None
+    if old in lines and comparison is not None and comparison.source == "relation":
+        lines.insert(lines.index(old) + 1, f"  {cause}")
+    elif old in lines:
+        lines[lines.index(old)] = f"  {cause}"
+    else:
+        lines.insert(1, f"  {cause}")
+    return "\n".join(lines)
+
+
+MODEL_BUDGET = 4.0  # seconds of the error model for one kata, all its failed checks together
+
+
+@dataclass
+class ModelTime:
+    """The error model's seconds left for one kata (grade_kata shares one among its checks)."""
+
+    left: float = MODEL_BUDGET
+
+
+@dataclass
+class _Unexplained:
+    """A failed check the error model may explain: its result and the comparison it failed on."""
+
+    check: Check
+    result: TestResult
+    comparison: Comparison | None
+
+
+def _unexplained(check: Check, result: TestResult, comparison: Comparison | None) -> bool:
+    """A failed value whose cause is unknown, or only a relation (that an edit may make precise)."""
+    return result.status == "failed" and check.name != "rules" and result.weight in (UNKNOWN, RELATED)
+
+
+def _model(kata: Kata, failed: list[_Unexplained], model: ModelTime) -> None:
+    """Explain the first of `failed` (in check order) the error model can; a check whose
+    replays would not fit in the time left is tried last."""
+    if not failed or model.left <= 0 or not model_on():
+        return
+    from grader.expect import _LAST
+    from grader.feedback.model import diagnose, estimate
+
+    for item in sorted(failed, key=lambda f: estimate(f.check, kata) > model.left):
+        if model.left <= 0:
+            return
+        start = time.monotonic()
+        token = _LAST.set(item.comparison)
+        try:
+            cause = diagnose(item.check, kata, item.result.message, budget=model.left)
+        finally:
+            _LAST.reset(token)
+        model.left -= time.monotonic() - start
+        if cause:
+            item.result.message = _with_cause(item.result.message, item.comparison, cause)
+            item.result.weight = KNOWN
+            return
+
+
+def run_check(check: Check, kata: Kata, model: ModelTime | None = None) -> TestResult:
+    """Run one check; whatever happens becomes a TestResult.
+
+    `model`: the seconds a failure without a known cause may spend in the error model
+    (grader/feedback/model.py); ModelTime(0) turns it off (grade_kata runs the model
+    itself, once every check has run).
+    """
+    model = ModelTime() if model is None else model
+    forget_comparison()
     try:
         check(kata)
     except CheckFailure as failure:
-        return TestResult(check.name, "failed", str(failure))
+        result = TestResult(check.name, "failed", str(failure), weight=failure.weight)
+        comparison = last_comparison()
+        if _unexplained(check, result, comparison):
+            _model(kata, [_Unexplained(check, result, comparison)], model)
+        return result
     except StudentError as err:
         status, message = describe_student_error(err, kata.spec)
-        return TestResult(check.name, status, message, err.details, whole_kata=err.kind == "import")
+        bare = message.startswith(raised(err, kata.spec.name)) and "\n" not in message  # no explanation
+        weight = MINOR if bare else KNOWN  # a bare exception points at a line, but names no cause
+        return TestResult(
+            check.name, status, message, err.details, whole_kata=err.kind == "import", weight=weight
+        )
     except WorkerEnded as ended:
         return TestResult(check.name, ended.status, ended.message, ended.details)
     except Exception as exc:  # noqa: BLE001 - a result the checks could not even read
@@ -153,18 +246,26 @@ def grade_kata(folder: Path, spec: KataSpec, device: str = "cpu") -> KataResult:
         message = missing_file(spec.filename, folder)
         result.tests = [TestResult(c.name, "error", message) for c in checks]
         return result
+    failed: list[_Unexplained] = []
     try:
         stopped: TestResult | None = None
         for check in checks:
             if stopped is not None:  # one cause, said once: every later check reports it too
                 result.tests.append(replace(stopped, name=check.name, details=""))
                 continue
-            result.tests.append(run_check(check, kata))
+            result.tests.append(run_check(check, kata, model=ModelTime(0.0)))
+            if _unexplained(check, result.tests[-1], last_comparison()):
+                failed.append(_Unexplained(check, result.tests[-1], last_comparison()))
             stopped = result.tests[-1] if result.tests[-1].whole_kata else None
     finally:
         kata.close()
         result.output = kata.output
         result.dropped = kata.raised
+    # The error model, after the worker is done (its time is not the student's), unless the
+    # first failure already names its cause.
+    first = next((t for t in result.tests if t.status != "passed"), None)
+    if first is not None and first.weight != KNOWN:
+        _model(kata, failed, ModelTime())
     return result
 
 
