@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -145,16 +144,6 @@ def _with_cause(message: str, comparison: Comparison | None, cause: str) -> str:
     return "\n".join(lines)
 
 
-MODEL_BUDGET = 4.0  # seconds of the error model for one kata, all its failed checks together
-
-
-@dataclass
-class ModelTime:
-    """The error model's seconds left for one kata (grade_kata shares one among its checks)."""
-
-    left: float = MODEL_BUDGET
-
-
 @dataclass
 class _Unexplained:
     """A failed check the error model may explain: its result and the comparison it failed on."""
@@ -169,46 +158,47 @@ def _unexplained(check: Check, result: TestResult, comparison: Comparison | None
     return result.status == "failed" and check.name != "rules" and result.weight in (UNKNOWN, RELATED)
 
 
-def _model(kata: Kata, failed: list[_Unexplained], model: ModelTime) -> None:
-    """Explain the first of `failed` (in check order) the error model can; a check whose
-    replays would not fit in the time left is tried last."""
-    if not failed or model.left <= 0 or not model_on():
+DEFER_S = 0.1  # a failed check whose reference replay is slower (and 3× the cheapest) is modelled last
+
+
+def _model(kata: Kata, failed: list[_Unexplained]) -> None:
+    """Explain the first of `failed` (in check order) the error model can, within one budget
+    (grader/feedback/model.py); a check that replays slower than DEFER_S and over 3 times
+    slower than the cheapest of them is tried after the others (it would eat the budget)."""
+    if not failed or not model_on():
         return
     from grader.expect import _LAST
-    from grader.feedback.model import diagnose, estimate
+    from grader.feedback.model import Budget, cost, diagnose
 
-    for item in sorted(failed, key=lambda f: estimate(f.check, kata) > model.left):
-        if model.left <= 0:
-            return
-        start = time.monotonic()
+    budget = Budget()
+    slow = max(3 * min(cost(f.check, kata) for f in failed), DEFER_S)
+    for item in sorted(failed, key=lambda f: cost(f.check, kata) > slow):
         token = _LAST.set(item.comparison)
         try:
-            cause = diagnose(item.check, kata, item.result.message, budget=model.left)
+            cause = diagnose(item.check, kata, item.result.message, budget)
         finally:
             _LAST.reset(token)
-        model.left -= time.monotonic() - start
         if cause:
             item.result.message = _with_cause(item.result.message, item.comparison, cause)
             item.result.weight = KNOWN
             return
 
 
-def run_check(check: Check, kata: Kata, model: ModelTime | None = None) -> TestResult:
+def run_check(check: Check, kata: Kata, model: bool = True) -> TestResult:
     """Run one check; whatever happens becomes a TestResult.
 
-    `model`: the seconds a failure without a known cause may spend in the error model
-    (grader/feedback/model.py); ModelTime(0) turns it off (grade_kata runs the model
-    itself, once every check has run).
+    `model`: whether a failure without a known cause goes to the error model
+    (grader/feedback/model.py) here; grade_kata runs the model itself, once every check
+    has run.
     """
-    model = ModelTime() if model is None else model
     forget_comparison()
     try:
         check(kata)
     except CheckFailure as failure:
         result = TestResult(check.name, "failed", str(failure), weight=failure.weight)
         comparison = last_comparison()
-        if _unexplained(check, result, comparison):
-            _model(kata, [_Unexplained(check, result, comparison)], model)
+        if model and _unexplained(check, result, comparison):
+            _model(kata, [_Unexplained(check, result, comparison)])
         return result
     except StudentError as err:
         status, message = describe_student_error(err, kata.spec)
@@ -253,7 +243,7 @@ def grade_kata(folder: Path, spec: KataSpec, device: str = "cpu") -> KataResult:
             if stopped is not None:  # one cause, said once: every later check reports it too
                 result.tests.append(replace(stopped, name=check.name, details=""))
                 continue
-            result.tests.append(run_check(check, kata, model=ModelTime(0.0)))
+            result.tests.append(run_check(check, kata, model=False))
             if _unexplained(check, result.tests[-1], last_comparison()):
                 failed.append(_Unexplained(check, result.tests[-1], last_comparison()))
             stopped = result.tests[-1] if result.tests[-1].whole_kata else None
@@ -265,7 +255,7 @@ def grade_kata(folder: Path, spec: KataSpec, device: str = "cpu") -> KataResult:
     # first failure already names its cause.
     first = next((t for t in result.tests if t.status != "passed"), None)
     if first is not None and first.weight != KNOWN:
-        _model(kata, failed, ModelTime())
+        _model(kata, failed)
     return result
 
 

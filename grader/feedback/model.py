@@ -14,8 +14,11 @@ their worker returned with the values of the edited reference.
 
 Costs are bounded: the model runs only on a failure without a hand-written
 cause; the reference is replayed first (a check slower than `SLOW` seconds is not
-modelled), then edits until `BUDGET` seconds have passed, at most `PAIRS_OF`
-singles are combined in pairs. Compiled edits are cached per process.
+modelled, and only edits of lines that check runs are tried), then at most
+`REPLAYS` edited replays per kata (capped at `SECONDS` too); the `PAIRS_OF` singles
+closest to the student's value are combined in pairs. Compiled edits are cached
+per process. The number of replays, not the clock, decides what is tried, so a
+busy machine gets the same message, later.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import itertools
 import math
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -34,9 +37,25 @@ from grader.expect import _LAST, Comparison, last_comparison, same
 from grader.feedback import mutants
 from grader.kata import Kata, LocalKata
 
-BUDGET = 3.0  # seconds of replays for one failed check
-SLOW = 0.5  # a check whose reference replay takes longer is not modelled
+REPLAYS = 200  # replays of edited references for one kata, all its failed checks together
+SECONDS = 15.0  # and a wall-clock cap on them, for a machine far slower than planned
+SLOW = 0.8  # a check whose reference replay takes longer is not modelled (fit on MNIST)
 PAIRS_OF = 6  # the closest singles combined in pairs
+
+
+@dataclass
+class Budget:
+    """What the model may still spend on one kata: replays (deterministic), and a time cap."""
+
+    replays: int = REPLAYS
+    deadline: float = field(default_factory=lambda: time.perf_counter() + SECONDS)
+
+    def spend(self) -> bool:
+        """Take one replay; False when none is left."""
+        if self.replays <= 0 or time.perf_counter() > self.deadline:
+            return False
+        self.replays -= 1
+        return True
 
 _REFERENCE: dict[tuple[str, str], tuple[float, frozenset[int]] | None] = {}
 
@@ -126,29 +145,21 @@ def cost(check: Any, kata: Kata) -> float:
     return reference[0] if reference is not None else math.inf
 
 
-def estimate(check: Any, kata: Kata) -> float:
-    """Seconds the single edits of `check` would take to replay, all of them (inf: cannot)."""
-    reference = _reference(check, kata)
-    if reference is None or reference[0] > SLOW:
-        return math.inf
-    return reference[0] * sum(e.line in reference[1] for e in mutants.edits(kata.name))
-
-
-def diagnose(check: Any, kata: Kata, message: str, budget: float = BUDGET) -> str | None:
+def diagnose(check: Any, kata: Kata, message: str, budget: Budget | None = None) -> str | None:
     """The cause of a failed check's result as an edit of the reference, or None.
 
     `message` is the failure's text; the failed comparison is `last_comparison()`.
     """
+    budget = Budget() if budget is None else budget
     student = last_comparison()
     reference = _reference(check, kata)
     if reference is None or reference[0] > SLOW:
         return None
     singles = [e for e in mutants.edits(kata.name) if e.line in reference[1]]  # lines the check runs
-    deadline = time.perf_counter() + budget
     scored: list[tuple[float, mutants.Edit]] = []
     try:
         for edit in singles:
-            if time.perf_counter() > deadline:
+            if not budget.spend():
                 return None
             outcome = _replay(check, kata, (edit,))
             if _reproduces(outcome, student, message):
@@ -157,7 +168,7 @@ def diagnose(check: Any, kata: Kata, message: str, budget: float = BUDGET) -> st
                 scored.append((_distance(outcome, student), edit))
         closest = [e for d, e in sorted(scored, key=lambda pair: pair[0]) if d < math.inf][:PAIRS_OF]
         for first, second in itertools.combinations(closest, 2):
-            if time.perf_counter() > deadline:
+            if not budget.spend():
                 return None
             if _reproduces(_replay(check, kata, (first, second)), student, message):
                 return f"your result is the lesson's with two changes: {first.cause}; and {second.cause}"

@@ -145,11 +145,14 @@ def per_row_shift(got: torch.Tensor, expected: torch.Tensor) -> str:
     if not torch.isfinite(d).all():
         return ""
     for axis, what in ((-1, "row"), (0, "column")):
+        if expected.shape[axis] < 2 or expected.shape[axis] == expected.numel():
+            continue  # one row (or column): any difference is a "shift" of it
         mean = d.mean(dim=axis, keepdim=True)
         if same(got.double(), expected.double() + mean) and float(mean.abs().max()) > 0:
+            terms = "a max, a logsumexp, a mean" if what == "row" else "a bias, a mean over the batch"
             return (
-                f"each {what} is off by its own constant — a per-{what} term (a max, a logsumexp, a "
-                f"mean) added or subtracted once too often, or reduced over the wrong axis"
+                f"each {what} is off by its own constant — a per-{what} term ({terms}) added, "
+                "subtracted or left out, or reduced over the wrong axis"
             )
     return ""
 
@@ -167,11 +170,11 @@ def partly_right(got: torch.Tensor, expected: torch.Tensor) -> str:
         if all(right) or not any(right):
             continue
         wrong = [i for i, ok in enumerate(right) if not ok]
-        zero = all(bool((gs[i] == 0).all()) for i in wrong)
+        if not all(bool((gs[i] == 0).all()) for i in wrong):
+            continue  # right here and there by chance says nothing
         first = wrong[0]
-        state = "zero" if zero else "wrong"
         return (
-            f"{what}s {_span(right)} are right, the others {state} (first: {what} {first}) — a loop or a "
+            f"{what}s {_span(right)} are right, the others zero (first: {what} {first}) — a loop or a "
             f"slice that stops early or starts late (a bound off by one?), or the result of one {what} "
             "reused for the rest"
         )
