@@ -57,6 +57,7 @@ class Budget:
         self.replays -= 1
         return True
 
+
 _REFERENCE: dict[tuple[str, str], tuple[float, frozenset[int]] | None] = {}
 
 

@@ -138,7 +138,9 @@ def test_the_model_is_bounded_by_its_budget() -> None:
     assert budget.spend() and budget.spend() and not budget.spend()
     check = checks_for("matmul")[1]
     start = time.perf_counter()
-    assert model.diagnose(check, LocalKata(katas()["matmul"], None), "message", model.Budget(replays=0)) is None
+    assert (
+        model.diagnose(check, LocalKata(katas()["matmul"], None), "message", model.Budget(replays=0)) is None
+    )
     assert time.perf_counter() - start < 2.0  # one reference replay at most
 
 
