@@ -11,6 +11,7 @@ from grader.checks import Check, checks_for
 from grader.errors import KNOWN, MINOR, RELATED, UNKNOWN, CheckFailure, StudentError, WorkerEnded
 from grader.expect import Comparison, forget_comparison, last_comparison, model_on
 from grader.feedback.explain import explain
+from grader.feedback.model import raised_key
 from grader.kata import LIMITS, REPO, Kata, WorkerKata
 from grader.rubric import KataSpec, katas
 from grader.workspace import missing_file
@@ -28,6 +29,7 @@ class TestResult:
     details: str = ""
     whole_kata: bool = False  # its cause stops every later check too (the file did not import)
     weight: int = KNOWN  # how much the message tells (grader.errors): the most telling failure leads
+    raised: str = field(default="", repr=False, compare=False)  # the exception, for the error model
 
 
 @dataclass
@@ -146,16 +148,23 @@ def _with_cause(message: str, comparison: Comparison | None, cause: str) -> str:
 
 @dataclass
 class _Unexplained:
-    """A failed check the error model may explain: its result and the comparison it failed on."""
+    """A failed check the error model may explain: its result, the comparison it failed on,
+    and what identifies it for the model (its message, or the exception the code raised)."""
 
     check: Check
     result: TestResult
     comparison: Comparison | None
+    key: str
 
 
 def _unexplained(check: Check, result: TestResult, comparison: Comparison | None) -> bool:
-    """A failed value whose cause is unknown, or only a relation (that an edit may make precise)."""
-    return result.status == "failed" and check.name != "rules" and result.weight in (UNKNOWN, RELATED)
+    """A failed value whose cause is unknown or only a relation (that an edit may make precise),
+    or an exception nothing explains."""
+    if check.name == "rules":
+        return False
+    if result.status == "failed":
+        return result.weight in (UNKNOWN, RELATED)
+    return result.status == "error" and result.weight == MINOR
 
 
 DEFER_S = 0.1  # a failed check whose reference replay is slower (and 3× the cheapest) is modelled last
@@ -175,7 +184,7 @@ def _model(kata: Kata, failed: list[_Unexplained]) -> None:
     for item in sorted(failed, key=lambda f: cost(f.check, kata) > slow):
         token = _LAST.set(item.comparison)
         try:
-            cause = diagnose(item.check, kata, item.result.message, budget)
+            cause = diagnose(item.check, kata, item.key, budget)
         finally:
             _LAST.reset(token)
         if cause:
@@ -198,15 +207,19 @@ def run_check(check: Check, kata: Kata, model: bool = True) -> TestResult:
         result = TestResult(check.name, "failed", str(failure), weight=failure.weight)
         comparison = last_comparison()
         if model and _unexplained(check, result, comparison):
-            _model(kata, [_Unexplained(check, result, comparison)])
+            _model(kata, [_Unexplained(check, result, comparison, result.message)])
         return result
     except StudentError as err:
         status, message = describe_student_error(err, kata.spec)
         bare = message.startswith(raised(err, kata.spec.name)) and "\n" not in message  # no explanation
         weight = MINOR if bare else KNOWN  # a bare exception points at a line, but names no cause
-        return TestResult(
+        result = TestResult(
             check.name, status, message, err.details, whole_kata=err.kind == "import", weight=weight
         )
+        result.raised = raised_key(err)
+        if model and bare and _unexplained(check, result, None):
+            _model(kata, [_Unexplained(check, result, None, result.raised)])
+        return result
     except WorkerEnded as ended:
         return TestResult(check.name, ended.status, ended.message, ended.details)
     except Exception as exc:  # noqa: BLE001 - a result the checks could not even read
@@ -244,8 +257,9 @@ def grade_kata(folder: Path, spec: KataSpec, device: str = "cpu") -> KataResult:
                 result.tests.append(replace(stopped, name=check.name, details=""))
                 continue
             result.tests.append(run_check(check, kata, model=False))
-            if _unexplained(check, result.tests[-1], last_comparison()):
-                failed.append(_Unexplained(check, result.tests[-1], last_comparison()))
+            last, comparison = result.tests[-1], last_comparison()
+            if _unexplained(check, last, comparison):
+                failed.append(_Unexplained(check, last, comparison, last.raised or last.message))
             stopped = result.tests[-1] if result.tests[-1].whole_kata else None
     finally:
         kata.close()

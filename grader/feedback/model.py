@@ -62,9 +62,10 @@ _REFERENCE: dict[tuple[str, str], tuple[float, frozenset[int]] | None] = {}
 
 
 def _replay(check: Any, kata: Kata, chosen: tuple[mutants.Edit, ...]) -> tuple[Comparison | None, str] | None:
-    """Run `check` against the reference with `chosen` edits: (its failed comparison, message).
+    """Run `check` against the reference with `chosen` edits: (its failed comparison, message),
+    where an exception the edited code raised reads `raised_key(err)`.
 
-    None when it passes, cannot be built, or ends another way (an exception, a hang).
+    None when it passes, cannot be built, or ends another way.
     """
     module = mutants.module(kata.name, chosen)
     if module is None:
@@ -75,11 +76,18 @@ def _replay(check: Any, kata: Kata, chosen: tuple[mutants.Edit, ...]) -> tuple[C
         check.func(local)
     except CheckFailure as failure:
         return last_comparison(), str(failure)
-    except (StudentError, WorkerEnded, Exception):  # noqa: BLE001 - an edit may break anything
+    except StudentError as err:
+        return None, raised_key(err)
+    except (WorkerEnded, Exception):  # noqa: BLE001 - an edit may break anything
         return None
     finally:
         _LAST.reset(token)
     return None
+
+
+def raised_key(err: StudentError) -> str:
+    """What identifies an exception raised by kata code: its type and message (not its file)."""
+    return f"raised {err.kind}: {err.message}"
 
 
 def _reference(check: Any, kata: Kata) -> tuple[float, frozenset[int]] | None:
@@ -158,21 +166,31 @@ def diagnose(check: Any, kata: Kata, message: str, budget: Budget | None = None)
         return None
     singles = [e for e in mutants.edits(kata.name) if e.line in reference[1]]  # lines the check runs
     scored: list[tuple[float, mutants.Edit]] = []
+    raised: list[str] = []  # an exception is weak evidence: every edit that raises it is collected
     try:
         for edit in singles:
             if not budget.spend():
-                return None
+                break
             outcome = _replay(check, kata, (edit,))
             if _reproduces(outcome, student, message):
-                return f"your result is the lesson's with one change: {edit.cause}"
+                if student is not None or not message.startswith("raised "):
+                    return f"your code behaves like the lesson's with one change: {edit.cause}"
+                if edit.cause not in raised:
+                    raised.append(edit.cause)
             if not edit.statement:
                 scored.append((_distance(outcome, student), edit))
+        if len(raised) == 1:
+            return f"your code behaves like the lesson's with one change: {raised[0]}"
+        if raised:
+            return f"your code behaves like the lesson's with one change, one of: {raised[0]}; or {raised[1]}"
+        if budget.replays <= 0:
+            return None
         closest = [e for d, e in sorted(scored, key=lambda pair: pair[0]) if d < math.inf][:PAIRS_OF]
         for first, second in itertools.combinations(closest, 2):
             if not budget.spend():
                 return None
             if _reproduces(_replay(check, kata, (first, second)), student, message):
-                return f"your result is the lesson's with two changes: {first.cause}; and {second.cause}"
+                return f"your code behaves like the lesson's with two changes: {first.cause}; and {second.cause}"
     finally:
         _LAST.set(student)
     return None

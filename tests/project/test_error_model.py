@@ -110,6 +110,13 @@ def test_the_model_names_a_mistake_no_table_lists(tmp_path: Path, monkeypatch: p
     assert "mean" not in off.message and off.weight == UNKNOWN  # the model, not a table, named it
 
 
+def test_the_model_explains_an_exception_the_lesson_code_would_raise_with_one_edit(tmp_path: Path) -> None:
+    lead = _lead("matmul", "if a.shape[1] != b.shape[0]:", "if a.shape[1] != b.shape[1]:", tmp_path)
+    assert lead.message.startswith("matmul.py:") and "raised ValueError" in lead.message
+    # (3, 5) @ (5, 2) raises with either edit of the shape check: the inputs cannot tell which
+    assert "one of: the size of another axis:" in lead.message and lead.weight == KNOWN
+
+
 def test_the_model_quotes_only_the_fragment_it_concerns() -> None:
     causes = [e.cause for e in mutants.edits("lin_grad")]
     assert any("the division by `inp.shape[0]` is missing" in c for c in causes)
