@@ -125,7 +125,26 @@ def section() -> str:
     for label, r in misses:
         if r["model"] and r["misses"]:
             lines += ["", f"Not named ({label}): " + "; ".join(r["misses"]) + "."]
+    lines += ["", *SETS]
     return "\n".join(lines) + "\n"
+
+
+SETS = (
+    "The sets: `tests/mistakes.toml`, the catalogue (each entry's `message` is its one cause word; the "
+    "variant tables were written for it); `tests/model_dev/mistakes.toml`, 21 fresh mistakes written "
+    "before the error model and used to develop it (tuned on: an optimistic figure); "
+    "`tests/model_dev/fresh.toml`, 12 more written after it and graded once without tuning (two of their "
+    'cause words were made stricter after the first run, when they matched generic text: "exp" is in '
+    "\"expected\"); `heldout`, where present, the lead's held-out set, never read by the model's author. "
+    "The fresh set is the honest estimate of the share on mistakes nobody has seen.",
+    "",
+    "Costs: the relations cost microseconds and run on every failed comparison. The error model runs "
+    "only when a kata's first failure names no cause, after the kata's worker is done (its time is "
+    "not the student's): at most 200 replays of the checks against edited references per kata "
+    "(capped at 15 s), only edits of lines the failing check runs, checks whose reference replay "
+    "takes over 0.8 s skipped (fit on MNIST). Grading a correct kata never runs it: `make grade` on "
+    "the reference is unchanged. The per-kata times above include the worker and every check.",
+)
 
 
 def write_section() -> None:

@@ -57,14 +57,7 @@ class KataResult:
         mistake, an edit of the reference or its relation to the right one) leads over one
         that only says what is wrong (a value off) or whose cause is minor (a dtype).
         """
-        failed = self.failures
-        if not failed:
-            return None
-        named = [t for t in failed if t.weight >= RELATED]
-        if named:
-            return named[0]
-        most = max(t.weight for t in failed)
-        return next(t for t in failed if t.weight == most)
+        return lead(self.failures)
 
     @property
     def failures(self) -> list[TestResult]:
@@ -80,6 +73,17 @@ class KataResult:
         if failure.message.startswith((NOT_IMPLEMENTED, ELSEWHERE)):
             return "todo"
         return failure.status
+
+
+def lead(failed: list[TestResult]) -> TestResult | None:
+    """Of failed checks (in check order), the first that names a cause, else the most telling."""
+    if not failed:
+        return None
+    named = [t for t in failed if t.weight >= RELATED]
+    if named:
+        return named[0]
+    most = max(t.weight for t in failed)
+    return next(t for t in failed if t.weight == most)
 
 
 @dataclass

@@ -115,8 +115,26 @@ def _const(value: int) -> ast.expr:
     return ast.Constant(value) if value >= 0 else ast.UnaryOp(ast.USub(), ast.Constant(-value))
 
 
+def _transposed(node: ast.expr) -> ast.Call:
+    return ast.Call(ast.Attribute(node, "t", ast.Load()), [], [])
+
+
 def _binop_edits(path: Path_, node: ast.BinOp) -> list[Edit]:
     kind = type(node.op)
+    if kind is ast.MatMult:  # a transpose too many on either side of a product
+        return [
+            Edit(
+                path,
+                lambda n, s=side: ast.BinOp(
+                    _transposed(n.left) if s == "left" else n.left,
+                    ast.MatMult(),
+                    _transposed(n.right) if s == "right" else n.right,
+                ),
+                f"a transpose too many: `{_code(getattr(node, side))}.t()` where the lesson has `{_code(getattr(node, side))}`",
+            )
+            for side in ("left", "right")
+            if not (isinstance(getattr(node, side), ast.Call) and _code(getattr(node, side)).endswith(".t()"))
+        ]
     if kind not in _SYMBOL:
         return []
     where, old = _in(node), _SYMBOL[kind]
@@ -173,13 +191,7 @@ def _call_edits(path: Path_, node: ast.Call) -> list[Edit]:
         found.append(Edit(path, lambda n: n.func.value, f"the transpose is missing: the lesson's `{ref}`"))  # type: ignore[attr-defined]
     if name in _REDUCTIONS:
         dim_kw = next((k for k in node.keywords if k.arg == "dim"), None)
-        dim_arg = (
-            node.args[0]
-            if node.args
-            and name not in ("log_softmax", "softmax")
-            or (node.args and _int(node.args[-1]) is not None)
-            else None
-        )
+        dim_arg = next((a for a in reversed(node.args) if _int(a) is not None), None)
         dim_node = dim_kw.value if dim_kw is not None else dim_arg
         old = _int(dim_node) if dim_node is not None else None
         if old is not None:
@@ -233,7 +245,7 @@ def _with_dim(node: ast.Call, value: int) -> ast.Call:
     keywords = [ast.keyword("dim", _const(value)) if k.arg == "dim" else k for k in node.keywords]
     args = list(node.args)
     if not any(k.arg == "dim" for k in node.keywords):
-        index = len(args) - 1 if _int(args[-1]) is not None else 0
+        index = max(i for i, a in enumerate(args) if _int(a) is not None)  # the dim given by position
         args[index] = _const(value)
     return ast.Call(node.func, args, keywords)
 
