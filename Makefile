@@ -14,7 +14,7 @@ INSTRUCTOR_TARGETS := notebooks release sample-submissions autograde feedback gr
                       gradescope feedback-report clean-course
 
 .DEFAULT_GOAL := help
-.PHONY: help venv grade test test-package test-browser lint stubs sample-data data bench clean
+.PHONY: help venv grade test test-package test-browser lint stubs sample-data data bench named clean
 
 help: ## list the targets, the students' first
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' \
@@ -56,6 +56,10 @@ data: $(STAMP) ## download the lesson's full MNIST (data/mnist.pkl.gz, SHA-256 c
 
 bench: $(STAMP) ## measure grading speed against its targets; writes docs/performance.md
 	$(PY) bench/run.py
+
+MISTAKES ?= tests/mistakes.toml
+named: $(STAMP) ## share of mistakes whose first message names the cause (MISTAKES=file.toml)
+	$(PY) bench/named.py $(MISTAKES)
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache
