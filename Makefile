@@ -42,6 +42,10 @@ test-package: $(STAMP) ## build the wheel, install it in a fresh venv with anoth
 test-browser: $(STAMP) ## what a person sees, in a real Chromium (Debian's chromium, driven by Playwright)
 	BACKPROP_KATA_TEST_BROWSER=1 $(PY) -m pytest tests/browser $(PYTEST_ARGS)
 
+.PHONY: test-under-load
+test-under-load: $(STAMP) ## the time-sensitive tests ROUNDS times (3) with every core kept busy: the flake rate
+	$(PY) tools/busy.py --rounds $(or $(ROUNDS),3) $(BUSY_ARGS)
+
 lint: $(STAMP) ## ruff
 	$(PY) -m ruff check .
 
