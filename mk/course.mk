@@ -17,6 +17,10 @@ BATCH_OUT   ?= $(if $(filter $(COURSE)/submitted,$(SUBMISSIONS:/=)),$(COURSE)/ba
 JOBS        ?=
 # Extra `grader batch` flags, e.g. BATCH_FLAGS="--shard 1/2 --due 2026-12-01T23:59 --allow-weak-sandbox".
 BATCH_FLAGS ?=
+# The late policy, the same for `make batch` and `make autograde` (nbgrader's late penalty, per
+# notebook: grader/course/late.py), in grader batch's flags, e.g.
+# LATE_FLAGS="--due 2026-12-01T23:59+01:00 --late-penalty 10%/day --late-cap 50%".
+LATE_FLAGS  ?=
 NBGRADER    = cd $(COURSE) && PATH="$(abspath $(VENV))/bin:$$PATH" "$(abspath $(VENV))/bin/nbgrader"
 
 notebooks: $(STAMP) ## regenerate course/source/ from solutions/ and rubric.toml (never edit it by hand)
@@ -41,7 +45,8 @@ autograde: $(STAMP) ## nbgrader autograde lesson13, scores from the isolated gra
 	@test -f $(COURSE)/gradebook.db || { echo "no $(COURSE)/gradebook.db yet: run make release first"; exit 1; }
 	@ls -d $(COURSE)/submitted/*/$(ASSIGNMENT) >/dev/null 2>&1 || { \
 	  echo "no submissions in $(COURSE)/submitted/<student>/$(ASSIGNMENT)/: collect them (docs/instructors.md) or run make sample-submissions"; exit 1; }
-	$(NBGRADER) autograde $(ASSIGNMENT) $(NBGRADER_FLAGS)
+	cd $(COURSE) && KATA_LATE_FLAGS='$(LATE_FLAGS)' KATA_LATE_BASE='$(CURDIR)' \
+	  PATH="$(abspath $(VENV))/bin:$$PATH" "$(abspath $(VENV))/bin/nbgrader" autograde $(ASSIGNMENT) $(NBGRADER_FLAGS)
 
 feedback: $(STAMP) ## nbgrader generate_feedback: one HTML report per student in course/feedback/
 	$(NBGRADER) generate_feedback $(ASSIGNMENT) $(NBGRADER_FLAGS)
@@ -51,7 +56,7 @@ gradebook: $(STAMP) ## nbgrader export: course/grades.csv, one row per student
 	@echo "wrote $(COURSE)/grades.csv"
 
 batch: $(STAMP) ## grade SUBMISSIONS=folder (one sub-folder per student) without nbgrader, JOBS=N in parallel
-	$(PY) -m grader batch $(SUBMISSIONS) $(if $(BATCH_OUT),--out $(BATCH_OUT)) $(if $(JOBS),--jobs $(JOBS)) $(BATCH_FLAGS)
+	$(PY) -m grader batch $(SUBMISSIONS) $(if $(BATCH_OUT),--out $(BATCH_OUT)) $(if $(JOBS),--jobs $(JOBS)) $(LATE_FLAGS) $(BATCH_FLAGS)
 
 clean-course: ## start the course over: remove gradebook.db, students' work, grades (keeps source/)
 	cd $(COURSE) && rm -rf gradebook.db gradebook.db-journal release source_with_tests downloaded \
