@@ -218,5 +218,10 @@ def main(argv: list[str]) -> int:
         return 2
     for line in skipped:
         print(f"skipped {line}", file=sys.stderr)
+    if args.assignment:  # nbgrader's layout: say who does not fit the course's notebooks
+        from grader.course.fit import misfits
+
+        for line in misfits({s.student: list(s.files) for s in found.values()}):
+            print(line, file=sys.stderr)
     print(f"collected {plural(len(found), 'student')} into {args.out}")
     return 0

@@ -54,7 +54,7 @@ def disagreements(
     """One line per student whose totals differ, or who is graded by only one of the two
     (a rostered student with no submission, 0 in nbgrader, agrees: see `unsubmitted`).
 
-    `raw`: (nbgrader, batch) before the late penalty, shown where the totals differ.
+    `raw`: (nbgrader, batch) before the late penalty, shown where the totals differ and a penalty was taken.
     """
     lines = []
     absent = set(unsubmitted(nbgrader, batch))
@@ -65,7 +65,11 @@ def disagreements(
             lines.append(f"{student}: batch {batch[student]:g}, not in nbgrader's export")
         elif abs(nbgrader[student] - batch[student]) > 1e-9:
             line = f"{student}: nbgrader {nbgrader[student]:g}, batch {batch[student]:g}"
-            if raw is not None and student in raw[0] and student in raw[1]:
+            penalised = raw is not None and (
+                raw[0].get(student, nbgrader[student]) != nbgrader[student]
+                or raw[1].get(student, batch[student]) != batch[student]
+            )
+            if raw is not None and penalised:
                 line += f" (before late penalties: nbgrader {raw[0][student]:g}, batch {raw[1][student]:g})"
             lines.append(line)
     return lines
