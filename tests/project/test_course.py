@@ -10,6 +10,7 @@ students included (their solution cells fake verdicts or end the kernel).
 from __future__ import annotations
 
 import csv
+import datetime
 import json
 import os
 import re
@@ -522,7 +523,9 @@ def test_a_grading_service_that_fails_is_an_error_and_is_replaced(monkeypatch: A
     with pytest.raises(RuntimeError, match="no answer in 1 s"):
         service.grade(notebook, ["relu"], timeout_s=1)
     assert started[1].wait(timeout=10) is not None  # the silent one was stopped
-    assert service.grade(notebook, ["relu"], timeout_s=30)["verdicts"] == {"relu": {"passed": True, "text": "ok"}}
+    assert service.grade(notebook, ["relu"], timeout_s=30)["verdicts"] == {
+        "relu": {"passed": True, "text": "ok"}
+    }
     service.close()
     assert len(started) == 3 and all(p.poll() is not None for p in started)
 
@@ -554,3 +557,157 @@ def test_a_test_cell_missing_from_the_notebook_is_added_back_with_its_verdict(mo
     assert determine_grade(added)[0] == 6.0  # and scores it: the full points of a pass
     added.outputs = autograde.verdict_outputs(Verdict("relu", False, "relu: not implemented yet"))
     assert determine_grade(added)[0] == 0
+
+
+# -- everyone graded: unreadable, missing and .py hand-ins; batch's late policy; compare ------
+
+
+def test_a_submitted_notebook_that_cannot_be_read_has_a_stand_in_with_the_reason(tmp_path: Path) -> None:
+    from grader.course.everyone import NOT_HANDED_IN, KataNotebookExporter, stand_in, submitted_problem
+
+    good = tmp_path / "backprop.ipynb"
+    good.write_text(make_notebooks.notebook_text("backprop"))
+    broken = tmp_path / "minibatch.ipynb"
+    broken.write_text(make_notebooks.notebook_text("minibatch")[:500])  # cut off: JSONDecodeError
+    deep = tmp_path / "deep.ipynb"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    no_version = tmp_path / "bare.ipynb"
+    no_version.write_text('{"cells": [], "nbformat": 99}')  # JSON fine, nbformat refuses it
+    assert submitted_problem(good) is None
+    assert submitted_problem(tmp_path / "absent.ipynb") == NOT_HANDED_IN
+    assert "minibatch.ipynb is not a readable notebook (JSONDecodeError" in str(submitted_problem(broken))
+    assert "nested too deep" in str(submitted_problem(deep))
+    assert str(submitted_problem(no_version)).startswith("bare.ipynb is not a readable notebook")
+
+    exporter = KataNotebookExporter()
+    for path in (broken, deep, tmp_path / "absent.ipynb"):
+        text, resources = exporter.from_filename(str(path))  # the notebook's JSON, as nbgrader writes it
+        [cell] = json.loads(text)["cells"]
+        assert cell["cell_type"] == "markdown" and resources["metadata"]["name"] == path.stem
+    text, _ = exporter.from_filename(str(good))  # a readable notebook is itself
+    assert len(json.loads(text)["cells"]) == len(json.loads(good.read_text())["cells"])
+    assert "could not be read, so its katas score 0" in stand_in("deep", "why")["cells"][0]["source"]
+    assert "You did not hand in `x.ipynb`" in stand_in("x", NOT_HANDED_IN)["cells"][0]["source"]
+
+
+def test_an_unreadable_or_missing_notebook_gets_each_kata_a_zero_with_the_reason(tmp_path: Path) -> None:
+    from grader.course.autograde import KataExecute
+    from grader.course.everyone import NOT_HANDED_IN
+
+    katas_ = list(make_notebooks.PARTS["minibatch"])
+    (tmp_path / "backprop.ipynb").write_text("{}")  # a course notebook is no "other file"
+    (tmp_path / "timestamp.txt").write_text("2026-12-01 10:00:00.000000 UTC\n")
+    why = "minibatch.ipynb is not a readable notebook (its JSON is nested too deep to read)"
+    for problem, text in ((why, why), (NOT_HANDED_IN, "you did not hand in minibatch.ipynb")):
+        graded = KataExecute().grade_stand_in(tmp_path, "minibatch", problem, katas_)
+        assert list(graded.verdicts) == katas_
+        for kata, verdict in graded.verdicts.items():
+            assert not verdict.passed and verdict.text == f"{kata}: 0 points — {text}"
+
+
+def test_the_late_penalty_shared_over_notebooks_adds_up_to_batchs() -> None:
+    from grader.batch import due
+    from grader.course.late import KataLatePenalty, notebook_penalty, policy_from_flags
+
+    policy = policy_from_flags("--due 2026-12-01T23:59+00:00 --late-penalty 10%/day --late-cap 50%", [])
+    plugin = KataLatePenalty(flags="x")
+    cases = [(57, 43), (57, 0), (0, 43), (10, 5), (57, 30)]
+    for late_at in ("2026-12-02T10:00+00:00", "2026-12-04T10:00+00:00", "2026-12-30T10:00+00:00"):
+        when = datetime.datetime.fromisoformat(late_at)
+        for backprop, minibatch in cases:
+            scores = {"backprop": (backprop, 57), "minibatch": (minibatch, 43)}
+            shares = [plugin.penalty_for(policy, "ann", when, scores, nb) for nb in ("backprop", "minibatch")]
+            batch = policy.apply("ann", late_at, backprop + minibatch, 100)
+            assert sum(shares) == batch["penalty"], (late_at, backprop, minibatch, shares)
+            assert shares[0] <= backprop and shares[1] <= minibatch
+    # No credit after a date: every notebook pays its whole score.
+    harsh = policy_from_flags("--due 2026-12-01T23:59+00:00 --no-credit-after 2026-12-03T00:00+00:00", [])
+    when = datetime.datetime(2026, 12, 4, tzinfo=datetime.UTC)
+    scores = {"backprop": (50.0, 57.0), "minibatch": (43.0, 43.0)}
+    assert [plugin.penalty_for(harsh, "ann", when, scores, nb) for nb in sorted(scores)] == [50, 43]
+    assert notebook_penalty(30, [57, 43], 1) == 0 and notebook_penalty(70, [57, 43], 1) == 13
+    # An extension moves that student's deadline, as in batch; a stray flag is refused.
+    assert isinstance(policy, due.Policy)
+    with pytest.raises(ValueError, match="--jobs is not a late-policy flag"):
+        policy_from_flags("--due 2026-12-01T23:59 --jobs 2", [])
+    with pytest.raises(ValueError, match="need --due"):
+        policy_from_flags("--late-penalty 10%/day", [])
+
+
+NBGRADER_EXPORT = (
+    "assignment,duedate,timestamp,student_id,last_name,first_name,email,"
+    "raw_score,late_submission_penalty,score,max_score\n"
+)
+
+
+def test_compare_compares_totals_after_late_penalties(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from grader.batch.scheduler import zero_report
+    from grader.outputs import compare, gradebook
+
+    def report(student: str, score: int, penalty: int) -> dict[str, Any]:
+        base = {**zero_report(student, ""), "score": score, "total": score - penalty, "penalty": penalty}
+        return {**base, "late": "yes" if penalty else "no"}
+
+    batch = tmp_path / "gradebook.csv"
+    batch.write_text(gradebook.gradebook_csv([report("ann", 100, 20), report("bob", 90, 0)]))
+    agree = tmp_path / "agree.csv"
+    agree.write_text(NBGRADER_EXPORT + "lesson13,,,ann,,,,100,20,80,100\nlesson13,,,bob,,,,90,0,90,100\n")
+    assert compare.main([str(agree), str(batch)]) == 0
+    assert capsys.readouterr().out.strip() == "0 disagreements among 2 students"
+    # nbgrader without the late penalty: the same raw scores, yet the totals differ, and it says so.
+    unpenalised = tmp_path / "unpenalised.csv"
+    unpenalised.write_text(
+        NBGRADER_EXPORT + "lesson13,,,ann,,,,100,0,100,100\nlesson13,,,bob,,,,90,0,90,100\n"
+    )
+    assert compare.main([str(unpenalised), str(batch)]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "ann: nbgrader 100, batch 80 (before late penalties: nbgrader 100, batch 100)",
+        "1 disagreement among 2 students",
+    ]
+
+
+def test_collect_names_the_submissions_that_do_not_fit_the_course_notebooks(tmp_path: Path) -> None:
+    import zipfile
+
+    from grader.course.fit import misfits
+
+    assert misfits({"ann": ["backprop.ipynb", "minibatch.ipynb"]}) == []
+    lines = misfits(
+        {
+            "ann": ["backprop.ipynb", "minibatch.ipynb"],
+            "bob": ["matmul.py", "lin.py"],
+            "cy": ["backprop.ipynb"],
+        }
+    )
+    assert lines[:2] == [
+        "bob: no backprop.ipynb or minibatch.ipynb (handed in: lin.py, matmul.py)",
+        "cy: no minibatch.ipynb (handed in: backprop.ipynb)",
+    ]
+    assert lines[2].startswith("2 of 3 submissions do not fit the course's notebooks")
+    download = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(download, "w") as archive:
+        archive.writestr("ann_4411_9981_backprop.ipynb", "{}")
+        archive.writestr("ann_4411_9981_minibatch.ipynb", "{}")
+        archive.writestr("bob_4412_9982_matmul.py", "x = 1\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "collect",
+            str(download),
+            "--from",
+            "canvas",
+            "--out",
+            str(tmp_path / "s"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "bob: no backprop.ipynb or minibatch.ipynb (handed in: matmul.py)" in result.stderr
+    assert "ann:" not in result.stderr
