@@ -139,6 +139,11 @@ def _add_magics_student(course: Path) -> None:
         (target / path.name).write_text(json.dumps(nb))
 
 
+# The samples that hand in no notebook, a broken one, or late (test_course_grades_everyone below):
+# nbgrader warns about each of them (the file it could not read, the notebook not handed in).
+EVERYONE = ("broken", "deep", "py-files", "missing", "late")
+
+
 def _expected(student: str) -> dict[str, int]:
     return make_notebooks.expected_scores("reference" if student == MAGICS else student)
 
@@ -212,11 +217,14 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
         # restored in every other test cell, SQLAlchemy, the kernel: none of it.
         assert not any(noise in out for noise in NOISE), out[-3000:]
         edited = f"tampered/backprop.ipynb: cell {make_notebooks.TAMPERED_KATA}-test: its source was edited"
-        assert [edited in line for line in _warnings(out)] == [True], out[-3000:]
+        warned = [line for line in _warnings(out) if not any(f"/{s}/" in line for s in EVERYONE)]
+        assert [edited in line for line in warned] == [True], out[-3000:]
         # The students whose code acts in a kernel, again with the notebook run for the
         # feedback: the sandboxed kernel (grader.course.kernel) cannot write to gradebook.db
         # as hostile's code tries; without the full sandbox it can, and KataExecute puts it back.
-        kernel_run = "reference,stubs,tampered,mse-broadcast,colab,stripped"
+        kernel_run = ",".join(
+            ["reference", "stubs", "tampered", "mse-broadcast", "colab", "stripped", *EVERYONE]
+        )
         flags = f"NBGRADER_FLAGS=--force --KataExecute.run_notebook=True --CourseDirectory.student_id_exclude={kernel_run}"
         out = _make("autograde", course, 600, flags)
         restored = out.count("changed the gradebook while the notebook ran: restored it")
@@ -350,6 +358,107 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
                     first = verdict.strip().splitlines()[0]  # names the kata and the check
                     assert page.count(first) == 1, (student, first)
     print(f"course workflow: {time.monotonic() - start:.0f} s")
+
+
+LATE_FLAGS = f"--due {make_notebooks.SAMPLE_DUE} --late-penalty 10%/day"
+LATE_PENALTY = 20  # the `late` sample: 34 hours late, 2 started days at 10% of 100
+
+
+def test_course_grades_everyone_with_feedback_and_batchs_late_policy(tmp_path: Path) -> None:
+    """The samples nbgrader alone would drop or zero, and the late one, with the same late flags
+    for `make autograde` and `grader batch`: every student graded kata by kata as batch grades
+    them, a feedback page for every notebook saying why, totals after the penalty that agree."""
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(REPO / "course" / "nbgrader_config.py", course)
+    shutil.copytree(REPO / "course" / "source", course / "source")
+    _make("release", course, timeout=240)
+    _make("sample-submissions", course, timeout=120)
+    students = ["reference", *EVERYONE]
+    for folder in (course / "submitted").iterdir():
+        if folder.name not in students:
+            shutil.rmtree(folder)
+
+    batch_out = tmp_path / "batch"
+    batch_log = (tmp_path / "batch.log").open("w")
+    command = [sys.executable, "-m", "grader", "batch", str(course / "submitted"), "--out", str(batch_out)]
+    batch = subprocess.Popen(
+        [*command, "--allow-weak-sandbox", "--jobs", "1", *LATE_FLAGS.split()],
+        cwd=REPO,
+        stdout=batch_log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        out = _make("autograde", course, 600, f"LATE_FLAGS={LATE_FLAGS}")
+        assert "Removing failed" not in out and "There was an error" not in out, out[-3000:]
+        assert "late/backprop: late penalty 20" in out, out[-3000:]
+        _make("feedback", course, timeout=240)
+        _make("gradebook", course, timeout=120)
+        assert batch.wait(timeout=300) == 0, (tmp_path / "batch.log").read_text()[-3000:]
+    finally:
+        if batch.poll() is None:
+            batch.kill()
+        batch_log.close()
+
+    with (course / "grades.csv").open() as f:
+        rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    with (batch_out / "gradebook.csv").open() as f:
+        isolated = {row["student"]: row for row in csv.DictReader(f)}
+    nbgrader = _nbgrader_grades(course)
+    assert sorted(rows) == sorted(students)
+    for student in students:
+        expected = make_notebooks.expected_scores(student)
+        penalty = LATE_PENALTY if student == "late" else 0
+        assert nbgrader[student] == expected, student
+        assert {k: int(isolated[student][k]) for k in katas()} == expected, student
+        assert float(rows[student]["raw_score"]) == sum(expected.values()), student
+        assert float(rows[student]["score"]) == sum(expected.values()) - penalty, student
+        assert float(isolated[student]["total"]) == sum(expected.values()) - penalty, student
+    assert float(rows["late"]["late_submission_penalty"]) == LATE_PENALTY
+
+    def compared(batch_csv: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "grader", "compare", str(course / "grades.csv"), str(batch_csv)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    agreed = compared(batch_out / "gradebook.csv")
+    assert (
+        agreed.returncode == 0 and agreed.stdout.strip() == f"0 disagreements among {len(students)} students"
+    )
+    # Batch without the late flags (as nbgrader was before): compare says who, after penalties.
+    lenient = tmp_path / "lenient.csv"
+    lenient.write_text((batch_out / "gradebook.csv").read_text().replace(",80,", ",100,", 1))
+    book = {r["student"]: r for r in csv.DictReader(lenient.open())}
+    assert book["late"]["total"] == "100"
+    differs = compared(lenient)
+    assert differs.returncode == 1 and "late: nbgrader 80, batch 100" in differs.stdout, differs.stdout
+
+    # Every student has a feedback page for each notebook, saying why where a notebook was not graded.
+    why = {
+        ("deep", "backprop"): ["could not be read, so its katas score 0", "nested too deep to read"],
+        ("broken", "minibatch"): ["could not be read, so its katas score 0", "JSONDecodeError"],
+        ("missing", "minibatch"): [
+            "You did not hand in minibatch.ipynb",
+            "you did not hand in minibatch.ipynb",
+        ],
+        ("py-files", "backprop"): ["You did not hand in backprop.ipynb", "graded from lin.py", "✔ matmul"],
+        ("py-files", "minibatch"): ["You did not hand in minibatch.ipynb", "✔ training_loop"],
+    }
+    for student in students:
+        for part, part_katas in make_notebooks.PARTS.items():
+            page = _page_text(course / "feedback" / student / ASSIGNMENT / f"{part}.html")
+            for kata in part_katas:
+                assert f"{kata}-test" in page, (student, part, kata)
+            for text in why.get((student, part), []):
+                assert text in page, (student, part, text, page[-2000:])
+    assert "Late submission penalty" in _page_text(
+        course / "feedback" / "late" / ASSIGNMENT / "backprop.html"
+    )
 
 
 # -- KataExecute without a kernel: the sandbox rule and how nbgrader scores a verdict -----
