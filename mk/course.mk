@@ -38,7 +38,7 @@ release: $(STAMP) ## nbgrader generate_assignment, then validate --invert: every
 	  fi; \
 	  echo "validate --invert: every test cell fails in the $$total unsolved release notebooks, as it must"
 
-sample-submissions: $(STAMP) ## ten sample students in course/submitted/, two of them hostile (needs make release)
+sample-submissions: $(STAMP) ## fifteen sample students in course/submitted/: hostile, broken, .py, missing, late (needs make release)
 	$(PY) tools/make_notebooks.py --samples --course $(COURSE)
 
 autograde: $(STAMP) ## nbgrader autograde lesson13, scores from the isolated grader (KATA_ALLOW_WEAK_SANDBOX=1 without the full sandbox)
