@@ -21,7 +21,9 @@ BATCH_FLAGS ?=
 # notebook: grader/course/late.py), in grader batch's flags, e.g.
 # LATE_FLAGS="--due 2026-12-01T23:59+01:00 --late-penalty 10%/day --late-cap 50%".
 LATE_FLAGS  ?=
-NBGRADER    = cd $(COURSE) && PATH="$(abspath $(VENV))/bin:$$PATH" "$(abspath $(VENV))/bin/nbgrader"
+# The late flags reach nbgrader's late-penalty plugin (grader/course/late.py) through the environment.
+NBGRADER    = cd $(COURSE) && KATA_LATE_FLAGS='$(LATE_FLAGS)' KATA_LATE_BASE='$(CURDIR)' \
+              PATH="$(abspath $(VENV))/bin:$$PATH" "$(abspath $(VENV))/bin/nbgrader"
 
 notebooks: $(STAMP) ## regenerate course/source/ from solutions/ and rubric.toml (never edit it by hand)
 	$(PY) tools/make_notebooks.py
@@ -45,8 +47,7 @@ autograde: $(STAMP) ## nbgrader autograde lesson13, scores from the isolated gra
 	@test -f $(COURSE)/gradebook.db || { echo "no $(COURSE)/gradebook.db yet: run make release first"; exit 1; }
 	@ls -d $(COURSE)/submitted/*/$(ASSIGNMENT) >/dev/null 2>&1 || { \
 	  echo "no submissions in $(COURSE)/submitted/<student>/$(ASSIGNMENT)/: collect them (docs/instructors.md) or run make sample-submissions"; exit 1; }
-	cd $(COURSE) && KATA_LATE_FLAGS='$(LATE_FLAGS)' KATA_LATE_BASE='$(CURDIR)' \
-	  PATH="$(abspath $(VENV))/bin:$$PATH" "$(abspath $(VENV))/bin/nbgrader" autograde $(ASSIGNMENT) $(NBGRADER_FLAGS)
+	$(NBGRADER) autograde $(ASSIGNMENT) $(NBGRADER_FLAGS)
 
 feedback: $(STAMP) ## nbgrader generate_feedback: one HTML report per student in course/feedback/
 	$(NBGRADER) generate_feedback $(ASSIGNMENT) $(NBGRADER_FLAGS)

@@ -42,6 +42,12 @@ def test_class_report_renders_offline_with_its_plots_and_the_right_students(tmp_
         rows = page.eval_on_selector_all(
             "table#mistakes tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.innerText))"
         )
+        # The named mistakes come before the plots; code in them reads as code, no backticks.
+        first = (
+            "document.querySelector('table#mistakes').compareDocumentPosition(document.querySelector('img'))"
+        )
+        assert page.evaluate(f"({first} & Node.DOCUMENT_POSITION_FOLLOWING) !== 0")
+        codes = page.eval_on_selector_all("table#mistakes code", "cs => cs.map(c => c.innerText)")
         assert problems == []
         assert [u for u in requests if not u.startswith(("file:", "data:"))] == []  # nothing fetched
 
@@ -52,3 +58,5 @@ def test_class_report_renders_offline_with_its_plots_and_the_right_students(tmp_
         row = next(r for r in rows if r[1] == entries[name]["kata"])
         assert entries[name]["message"] in row[2] and row[0] == str(len(students.split(", ")))
     assert len(rows) == 2
+    assert not any("`" in cell for row in rows for cell in row), rows
+    assert codes and all(codes), codes  # the mistakes' messages name code: `b.g`, `out.g`

@@ -9,6 +9,7 @@ students included (their solution cells fake verdicts or end the kernel).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import json
@@ -18,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -97,6 +99,31 @@ def _make(target: str, course: Path, timeout: int, *args: str, weak_ok: bool = T
     assert (result.returncode == 0) == ok, failed
     print(f"make {target}: {time.monotonic() - start:.1f} s")  # shown by pytest -s
     return result.stdout + result.stderr
+
+
+@contextlib.contextmanager
+def _batch_beside(course: Path, tmp_path: Path, *flags: str) -> Iterator[Path]:
+    """`grader batch` over course/submitted/ in the background while the block runs nbgrader;
+    the batch output folder. One job: nbgrader keeps the other core busy; it must end with 0."""
+    out, log_path = tmp_path / "batch", tmp_path / "batch.log"
+    command = [sys.executable, "-m", "grader", "batch", str(course / "submitted"), "--out", str(out)]
+    command.append("--allow-weak-sandbox")  # every row then says the sandbox was not full
+    with log_path.open("w") as log:
+        batch = subprocess.Popen(
+            [*command, "--jobs", "1", *flags], cwd=REPO, stdout=log, stderr=subprocess.STDOUT, text=True
+        )
+        try:
+            yield out
+            assert batch.wait(timeout=300) == 0, log_path.read_text()[-3000:]
+        finally:
+            if batch.poll() is None:
+                batch.kill()
+
+
+def _rows(path: Path, key: str) -> dict[str, dict[str, str]]:
+    """A CSV's rows by the column `key` (nbgrader's `student_id`, batch's `student`)."""
+    with path.open() as f:
+        return {row[key]: row for row in csv.DictReader(f)}
 
 
 def _nbgrader_grades(course: Path) -> dict[str, dict[str, float]]:
@@ -192,18 +219,7 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
     assert sorted(p.name for p in (course / "submitted").iterdir()) == students
 
     # The isolated grader on the same notebooks, while nbgrader autogrades.
-    batch_out = tmp_path / "batch"
-    batch_log = (tmp_path / "batch.log").open("w")
-    command = [sys.executable, "-m", "grader", "batch", str(course / "submitted"), "--out", str(batch_out)]
-    command.append("--allow-weak-sandbox")  # every row then says the sandbox was not full
-    batch = subprocess.Popen(
-        [*command, "--jobs", "1"],  # one job: nbgrader keeps the other core busy
-        cwd=REPO,
-        stdout=batch_log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    with _batch_beside(course, tmp_path) as batch_out:
         if not current().full:  # no full sandbox here: the plain command must refuse to grade
             out = _make(
                 "autograde", course, 120, "NBGRADER_FLAGS=--student reference", weak_ok=False, ok=False
@@ -236,15 +252,9 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
             feedback = pool.submit(_make, "feedback", course, 120)
             _make("gradebook", course, timeout=120)
             assert not any(noise in feedback.result() for noise in NOISE)
-        assert batch.wait(timeout=300) == 0, (tmp_path / "batch.log").read_text()[-3000:]
-    finally:
-        if batch.poll() is None:
-            batch.kill()
-        batch_log.close()
 
     # nbgrader's CSV: the total of every sample student.
-    with (course / "grades.csv").open() as f:
-        rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    rows = _rows(course / "grades.csv", "student_id")
     assert sorted(rows) == students
     for student in students:
         expected = _expected(student)
@@ -252,8 +262,7 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
         assert float(rows[student]["max_score"]) == 100, student
 
     # Kata by kata: nbgrader's gradebook, the expected scores and the isolated grader agree.
-    with (batch_out / "gradebook.csv").open() as f:
-        isolated = {row["student"]: row for row in csv.DictReader(f)}
+    isolated = _rows(batch_out / "gradebook.csv", "student")
     nbgrader = _nbgrader_grades(course)
     for student in students:
         expected = _expected(student)
@@ -379,32 +388,15 @@ def test_course_grades_everyone_with_feedback_and_batchs_late_policy(tmp_path: P
         if folder.name not in students:
             shutil.rmtree(folder)
 
-    batch_out = tmp_path / "batch"
-    batch_log = (tmp_path / "batch.log").open("w")
-    command = [sys.executable, "-m", "grader", "batch", str(course / "submitted"), "--out", str(batch_out)]
-    batch = subprocess.Popen(
-        [*command, "--allow-weak-sandbox", "--jobs", "1", *LATE_FLAGS.split()],
-        cwd=REPO,
-        stdout=batch_log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    with _batch_beside(course, tmp_path, *LATE_FLAGS.split()) as batch_out:
         out = _make("autograde", course, 600, f"LATE_FLAGS={LATE_FLAGS}")
         assert "Removing failed" not in out and "There was an error" not in out, out[-3000:]
         assert "late/backprop: late penalty 20" in out, out[-3000:]
         _make("feedback", course, timeout=240)
         _make("gradebook", course, timeout=120)
-        assert batch.wait(timeout=300) == 0, (tmp_path / "batch.log").read_text()[-3000:]
-    finally:
-        if batch.poll() is None:
-            batch.kill()
-        batch_log.close()
 
-    with (course / "grades.csv").open() as f:
-        rows = {row["student_id"]: row for row in csv.DictReader(f)}
-    with (batch_out / "gradebook.csv").open() as f:
-        isolated = {row["student"]: row for row in csv.DictReader(f)}
+    rows = _rows(course / "grades.csv", "student_id")
+    isolated = _rows(batch_out / "gradebook.csv", "student")
     nbgrader = _nbgrader_grades(course)
     assert sorted(rows) == sorted(students)
     for student in students:
@@ -433,8 +425,7 @@ def test_course_grades_everyone_with_feedback_and_batchs_late_policy(tmp_path: P
     # Batch without the late flags (as nbgrader was before): compare says who, after penalties.
     lenient = tmp_path / "lenient.csv"
     lenient.write_text((batch_out / "gradebook.csv").read_text().replace(",80,", ",100,", 1))
-    book = {r["student"]: r for r in csv.DictReader(lenient.open())}
-    assert book["late"]["total"] == "100"
+    assert _rows(lenient, "student")["late"]["total"] == "100"
     differs = compared(lenient)
     assert differs.returncode == 1 and "late: nbgrader 80, batch 100" in differs.stdout, differs.stdout
 
