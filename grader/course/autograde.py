@@ -16,6 +16,12 @@ and the verdicts, so that the feedback also shows the student's own outputs; tha
 kernel is started by grader.course.kernel (sandboxed when the full sandbox is
 available), and the gradebook is restored if its code changed it (`GradebookGuard`).
 
+A notebook the student did not hand in, or one that cannot be read (grader.course.everyone
+puts a one-cell stand-in in its place), is judged from the student's submitted folder,
+never from the notebook: unreadable, each of its katas fails with the reason; missing,
+its katas are graded from the student's other files (kata `.py` files), or fail with
+"you did not hand in …".
+
 Registered in course/nbgrader_config.py in place of nbgrader's Execute.
 """
 

@@ -122,6 +122,14 @@ class KataAssignLatePenalties(AssignLatePenalties):
     plugin_class = Type(KataLatePenalty, klass=LateSubmissionPlugin).tag(config=True)
     batch_penalty: float | None = None
 
+    def submitted_students(self) -> list[str]:
+        """The student folders of nbgrader's submitted/ (those an extensions CSV may name), if known."""
+        coursedir = getattr(getattr(self.parent, "parent", None), "coursedir", None)
+        if coursedir is None:
+            return []
+        folder = Path(coursedir.root) / coursedir.submitted_directory
+        return [p.name for p in folder.iterdir() if p.is_dir()] if folder.is_dir() else []
+
     def preprocess(self, nb: Any, resources: Any) -> tuple[Any, Any]:
         """Record this notebook's share of the batch late penalty (nbgrader's own rule without flags)."""
         ids = resources["nbgrader"]
@@ -129,8 +137,7 @@ class KataAssignLatePenalties(AssignLatePenalties):
         if not isinstance(plugin, KataLatePenalty) or not plugin.flags.strip():
             return super().preprocess(nb, resources)
         with Gradebook(ids["db_url"]) as gb:
-            students = [s.id for s in gb.students]
-            policy = plugin.policy(students)
+            policy = plugin.policy(sorted({s.id for s in gb.students} | set(self.submitted_students())))
             submission = gb.find_submission(ids["assignment"], ids["student"])
             notebook = gb.find_submission_notebook(ids["notebook"], ids["assignment"], ids["student"])
             scores = {}

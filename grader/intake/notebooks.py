@@ -2,7 +2,10 @@
 
 Nothing is executed here, and outputs are never read beyond JSON parsing: what a
 notebook's code is, kata by kata, is `grader.intake.program`'s rule, applied to
-the cells read here.
+the cells read here. `load_json` / `load_notebook` are the one guard on a notebook's
+JSON for every path that reads one (the intake of `python -m grader`, `grader batch`
+and Gradescope; nbgrader's course, grader.course.everyone): whatever the file holds,
+it is a notebook or a ValueError saying why not, never a crash.
 """
 
 from __future__ import annotations
