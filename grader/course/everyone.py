@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime
 import fnmatch
 import glob
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -40,24 +41,32 @@ NOT_HANDED_IN = "not handed in"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
-def submitted_problem(path: Path) -> str | None:
-    """Why the submitted notebook at `path` cannot be graded as a notebook, or None when it can.
+def read_submitted(path: Path) -> tuple[NotebookNode | None, str | None]:
+    """(the notebook, None) from the file at `path`, or (None, why it cannot be graded as one).
 
-    NOT_HANDED_IN when there is no such file; else the reason it cannot be read
-    (too large, not text, not JSON, nested too deep, not a notebook: the intake's guard).
+    Why: NOT_HANDED_IN when there is no such file; else the reason it cannot be read (too
+    large, not text, not JSON, nested too deep, not a notebook: the intake's guard, then
+    nbformat's). Text is decoded as the intake decodes it (UTF-16, latin-1), so nbgrader
+    reads what `grader batch` reads.
     """
     path = Path(path)
     if not path.is_file():
-        return NOT_HANDED_IN
+        return None, NOT_HANDED_IN
     if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-        return f"{path.name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB: not read"
+        return None, f"{path.name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB: not read"
     try:
-        load_notebook(path.read_bytes(), path.name)
-        reads(path.read_bytes().decode("utf-8"), as_version=4)
-    except (ValueError, UnicodeDecodeError, RecursionError, KeyError, TypeError, AttributeError) as exc:
+        raw = load_notebook(path.read_bytes(), path.name)
+        return reads(json.dumps(raw), as_version=4), None
+    except (ValueError, RecursionError, KeyError, TypeError, AttributeError) as exc:
         text = str(exc)
-        return text if text.startswith(path.name) else f"{path.name} is not a readable notebook ({text})"
-    return None
+        return None, text if text.startswith(
+            path.name
+        ) else f"{path.name} is not a readable notebook ({text})"
+
+
+def submitted_problem(path: Path) -> str | None:
+    """Why the submitted notebook at `path` cannot be graded as a notebook (`read_submitted`), or None."""
+    return read_submitted(path)[1]
 
 
 # What may hold kata code besides the course notebooks (grader.intake.collect reads these).
@@ -101,9 +110,7 @@ class KataNotebookExporter(NotebookExporter):
         self, filename: str, resources: dict | None = None, **kw: Any
     ) -> tuple[NotebookNode, dict]:
         """The notebook at `filename`, converted; a stand-in (see `stand_in`) when it cannot be read."""
-        problem = submitted_problem(Path(filename))
-        if problem is None:
-            return super().from_filename(filename, resources=resources, **kw)
+        nb, problem = read_submitted(Path(filename))
         resources = dict(resources or {})
         path, basename = os.path.split(filename)
         name = os.path.splitext(basename)[0]
@@ -111,10 +118,16 @@ class KataNotebookExporter(NotebookExporter):
             **dict(resources.get("metadata") or {}),
             "name": name,
             "path": path,
-            "modified_date": datetime.date.today().strftime("%B %d, %Y"),
+            "modified_date": datetime.date.fromtimestamp(
+                os.path.getmtime(filename)
+                if os.path.exists(filename)
+                else datetime.datetime.now().timestamp()
+            ).strftime("%B %d, %Y"),
         }
-        self.log.warning("%s: %s; its katas are graded without it (a note says why)", filename, problem)
-        return self.from_notebook_node(stand_in(name, problem), resources=resources, **kw)
+        if nb is None:
+            self.log.warning("%s: %s; its katas are graded without it (a note says why)", filename, problem)
+            nb = stand_in(name, str(problem))
+        return self.from_notebook_node(nb, resources=resources, **kw)
 
 
 class KataAutograde(Autograde):

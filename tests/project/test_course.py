@@ -686,6 +686,10 @@ def test_a_submitted_notebook_that_cannot_be_read_has_a_stand_in_with_the_reason
         assert cell["cell_type"] == "markdown" and resources["metadata"]["name"] == path.stem
     text, _ = exporter.from_filename(str(good))  # a readable notebook is itself
     assert len(json.loads(text)["cells"]) == len(json.loads(good.read_text())["cells"])
+    utf16 = tmp_path / "utf16.ipynb"  # read as grader batch reads it (nbgrader alone: UnicodeDecodeError)
+    utf16.write_bytes(good.read_text().encode("utf-16"))
+    assert submitted_problem(utf16) is None
+    assert json.loads(exporter.from_filename(str(utf16))[0]) == json.loads(text)
     assert "could not be read, so its katas score 0" in stand_in("deep", "why")["cells"][0]["source"]
     assert "You did not hand in `x.ipynb`" in stand_in("x", NOT_HANDED_IN)["cells"][0]["source"]
 
