@@ -7,11 +7,14 @@ its gradebook.db and the assignment's folders all live next to this file.
 import os
 import warnings
 
+import nbgrader.apps.autogradeapp
 from nbgrader.converters.autograde import Autograde
-from nbgrader.preprocessors import Execute, OverwriteCells
+from nbgrader.preprocessors import AssignLatePenalties, Execute, OverwriteCells
 from sqlalchemy.exc import SAWarning
 
 from grader.course.autograde import KataExecute
+from grader.course.everyone import KataAutograde, KataNotebookExporter
+from grader.course.late import KataAssignLatePenalties
 from grader.course.sanitize import KataOverwriteCells
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
@@ -38,9 +41,20 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # Scores come from the isolated grader, not from a kernel: KataExecute grades each
 # submitted notebook's kata code in one warm grading service shared by the whole run
 # and sets every test cell's outputs to that verdict (grader/course/autograde.py).
+# The late policy of `grader batch` (its flags: `make autograde LATE_FLAGS="--due ... --late-penalty
+# 10%/day"`, the environment KATA_LATE_FLAGS, or c.KataLatePenalty.flags) decides each notebook's
+# late penalty (grader/course/late.py); without flags, nbgrader's own rule.
+ours = {Execute: KataExecute, AssignLatePenalties: KataAssignLatePenalties}
 c.Autograde.autograde_preprocessors = [
-    KataExecute if p is Execute else p for p in Autograde.class_traits()["autograde_preprocessors"].default()
+    ours.get(p, p) for p in Autograde.class_traits()["autograde_preprocessors"].default()
 ]
+# Everyone is graded and gets feedback (grader/course/everyone.py): a notebook that cannot be read
+# (truncated, nested too deep, not a notebook) scores 0 for its katas with the reason, rather than
+# nbgrader dropping the student's whole assignment; a course notebook not handed in is graded from the
+# student's kata .py files, or scores 0 with the reason. nbgrader has no setting for the converter
+# that `nbgrader autograde` uses, hence the assignment below.
+c.Autograde.exporter_class = KataNotebookExporter
+nbgrader.apps.autogradeapp.Autograde = KataAutograde
 # nbgrader warns "checksum has changed" for every released test cell with hidden tests;
 # this one warns only when a student edited a locked cell (grader/course/sanitize.py).
 c.Autograde.sanitize_preprocessors = [

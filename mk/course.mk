@@ -17,7 +17,13 @@ BATCH_OUT   ?= $(if $(filter $(COURSE)/submitted,$(SUBMISSIONS:/=)),$(COURSE)/ba
 JOBS        ?=
 # Extra `grader batch` flags, e.g. BATCH_FLAGS="--shard 1/2 --due 2026-12-01T23:59 --allow-weak-sandbox".
 BATCH_FLAGS ?=
-NBGRADER    = cd $(COURSE) && PATH="$(abspath $(VENV))/bin:$$PATH" "$(abspath $(VENV))/bin/nbgrader"
+# The late policy, the same for `make batch` and `make autograde` (nbgrader's late penalty, per
+# notebook: grader/course/late.py), in grader batch's flags, e.g.
+# LATE_FLAGS="--due 2026-12-01T23:59+01:00 --late-penalty 10%/day --late-cap 50%".
+LATE_FLAGS  ?=
+# The late flags reach nbgrader's late-penalty plugin (grader/course/late.py) through the environment.
+NBGRADER    = cd $(COURSE) && KATA_LATE_FLAGS='$(LATE_FLAGS)' KATA_LATE_BASE='$(CURDIR)' \
+              PATH="$(abspath $(VENV))/bin:$$PATH" "$(abspath $(VENV))/bin/nbgrader"
 
 notebooks: $(STAMP) ## regenerate course/source/ from solutions/ and rubric.toml (never edit it by hand)
 	$(PY) tools/make_notebooks.py
@@ -34,7 +40,7 @@ release: $(STAMP) ## nbgrader generate_assignment, then validate --invert: every
 	  fi; \
 	  echo "validate --invert: every test cell fails in the $$total unsolved release notebooks, as it must"
 
-sample-submissions: $(STAMP) ## ten sample students in course/submitted/, two of them hostile (needs make release)
+sample-submissions: $(STAMP) ## fifteen sample students in course/submitted/: hostile, broken, .py, missing, late (needs make release)
 	$(PY) tools/make_notebooks.py --samples --course $(COURSE)
 
 autograde: $(STAMP) ## nbgrader autograde lesson13, scores from the isolated grader (KATA_ALLOW_WEAK_SANDBOX=1 without the full sandbox)
@@ -51,7 +57,7 @@ gradebook: $(STAMP) ## nbgrader export: course/grades.csv, one row per student
 	@echo "wrote $(COURSE)/grades.csv"
 
 batch: $(STAMP) ## grade SUBMISSIONS=folder (one sub-folder per student) without nbgrader, JOBS=N in parallel
-	$(PY) -m grader batch $(SUBMISSIONS) $(if $(BATCH_OUT),--out $(BATCH_OUT)) $(if $(JOBS),--jobs $(JOBS)) $(BATCH_FLAGS)
+	$(PY) -m grader batch $(SUBMISSIONS) $(if $(BATCH_OUT),--out $(BATCH_OUT)) $(if $(JOBS),--jobs $(JOBS)) $(LATE_FLAGS) $(BATCH_FLAGS)
 
 clean-course: ## start the course over: remove gradebook.db, students' work, grades (keeps source/)
 	cd $(COURSE) && rm -rf gradebook.db gradebook.db-journal release source_with_tests downloaded \

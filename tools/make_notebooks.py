@@ -21,6 +21,7 @@ import argparse
 import copy
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -108,7 +109,19 @@ SAMPLES = {
     "wrong-helper": f"reference, but {WRONG_KATA}'s mse calls a helper, in a cell added above, that forgets the square",
     "colab": "the Colab notebooks (notebooks/, no test cells), solved: full marks",
     "stripped": "reference, re-saved by another editor: no cell metadata at all; full marks",
+    "broken": "reference, but minibatch.ipynb cut off half way (unreadable JSON): its katas 0, with the reason",
+    "deep": "reference, but backprop.ipynb is JSON nested 100,000 levels deep: its katas 0, with the reason",
+    "py-files": "no notebooks: the reference kata .py files (matmul.py, ...), graded from those",
+    "missing": "reference backprop.ipynb only, no minibatch.ipynb: its katas 0, with the reason",
+    "late": "reference, handed in {late} after SAMPLE_DUE: with LATE_FLAGS, the late penalty",
 }
+# Every sample carries nbgrader's timestamp.txt (as its exchange and `grader collect` write one):
+# on time, except the `late` student's. `make autograde` / `make batch` with
+# LATE_FLAGS="--due <SAMPLE_DUE> --late-penalty 10%/day" take 20 points off `late` (2 started days).
+SAMPLE_DUE = "2026-12-01T23:59+00:00"
+ON_TIME = "2026-12-01 10:00:00.000000 UTC"
+LATE_AT = "2026-12-03 10:00:00.000000 UTC"
+SAMPLES["late"] = SAMPLES["late"].format(late="34 hours")
 COLAB = ROOT / "notebooks"  # the Colab/Kaggle notebooks (make student-notebooks)
 # The cells the `added-cells` and `wrong-helper` students add (grader.intake.program grades every cell).
 HELPER_MATMUL = (
@@ -441,8 +454,25 @@ def expected_scores(student: str) -> dict[str, int]:
         "wrong-helper": (WRONG_KATA,),
         "colab": (),
         "stripped": (),
+        "broken": PARTS["minibatch"],
+        "deep": PARTS["backprop"],
+        "py-files": (),
+        "missing": PARTS["minibatch"],
+        "late": (),
     }[student]
     return {k: 0 if k in lost else spec.points for k, spec in katas().items()}
+
+
+def handed_in_text(student: str, part: str, nb: dict) -> str | None:
+    """The text of `part`.ipynb as `student` hands it in; None when they hand in none (see SAMPLES)."""
+    text = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+    if student == "broken" and part == "minibatch":
+        return text[: len(text) // 2]
+    if student == "deep" and part == "backprop":
+        return "[" * 100_000 + "]" * 100_000
+    if student == "py-files" or (student == "missing" and part == "minibatch"):
+        return None
+    return text
 
 
 def write_samples(course: Path = COURSE) -> list[str]:
@@ -457,8 +487,13 @@ def write_samples(course: Path = COURSE) -> list[str]:
         for path in sorted(release.glob("*.ipynb")):
             source = _read(course / "source" / ASSIGNMENT / path.name)
             handed = COLAB / path.name if student == "colab" else path
-            nb = sample_notebook(_read(handed), source, student)
-            (target / path.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+            text = handed_in_text(student, path.stem, sample_notebook(_read(handed), source, student))
+            if text is not None:
+                (target / path.name).write_text(text)
+        if student == "py-files":
+            for spec in _katas().values():
+                shutil.copy(ROOT / "solutions" / spec.filename, target / spec.filename)
+        (target / "timestamp.txt").write_text((LATE_AT if student == "late" else ON_TIME) + "\n")
         written.append(student)
     return written
 

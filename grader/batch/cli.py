@@ -291,7 +291,7 @@ def main(argv: list[str]) -> int:
     rows = [reports[s.name] for s in members if s.name in reports]
     write_atomic(out / gradebook.NAME, gradebook.gradebook_csv(rows))
     classreport.write(out, rows)
-    full = sum(r["score"] == r["max_score"] for r in rows)
+    full = sum(gradebook.total(r) == r["max_score"] for r in rows)  # after any late penalty
     print(
         f"graded {plural(len(pending), 'submission')}, {skipped} unchanged since their last report "
         f"({full} of {len(rows)} with full marks): {out / gradebook.NAME}, "

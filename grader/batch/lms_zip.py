@@ -299,5 +299,10 @@ def main(argv: list[str]) -> int:
     for sub in found.values():
         for note in sub.notes:
             print(note, file=sys.stderr)
+    if args.assignment:  # nbgrader's layout: say who does not fit the course's notebooks
+        from grader.course.fit import misfits
+
+        for line in misfits({s.student: list(s.files) for s in found.values()}):
+            print(line, file=sys.stderr)
     print(f"collected {plural(len(found), 'student')} into {args.out}")
     return 0

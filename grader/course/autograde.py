@@ -16,6 +16,12 @@ and the verdicts, so that the feedback also shows the student's own outputs; tha
 kernel is started by grader.course.kernel (sandboxed when the full sandbox is
 available), and the gradebook is restored if its code changed it (`GradebookGuard`).
 
+A notebook the student did not hand in, or one that cannot be read (grader.course.everyone
+puts a one-cell stand-in in its place), is judged from the student's submitted folder,
+never from the notebook: unreadable, each of its katas fails with the reason; missing,
+its katas are graded from the student's other files (kata `.py` files), or fail with
+"you did not hand in …".
+
 Registered in course/nbgrader_config.py in place of nbgrader's Execute.
 """
 
@@ -34,8 +40,9 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Int
 
+from grader.course.everyone import NOT_HANDED_IN, other_files, submitted_problem
 from grader.course.restore import TEST_SUFFIX, missing_test_cell, notes_cell, released_tests
-from grader.course.verdicts import Verdict, grade_notebook
+from grader.course.verdicts import Graded, Verdict, grade_folder, grade_notebook
 from grader.rubric import katas
 
 ALLOW_ENV = "KATA_ALLOW_WEAK_SANDBOX"
@@ -168,7 +175,12 @@ class KataExecute(Execute):
         if ids.get("db_url") and ids.get("notebook") and ids.get("assignment"):
             released = released_tests(str(ids["db_url"]), name, str(ids["assignment"]), set(katas()))
         missing = [kata for kata in released if kata not in cells]
-        graded = grade_notebook(nb, [*cells, *missing], name, self.jobs) if cells or missing else None
+        folder = self.submitted_folder(ids)
+        problem = submitted_problem(folder / f"{name}.ipynb") if folder is not None else None
+        if problem is None:
+            graded = grade_notebook(nb, [*cells, *missing], name, self.jobs) if cells or missing else None
+        else:
+            graded = self.grade_stand_in(folder, name, problem, [*cells, *missing])
         verdicts = dict(graded.verdicts) if graded else {}
         if note:
             verdicts = {k: Verdict(k, v.passed, f"{v.text}\n{note}") for k, v in verdicts.items()}
@@ -186,6 +198,29 @@ class KataExecute(Execute):
         for kata, cell in cells.items():
             cell.outputs = verdict_outputs(verdicts[kata])
         return nb, resources
+
+    def submitted_folder(self, ids: dict[str, Any]) -> Path | None:
+        """The student's folder in nbgrader's submitted/ for this notebook (None outside `nbgrader autograde`)."""
+        coursedir = getattr(getattr(self.parent, "parent", None), "coursedir", None)
+        if coursedir is None or not ids.get("student") or not ids.get("assignment"):
+            return None
+        return Path(coursedir.format_path(coursedir.submitted_directory, ids["student"], ids["assignment"]))
+
+    def grade_stand_in(self, folder: Path, name: str, problem: str, names: list[str]) -> Graded:
+        """The verdicts for the katas `names` of the notebook `name`, which is missing or unreadable.
+
+        Unreadable: each kata 0 with the reason. Missing: graded from the student's other
+        files (kata `.py` files, another notebook), or 0 when there are none.
+        """
+        course = sorted({f"{spec.notebook}.ipynb" for spec in katas().values()})
+        others = other_files(folder, course) if problem == NOT_HANDED_IN else []
+        if others:
+            graded = grade_folder(folder, names, self.jobs)
+            shown = ", ".join(others[:6]) + (", …" if len(others) > 6 else "")
+            return Graded(graded.verdicts, [f"no {name}.ipynb handed in: graded from {shown}", *graded.notes])
+        why = f"you did not hand in {name}.ipynb" if problem == NOT_HANDED_IN else problem
+        verdicts = {kata: Verdict(kata, False, f"{kata}: 0 points — {why}") for kata in names}
+        return Graded(verdicts, [])  # the stand-in's one cell says why
 
     def create_kernel_manager(self) -> Any:
         """nbclient's kernel manager, its kernel started through the sandboxing launcher."""

@@ -65,3 +65,15 @@ def grade_notebook(
         found = service(jobs or os.cpu_count() or 1).grade(path, katas, timeout_s)
     verdicts = {kata: Verdict(kata, v["passed"], v["text"]) for kata, v in found["verdicts"].items()}
     return Graded(verdicts, list(found.get("notes", [])))
+
+
+def grade_folder(folder: Path, katas: list[str], jobs: int = 0, timeout_s: float = 600) -> Graded:
+    """The verdicts on the katas `katas` from the files of a student's `folder` (kata `.py` files,
+    other notebooks), as `python -m grader FOLDER` grades them; for a course notebook not handed in.
+    Raises RuntimeError when the grader itself could not produce a verdict.
+    """
+    from grader.course.service import service
+
+    found = service(jobs or os.cpu_count() or 1).grade(Path(folder), katas, timeout_s)
+    verdicts = {kata: Verdict(kata, v["passed"], v["text"]) for kata, v in found["verdicts"].items()}
+    return Graded(verdicts, list(found.get("notes", [])))

@@ -2,7 +2,10 @@
 
 Nothing is executed here, and outputs are never read beyond JSON parsing: what a
 notebook's code is, kata by kata, is `grader.intake.program`'s rule, applied to
-the cells read here.
+the cells read here. `load_json` / `load_notebook` are the one guard on a notebook's
+JSON for every path that reads one (the intake of `python -m grader`, `grader batch`
+and Gradescope; nbgrader's course, grader.course.everyone): whatever the file holds,
+it is a notebook or a ValueError saying why not, never a crash.
 """
 
 from __future__ import annotations
@@ -13,20 +16,80 @@ import re
 from grader.intake.program import Cell
 
 MAX_NOTEBOOK_BYTES = 256 << 20  # read at all; its code is capped separately (program.MAX_CODE_BYTES)
+# Deeper JSON than this is refused: a notebook is about eight levels deep (cells, outputs, their
+# data), widget state a few more; Python's JSON decoder, nbformat's validator and every
+# recursive walk over the notebook fail with RecursionError long before a thousand levels.
+MAX_JSON_DEPTH = 100
 _PERCENT = re.compile(r"^# %%(.*)$")
 _FENCE = re.compile(r"^```\s*(\w*)(.*)$")
 _NBGRADER = re.compile(r"\bnbgrader=(\{.*\})")
 
 
-def parse(text: str, name: str) -> list[Cell]:
-    """The cells of a notebook's JSON text; ValueError naming `name` when it is not a notebook."""
+def _too_deep(raw: object) -> bool:
+    """Whether JSON data nests deeper than MAX_JSON_DEPTH (walked without recursion)."""
+    stack = [(raw, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return True
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def load_json(text: str, name: str) -> dict:
+    """A notebook's JSON object from its text; ValueError naming `name` when it is not a notebook.
+
+    The one guard on a notebook's JSON, whatever reads it (the intake, nbgrader's course):
+    malformed or truncated JSON, nesting deep enough to exhaust the decoder's recursion,
+    a top level that is not an object, `cells` that is not a list of cells (objects whose
+    `source` is text or a list of text) each become the same ValueError, with the reason.
+    """
     try:
         raw = json.loads(text)
-        cells = raw.get("cells", []) if isinstance(raw, dict) else None
-        if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
-            raise ValueError("its cells are not a list of cells")
-    except (ValueError, AttributeError) as exc:
-        raise ValueError(f"{name} is not a readable notebook ({exc})") from None
+    except RecursionError:
+        raise ValueError(f"{name} is not a readable notebook (its JSON is nested too deep to read)") from None
+    except (ValueError, MemoryError) as exc:
+        raise ValueError(f"{name} is not a readable notebook ({type(exc).__name__}: {exc})") from None
+    if not isinstance(raw, dict):
+        raise ValueError(
+            f"{name} is not a readable notebook (its JSON is a {type(raw).__name__}, not an object)"
+        )
+    if _too_deep(raw):
+        raise ValueError(
+            f"{name} is not a readable notebook (its JSON is nested more than {MAX_JSON_DEPTH} levels deep)"
+        )
+    cells = raw.get("cells", [])
+    if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
+        raise ValueError(f"{name} is not a readable notebook (its cells are not a list of cells)")
+    for number, cell in enumerate(cells, start=1):
+        source = cell.get("source", "")
+        if not isinstance(source, str) and not (
+            isinstance(source, list) and all(isinstance(s, str) for s in source)
+        ):
+            raise ValueError(f"{name} is not a readable notebook (the source of cell {number} is not text)")
+    return raw
+
+
+def load_notebook(data: bytes, name: str) -> dict:
+    """A notebook's JSON object from the bytes of the file `name`; ValueError saying why it is unreadable.
+
+    Refuses a file over MAX_NOTEBOOK_BYTES and one that is not text (grader.intake.decode);
+    the rest is `load_json`'s.
+    """
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        raise ValueError(f"{name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB: not read")
+    from grader.intake.decode import decode
+
+    decoded = decode(data, name)
+    if decoded.text is None:
+        raise ValueError(decoded.note)
+    return load_json(decoded.text, name)
+
+
+def parse(text: str, name: str) -> list[Cell]:
+    """The cells of a notebook's JSON text; ValueError naming `name` when it is not a notebook."""
+    cells = load_json(text, name).get("cells", [])
     found = []
     for number, cell in enumerate(cells, start=1):
         source = cell.get("source", "")
@@ -90,7 +153,7 @@ def _fence_metadata(rest: str) -> dict:
     found = _NBGRADER.search(rest)
     try:
         meta = json.loads(found.group(1)) if found else {}
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return meta if isinstance(meta, dict) else {}
 

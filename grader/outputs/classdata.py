@@ -2,10 +2,13 @@
 
 Built from the students' JSON reports alone (so `grader batch` and `grader merge`
 write the same), it has: the totals and their distribution; per kata how many
-attempted it, passed it, and the mean points; per check how many of those who
-attempted its kata failed it; the
-named mistakes ranked by how many students made each, with those students; the
-katas nobody attempted; late and missing submissions.
+attempted it (handed in code of their own for it: not the stub, not a notebook
+missing, unreadable or without its cell), passed it, and the mean points; per check
+how many of those who attempted its kata failed it; the named mistakes ranked by how
+many students made each, with those students, then one row per course notebook that
+students did not hand in or that could not be read ("did not hand in
+minibatch.ipynb": its katas, those students); the katas nobody attempted; how many
+have full marks after any late penalty; late and missing submissions.
 
 Each student's mistake in a kata is that of the kata's first failing check (the
 one their score table shows). Its message names the mistake on its second line
@@ -26,8 +29,17 @@ from typing import Any
 from grader.outputs import gradebook
 
 NOT_IMPLEMENTED = "not implemented yet"  # grader.engine's marker of an untouched stub
+# A kata whose notebook holds no cell for it (grader.intake.collect's Intake.missing), and one whose
+# notebook could not be read: the student handed in no code of that kata.
+_NO_CELL = re.compile(r"^no cell defines .+: add (?:it|them) to (\S+\.ipynb)\s*$")
+_UNREAD = re.compile(r"^(\S+\.ipynb) could not be graded: ")
 # Messages that say the kata was not handed in at all (a missing file, a notebook without it).
-_ABSENT = (re.compile(r"^\S+ is missing from "), re.compile(r"^\S+ is not in .*no solution cell"))
+_ABSENT = (
+    re.compile(r"^\S+ is missing from "),
+    re.compile(r"^\S+ is not in .*no solution cell"),
+    _NO_CELL,
+    _UNREAD,
+)
 _NUMBER = re.compile(r"(?<![A-Za-z_])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 _LOCATION = re.compile(r"^\S+\.(?:py|ipynb)(?:, cell \d+)?(?::\d+|, line \d+)?\s+")
 
@@ -39,6 +51,22 @@ def attempted(kata: dict[str, Any]) -> bool:
         return bool(kata["tests"])
     message = first["message"]
     return not message.startswith(NOT_IMPLEMENTED) and not any(p.search(message) for p in _ABSENT)
+
+
+def absent_notebook(kata: dict[str, Any], files: list[str]) -> str | None:
+    """`did not hand in X.ipynb` or `X.ipynb could not be read` when that is why a kata has no code; else None.
+
+    `files`: the files graded for the student (a notebook among them was handed in).
+    """
+    first = next((t for t in kata["tests"] if t["status"] != "passed"), None)
+    message = first["message"] if first is not None else ""
+    unread = _UNREAD.match(message)
+    if unread:
+        return f"{unread.group(1).rsplit('/', 1)[-1]} could not be read"
+    no_cell = _NO_CELL.match(message)
+    if no_cell and no_cell.group(1) not in {f.rsplit("/", 1)[-1] for f in files}:
+        return f"did not hand in {no_cell.group(1)}"
+    return None
 
 
 def mistake(message: str) -> str:
@@ -72,8 +100,15 @@ def build(reports: Iterable[dict[str, Any]]) -> dict[str, Any]:
     katas: dict[str, dict[str, Any]] = {}
     checks: dict[tuple[str, str], int] = {}
     mistakes: dict[tuple[str, str], dict[str, Any]] = {}
+    absent: dict[str, dict[str, Any]] = {}  # one row per notebook missing or unreadable
     for report in reports:
         for kata in report["katas"]:
+            why = absent_notebook(kata, report.get("files", []))
+            if why is not None:
+                entry = absent.setdefault(why, {"kata": [], "mistake": why, "students": [], "checks": []})
+                for listed, item in ((entry["students"], report["student"]), (entry["kata"], kata["name"])):
+                    if item not in listed:
+                        listed.append(item)
             row = katas.setdefault(
                 kata["name"],
                 {
@@ -108,7 +143,12 @@ def build(reports: Iterable[dict[str, Any]]) -> dict[str, Any]:
         row["pass_rate"] = round(row["passed"] / n, 4) if n else 0.0
         row["mean"] = round(statistics.fmean(points), 2) if points else 0.0
         kata_rows.append(row)
+    # The named mistakes first, then the notebooks not handed in or unreadable (one row each).
     ranked = sorted(mistakes.values(), key=lambda m: (-len(m["students"]), m["kata"], m["mistake"]))
+    ranked += [
+        {**m, "kata": ", ".join(m["kata"])}
+        for m in sorted(absent.values(), key=lambda m: (-len(m["students"]), m["mistake"]))
+    ]
     return {
         "students": n,
         "max_score": max_score,
@@ -116,6 +156,7 @@ def build(reports: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "partial": "; ".join(sorted({r["partial"] for r in reports if r.get("partial")})),
         "mean": round(statistics.fmean(totals), 2) if totals else 0.0,
         "median": statistics.median(totals) if totals else 0.0,
+        "full_marks": sum(t == r["max_score"] for r, t in zip(reports, totals, strict=True)),
         "totals": {r["student"]: t for r, t in zip(reports, totals, strict=True)},
         "distribution": _histogram(totals, max_score),
         "katas": kata_rows,
@@ -130,5 +171,11 @@ def build(reports: Iterable[dict[str, Any]]) -> dict[str, Any]:
             for r in reports
             if r.get("late") == "yes"
         ],
-        "missing": [r["student"] for r in reports if not r.get("files") and "files" in r],
+        "missing": [
+            r["student"]
+            for r in reports
+            if not r.get("files")
+            and "files" in r
+            and not any(r["student"] in m["students"] for m in absent.values())
+        ],
     }

@@ -1,9 +1,10 @@
 """The class report: `class-report.json`, `.md` and `.html` next to the gradebook.
 
 The data comes from `classdata.build`; this module renders it. The HTML page is
-self-contained and reads offline: its two plots (the distribution of totals, the
-pass rate per kata) are PNGs drawn with matplotlib's Agg backend and inlined as
-base64, with no external CSS, script or font. The Markdown twin has the same
+self-contained and reads offline: the named mistakes come first, then its two
+plots (the distribution of totals, the pass rate per kata), PNGs drawn with
+matplotlib's Agg backend and inlined as base64, with no external CSS, script or
+font; Markdown's `code` spans in messages show as code. The Markdown twin has the same
 tables without the plots.
 """
 
@@ -29,10 +30,19 @@ def _pct(rate: float) -> str:
 
 
 def _summary(data: dict[str, Any]) -> str:
+    full = f" · {data['full_marks']} with full marks" if "full_marks" in data else ""
     return (
         f"{plural(data['students'], 'student')} · mean {data['mean']:g}/{data['max_score']:g} · "
-        f"median {data['median']:g}/{data['max_score']:g}"
+        f"median {data['median']:g}/{data['max_score']:g}{full}"
     )
+
+
+def _cell(text: str) -> str:
+    """A table cell's text as HTML: escaped, Markdown's `code` spans as <code>."""
+    parts = html.escape(text).split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: no code span
+        return html.escape(text)
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
 
 
 def _tables(data: dict[str, Any]) -> list[tuple[str, str, list[str], list[list[str]]]]:
@@ -162,21 +172,21 @@ def to_html(data: dict[str, Any]) -> str:
         out.append(f"<p>Late policy: {esc(data['policy'])}</p>")
     for title_, items in _lists(data):
         out.append(f"<p><strong>{esc(title_)}:</strong> {esc(', '.join(items)) if items else 'none'}</p>")
-    if data["students"]:
-        for alt, png in plots(data):
-            out.append(f'<img alt="{esc(alt)}" src="data:image/png;base64,{png}">')
     for slug, title_, header, rows in _tables(data):
         out.append(f"<h2>{esc(title_)}</h2>")
         if not rows:
             out.append("<p>none</p>")
-            continue
-        out.append(
-            f'<table id="{slug}"><thead><tr>'
-            + "".join(f"<th>{esc(h)}</th>" for h in header)
-            + "</tr></thead><tbody>"
-        )
-        out += ["<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows]
-        out.append("</tbody></table>")
+        else:
+            out.append(
+                f'<table id="{slug}"><thead><tr>'
+                + "".join(f"<th>{esc(h)}</th>" for h in header)
+                + "</tr></thead><tbody>"
+            )
+            out += ["<tr>" + "".join(f"<td>{_cell(c)}</td>" for c in row) + "</tr>" for row in rows]
+            out.append("</tbody></table>")
+        if slug == "mistakes" and data["students"]:  # the plots after the named mistakes
+            for alt, png in plots(data):
+                out.append(f'<img alt="{esc(alt)}" src="data:image/png;base64,{png}">')
     out.append("</body></html>")
     return "\n".join(out) + "\n"
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from tests.browser import chromium, needs_browser
-from tests.corpus import load_mistakes
+from tests.corpus import apply, load_mistakes
 from tests.project.test_class_report import REPO, make_class
 
 
@@ -15,6 +16,10 @@ from tests.project.test_class_report import REPO, make_class
 def test_class_report_renders_offline_with_its_plots_and_the_right_students(tmp_path: Path) -> None:
     subs = tmp_path / "subs"
     made = make_class(subs)
+    # One more, whose mistake's message names code (`x`): the page shows it as code.
+    made["fay"] = "relu modifies its input"
+    shutil.copytree(REPO / "solutions", subs / "fay", ignore=shutil.ignore_patterns("__pycache__"))
+    apply({m["name"]: m for m in load_mistakes()}[made["fay"]], subs / "fay")
     out = tmp_path / "out"
     result = subprocess.run(
         [sys.executable, "-m", "grader", "batch", str(subs), "--out", str(out), "--jobs", "2"],
@@ -42,6 +47,12 @@ def test_class_report_renders_offline_with_its_plots_and_the_right_students(tmp_
         rows = page.eval_on_selector_all(
             "table#mistakes tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.innerText))"
         )
+        # The named mistakes come before the plots; code in them reads as code, no backticks.
+        first = (
+            "document.querySelector('table#mistakes').compareDocumentPosition(document.querySelector('img'))"
+        )
+        assert page.evaluate(f"({first} & Node.DOCUMENT_POSITION_FOLLOWING) !== 0")
+        codes = page.eval_on_selector_all("table#mistakes code", "cs => cs.map(c => c.innerText)")
         assert problems == []
         assert [u for u in requests if not u.startswith(("file:", "data:"))] == []  # nothing fetched
 
@@ -50,5 +61,9 @@ def test_class_report_renders_offline_with_its_plots_and_the_right_students(tmp_
         students = ", ".join(sorted(s for s, n in made.items() if n == name))
         assert (entries[name]["kata"], students) in found, (name, rows)
         row = next(r for r in rows if r[1] == entries[name]["kata"])
-        assert entries[name]["message"] in row[2] and row[0] == str(len(students.split(", ")))
-    assert len(rows) == 2
+        assert entries[name]["message"].replace("`", "") in row[2] and row[0] == str(
+            len(students.split(", "))
+        )
+    assert len(rows) == 3
+    assert not any("`" in cell for row in rows for cell in row), rows
+    assert "x" in codes, codes  # fay's `x`, as code

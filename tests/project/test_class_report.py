@@ -243,3 +243,50 @@ def test_batch_writes_the_class_report_and_applies_the_late_policy(tmp_path: Pat
         "Late policy: due 2026-12-02 00:00+00:00; late: 10% per started day"
         in (out / "class-report.md").read_text()
     )
+
+
+def _no_code(report: dict, notebook: str, message: str) -> dict:
+    """`report` with every kata of the course notebook `notebook` failing with `message` (no code)."""
+    for k in report["katas"]:
+        if katas()[k["name"]].notebook == notebook:
+            k["score"] = 0
+            k["tests"] = [{"name": t, "status": "error", "message": message} for t in ("rules", "values")]
+    report["score"] = sum(k["score"] for k in report["katas"])
+    return report
+
+
+def test_missing_or_unreadable_notebooks_are_one_row_and_no_attempt(tmp_path: Path) -> None:
+    minibatch = [k for k, spec in katas().items() if spec.notebook == "minibatch"]
+    no_cell = "no cell defines `nll` or `cross_entropy`: add them to minibatch.ipynb"
+    unread = (
+        "lesson13/minibatch.ipynb could not be graded: it is not a readable notebook (JSONDecodeError: x)"
+    )
+    backticks = "`w.g` is off: max abs error 3.1\n  expected [1]\n  got [2]"
+    reports = [
+        _report("ada", {"lin_grad": [("lesson", backticks)]}, files=["backprop.ipynb", "minibatch.ipynb"]),
+        _no_code(_report("ann", files=["lesson13/backprop.ipynb"]), "minibatch", no_cell),
+        _no_code(_report("bob", files=["backprop.ipynb"]), "minibatch", no_cell),
+        _no_code(_report("cy", files=["lesson13/backprop.ipynb"]), "minibatch", unread),
+        # Handed in and scored 100, but 20 points late: no full marks.
+        _report("dee", late="yes", late_by="1 d", penalty=20, total=80),
+        _report("eve"),
+    ]
+    data = classdata.build(reports)
+    rows = [(m["mistake"], m["kata"], m["students"]) for m in data["mistakes"]]
+    assert rows == [  # the named mistake first, then one row per notebook, not one per kata
+        ("`w.g` is off: max abs error …", "lin_grad", ["ada"]),
+        ("did not hand in minibatch.ipynb", ", ".join(minibatch), ["ann", "bob"]),
+        ("minibatch.ipynb could not be read", ", ".join(minibatch), ["cy"]),
+    ]
+    by_kata = {k["name"]: k for k in data["katas"]}
+    for kata in minibatch:  # ada, dee and eve handed in code for them; ann, bob and cy did not
+        assert by_kata[kata]["attempted"] == 3, kata
+    assert not any(c["kata"] in minibatch for c in data["checks"])  # nobody failed checks they never ran
+    assert data["full_marks"] == 1 and data["missing"] == []  # eve; dee is at 80 after the penalty
+
+    page = classreport.write(tmp_path, reports).read_text()
+    assert "<code>w.g</code> is off" in page and "`" not in page
+    assert page.index('id="mistakes"') < page.index("<img") < page.index('id="katas"')
+    assert "1 with full marks" in page
+    md = (tmp_path / "class-report.md").read_text()
+    assert "| 2 | " + ", ".join(minibatch) + " | did not hand in minibatch.ipynb | ann, bob |  |" in md

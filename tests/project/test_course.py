@@ -9,7 +9,9 @@ students included (their solution cells fake verdicts or end the kernel).
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import datetime
 import json
 import os
 import re
@@ -17,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -98,6 +101,31 @@ def _make(target: str, course: Path, timeout: int, *args: str, weak_ok: bool = T
     return result.stdout + result.stderr
 
 
+@contextlib.contextmanager
+def _batch_beside(course: Path, tmp_path: Path, *flags: str) -> Iterator[Path]:
+    """`grader batch` over course/submitted/ in the background while the block runs nbgrader;
+    the batch output folder. One job: nbgrader keeps the other core busy; it must end with 0."""
+    out, log_path = tmp_path / "batch", tmp_path / "batch.log"
+    command = [sys.executable, "-m", "grader", "batch", str(course / "submitted"), "--out", str(out)]
+    command.append("--allow-weak-sandbox")  # every row then says the sandbox was not full
+    with log_path.open("w") as log:
+        batch = subprocess.Popen(
+            [*command, "--jobs", "1", *flags], cwd=REPO, stdout=log, stderr=subprocess.STDOUT, text=True
+        )
+        try:
+            yield out
+            assert batch.wait(timeout=300) == 0, log_path.read_text()[-3000:]
+        finally:
+            if batch.poll() is None:
+                batch.kill()
+
+
+def _rows(path: Path, key: str) -> dict[str, dict[str, str]]:
+    """A CSV's rows by the column `key` (nbgrader's `student_id`, batch's `student`)."""
+    with path.open() as f:
+        return {row[key]: row for row in csv.DictReader(f)}
+
+
 def _nbgrader_grades(course: Path) -> dict[str, dict[str, float]]:
     """student -> kata -> points, from gradebook.db."""
     from nbgrader.api import Gradebook
@@ -136,6 +164,11 @@ def _add_magics_student(course: Path) -> None:
             added = [new_code_cell(source, id=cell_id) for cell_id, source in MAGIC_CELLS.items()]
             nb["cells"][1:1] = added
         (target / path.name).write_text(json.dumps(nb))
+
+
+# The samples that hand in no notebook, a broken one, or late (test_course_grades_everyone below):
+# nbgrader warns about each of them (the file it could not read, the notebook not handed in).
+EVERYONE = ("broken", "deep", "py-files", "missing", "late")
 
 
 def _expected(student: str) -> dict[str, int]:
@@ -186,18 +219,7 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
     assert sorted(p.name for p in (course / "submitted").iterdir()) == students
 
     # The isolated grader on the same notebooks, while nbgrader autogrades.
-    batch_out = tmp_path / "batch"
-    batch_log = (tmp_path / "batch.log").open("w")
-    command = [sys.executable, "-m", "grader", "batch", str(course / "submitted"), "--out", str(batch_out)]
-    command.append("--allow-weak-sandbox")  # every row then says the sandbox was not full
-    batch = subprocess.Popen(
-        [*command, "--jobs", "1"],  # one job: nbgrader keeps the other core busy
-        cwd=REPO,
-        stdout=batch_log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    with _batch_beside(course, tmp_path) as batch_out:
         if not current().full:  # no full sandbox here: the plain command must refuse to grade
             out = _make(
                 "autograde", course, 120, "NBGRADER_FLAGS=--student reference", weak_ok=False, ok=False
@@ -211,11 +233,14 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
         # restored in every other test cell, SQLAlchemy, the kernel: none of it.
         assert not any(noise in out for noise in NOISE), out[-3000:]
         edited = f"tampered/backprop.ipynb: cell {make_notebooks.TAMPERED_KATA}-test: its source was edited"
-        assert [edited in line for line in _warnings(out)] == [True], out[-3000:]
+        warned = [line for line in _warnings(out) if not any(f"/{s}/" in line for s in EVERYONE)]
+        assert [edited in line for line in warned] == [True], out[-3000:]
         # The students whose code acts in a kernel, again with the notebook run for the
         # feedback: the sandboxed kernel (grader.course.kernel) cannot write to gradebook.db
         # as hostile's code tries; without the full sandbox it can, and KataExecute puts it back.
-        kernel_run = "reference,stubs,tampered,mse-broadcast,colab,stripped"
+        kernel_run = ",".join(
+            ["reference", "stubs", "tampered", "mse-broadcast", "colab", "stripped", *EVERYONE]
+        )
         flags = f"NBGRADER_FLAGS=--force --KataExecute.run_notebook=True --CourseDirectory.student_id_exclude={kernel_run}"
         out = _make("autograde", course, 600, flags)
         restored = out.count("changed the gradebook while the notebook ran: restored it")
@@ -227,15 +252,9 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
             feedback = pool.submit(_make, "feedback", course, 120)
             _make("gradebook", course, timeout=120)
             assert not any(noise in feedback.result() for noise in NOISE)
-        assert batch.wait(timeout=300) == 0, (tmp_path / "batch.log").read_text()[-3000:]
-    finally:
-        if batch.poll() is None:
-            batch.kill()
-        batch_log.close()
 
     # nbgrader's CSV: the total of every sample student.
-    with (course / "grades.csv").open() as f:
-        rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    rows = _rows(course / "grades.csv", "student_id")
     assert sorted(rows) == students
     for student in students:
         expected = _expected(student)
@@ -243,8 +262,7 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
         assert float(rows[student]["max_score"]) == 100, student
 
     # Kata by kata: nbgrader's gradebook, the expected scores and the isolated grader agree.
-    with (batch_out / "gradebook.csv").open() as f:
-        isolated = {row["student"]: row for row in csv.DictReader(f)}
+    isolated = _rows(batch_out / "gradebook.csv", "student")
     nbgrader = _nbgrader_grades(course)
     for student in students:
         expected = _expected(student)
@@ -349,6 +367,89 @@ def test_course_workflow_end_to_end(tmp_path: Path) -> None:
                     first = verdict.strip().splitlines()[0]  # names the kata and the check
                     assert page.count(first) == 1, (student, first)
     print(f"course workflow: {time.monotonic() - start:.0f} s")
+
+
+LATE_FLAGS = f"--due {make_notebooks.SAMPLE_DUE} --late-penalty 10%/day"
+LATE_PENALTY = 20  # the `late` sample: 34 hours late, 2 started days at 10% of 100
+
+
+def test_course_grades_everyone_with_feedback_and_batchs_late_policy(tmp_path: Path) -> None:
+    """The samples nbgrader alone would drop or zero, and the late one, with the same late flags
+    for `make autograde` and `grader batch`: every student graded kata by kata as batch grades
+    them, a feedback page for every notebook saying why, totals after the penalty that agree."""
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(REPO / "course" / "nbgrader_config.py", course)
+    shutil.copytree(REPO / "course" / "source", course / "source")
+    _make("release", course, timeout=240)
+    _make("sample-submissions", course, timeout=120)
+    students = ["reference", *EVERYONE]
+    for folder in (course / "submitted").iterdir():
+        if folder.name not in students:
+            shutil.rmtree(folder)
+
+    with _batch_beside(course, tmp_path, *LATE_FLAGS.split()) as batch_out:
+        out = _make("autograde", course, 600, f"LATE_FLAGS={LATE_FLAGS}")
+        assert "Removing failed" not in out and "There was an error" not in out, out[-3000:]
+        assert "late/backprop: late penalty 20" in out, out[-3000:]
+        _make("feedback", course, timeout=240)
+        _make("gradebook", course, timeout=120)
+
+    rows = _rows(course / "grades.csv", "student_id")
+    isolated = _rows(batch_out / "gradebook.csv", "student")
+    nbgrader = _nbgrader_grades(course)
+    assert sorted(rows) == sorted(students)
+    for student in students:
+        expected = make_notebooks.expected_scores(student)
+        penalty = LATE_PENALTY if student == "late" else 0
+        assert nbgrader[student] == expected, student
+        assert {k: int(isolated[student][k]) for k in katas()} == expected, student
+        assert float(rows[student]["raw_score"]) == sum(expected.values()), student
+        assert float(rows[student]["score"]) == sum(expected.values()) - penalty, student
+        assert float(isolated[student]["total"]) == sum(expected.values()) - penalty, student
+    assert float(rows["late"]["late_submission_penalty"]) == LATE_PENALTY
+
+    def compared(batch_csv: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "grader", "compare", str(course / "grades.csv"), str(batch_csv)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    agreed = compared(batch_out / "gradebook.csv")
+    assert (
+        agreed.returncode == 0 and agreed.stdout.strip() == f"0 disagreements among {len(students)} students"
+    )
+    # Batch without the late flags (as nbgrader was before): compare says who, after penalties.
+    lenient = tmp_path / "lenient.csv"
+    lenient.write_text((batch_out / "gradebook.csv").read_text().replace(",80,", ",100,", 1))
+    assert _rows(lenient, "student")["late"]["total"] == "100"
+    differs = compared(lenient)
+    assert differs.returncode == 1 and "late: nbgrader 80, batch 100" in differs.stdout, differs.stdout
+
+    # Every student has a feedback page for each notebook, saying why where a notebook was not graded.
+    why = {
+        ("deep", "backprop"): ["could not be read, so its katas score 0", "nested too deep to read"],
+        ("broken", "minibatch"): ["could not be read, so its katas score 0", "JSONDecodeError"],
+        ("missing", "minibatch"): [
+            "You did not hand in minibatch.ipynb",
+            "you did not hand in minibatch.ipynb",
+        ],
+        ("py-files", "backprop"): ["You did not hand in backprop.ipynb", "graded from lin.py", "✔ matmul"],
+        ("py-files", "minibatch"): ["You did not hand in minibatch.ipynb", "✔ training_loop"],
+    }
+    for student in students:
+        for part, part_katas in make_notebooks.PARTS.items():
+            page = _page_text(course / "feedback" / student / ASSIGNMENT / f"{part}.html")
+            for kata in part_katas:
+                assert f"{kata}-test" in page, (student, part, kata)
+            for text in why.get((student, part), []):
+                assert text in page, (student, part, text, page[-2000:])
+    assert "Late submission penalty" in _page_text(
+        course / "feedback" / "late" / ASSIGNMENT / "backprop.html"
+    )
 
 
 # -- KataExecute without a kernel: the sandbox rule and how nbgrader scores a verdict -----
@@ -632,3 +733,161 @@ def test_the_zip_collect_recipe_takes_the_newest_resubmission_and_the_platforms_
     }
     docs = (REPO / "docs" / "instructors.md").read_text()
     assert all(arg in docs for arg in ZIP_COLLECT_PLUGINS) and CANVAS_REGEXP in docs
+
+
+# -- everyone graded: unreadable, missing and .py hand-ins; batch's late policy; compare ------
+
+
+def test_a_submitted_notebook_that_cannot_be_read_has_a_stand_in_with_the_reason(tmp_path: Path) -> None:
+    from grader.course.everyone import NOT_HANDED_IN, KataNotebookExporter, stand_in, submitted_problem
+
+    good = tmp_path / "backprop.ipynb"
+    good.write_text(make_notebooks.notebook_text("backprop"))
+    broken = tmp_path / "minibatch.ipynb"
+    broken.write_text(make_notebooks.notebook_text("minibatch")[:500])  # cut off: JSONDecodeError
+    deep = tmp_path / "deep.ipynb"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    no_version = tmp_path / "bare.ipynb"
+    no_version.write_text('{"cells": [], "nbformat": 99}')  # JSON fine, nbformat refuses it
+    assert submitted_problem(good) is None
+    assert submitted_problem(tmp_path / "absent.ipynb") == NOT_HANDED_IN
+    assert "minibatch.ipynb is not a readable notebook (JSONDecodeError" in str(submitted_problem(broken))
+    assert "nested too deep" in str(submitted_problem(deep))
+    assert str(submitted_problem(no_version)).startswith("bare.ipynb is not a readable notebook")
+
+    exporter = KataNotebookExporter()
+    for path in (broken, deep, tmp_path / "absent.ipynb"):
+        text, resources = exporter.from_filename(str(path))  # the notebook's JSON, as nbgrader writes it
+        [cell] = json.loads(text)["cells"]
+        assert cell["cell_type"] == "markdown" and resources["metadata"]["name"] == path.stem
+    text, _ = exporter.from_filename(str(good))  # a readable notebook is itself
+    assert len(json.loads(text)["cells"]) == len(json.loads(good.read_text())["cells"])
+    utf16 = tmp_path / "utf16.ipynb"  # read as grader batch reads it (nbgrader alone: UnicodeDecodeError)
+    utf16.write_bytes(good.read_text().encode("utf-16"))
+    assert submitted_problem(utf16) is None
+    assert json.loads(exporter.from_filename(str(utf16))[0]) == json.loads(text)
+    assert "could not be read, so its katas score 0" in stand_in("deep", "why")["cells"][0]["source"]
+    assert "You did not hand in `x.ipynb`" in stand_in("x", NOT_HANDED_IN)["cells"][0]["source"]
+
+
+def test_an_unreadable_or_missing_notebook_gets_each_kata_a_zero_with_the_reason(tmp_path: Path) -> None:
+    from grader.course.autograde import KataExecute
+    from grader.course.everyone import NOT_HANDED_IN
+
+    katas_ = list(make_notebooks.PARTS["minibatch"])
+    (tmp_path / "backprop.ipynb").write_text("{}")  # a course notebook is no "other file"
+    (tmp_path / "timestamp.txt").write_text("2026-12-01 10:00:00.000000 UTC\n")
+    why = "minibatch.ipynb is not a readable notebook (its JSON is nested too deep to read)"
+    for problem, text in ((why, why), (NOT_HANDED_IN, "you did not hand in minibatch.ipynb")):
+        graded = KataExecute().grade_stand_in(tmp_path, "minibatch", problem, katas_)
+        assert list(graded.verdicts) == katas_
+        for kata, verdict in graded.verdicts.items():
+            assert not verdict.passed and verdict.text == f"{kata}: 0 points — {text}"
+
+
+def test_the_late_penalty_shared_over_notebooks_adds_up_to_batchs() -> None:
+    from grader.batch import due
+    from grader.course.late import KataLatePenalty, notebook_penalty, policy_from_flags
+
+    policy = policy_from_flags("--due 2026-12-01T23:59+00:00 --late-penalty 10%/day --late-cap 50%", [])
+    plugin = KataLatePenalty(flags="x")
+    cases = [(57, 43), (57, 0), (0, 43), (10, 5), (57, 30)]
+    for late_at in ("2026-12-02T10:00+00:00", "2026-12-04T10:00+00:00", "2026-12-30T10:00+00:00"):
+        when = datetime.datetime.fromisoformat(late_at)
+        for backprop, minibatch in cases:
+            scores = {"backprop": (backprop, 57), "minibatch": (minibatch, 43)}
+            shares = [plugin.penalty_for(policy, "ann", when, scores, nb) for nb in ("backprop", "minibatch")]
+            batch = policy.apply("ann", late_at, backprop + minibatch, 100)
+            assert sum(shares) == batch["penalty"], (late_at, backprop, minibatch, shares)
+            assert shares[0] <= backprop and shares[1] <= minibatch
+    # No credit after a date: every notebook pays its whole score.
+    harsh = policy_from_flags("--due 2026-12-01T23:59+00:00 --no-credit-after 2026-12-03T00:00+00:00", [])
+    when = datetime.datetime(2026, 12, 4, tzinfo=datetime.UTC)
+    scores = {"backprop": (50.0, 57.0), "minibatch": (43.0, 43.0)}
+    assert [plugin.penalty_for(harsh, "ann", when, scores, nb) for nb in sorted(scores)] == [50, 43]
+    assert notebook_penalty(30, [57, 43], 1) == 0 and notebook_penalty(70, [57, 43], 1) == 13
+    # An extension moves that student's deadline, as in batch; a stray flag is refused.
+    assert isinstance(policy, due.Policy)
+    with pytest.raises(ValueError, match="--jobs is not a late-policy flag"):
+        policy_from_flags("--due 2026-12-01T23:59 --jobs 2", [])
+    with pytest.raises(ValueError, match="need --due"):
+        policy_from_flags("--late-penalty 10%/day", [])
+
+
+NBGRADER_EXPORT = (
+    "assignment,duedate,timestamp,student_id,last_name,first_name,email,"
+    "raw_score,late_submission_penalty,score,max_score\n"
+)
+
+
+def test_compare_compares_totals_after_late_penalties(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from grader.batch.scheduler import zero_report
+    from grader.outputs import compare, gradebook
+
+    def report(student: str, score: int, penalty: int) -> dict[str, Any]:
+        base = {**zero_report(student, ""), "score": score, "total": score - penalty, "penalty": penalty}
+        return {**base, "late": "yes" if penalty else "no"}
+
+    batch = tmp_path / "gradebook.csv"
+    batch.write_text(gradebook.gradebook_csv([report("ann", 100, 20), report("bob", 90, 0)]))
+    agree = tmp_path / "agree.csv"
+    agree.write_text(NBGRADER_EXPORT + "lesson13,,,ann,,,,100,20,80,100\nlesson13,,,bob,,,,90,0,90,100\n")
+    assert compare.main([str(agree), str(batch)]) == 0
+    assert capsys.readouterr().out.strip() == "0 disagreements among 2 students"
+    # nbgrader without the late penalty: the same raw scores, yet the totals differ, and it says so.
+    unpenalised = tmp_path / "unpenalised.csv"
+    unpenalised.write_text(
+        NBGRADER_EXPORT + "lesson13,,,ann,,,,100,0,100,100\nlesson13,,,bob,,,,90,0,90,100\n"
+    )
+    assert compare.main([str(unpenalised), str(batch)]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "ann: nbgrader 100, batch 80 (before late penalties: nbgrader 100, batch 100)",
+        "1 disagreement among 2 students",
+    ]
+
+
+def test_collect_names_the_submissions_that_do_not_fit_the_course_notebooks(tmp_path: Path) -> None:
+    import zipfile
+
+    from grader.course.fit import misfits
+
+    assert misfits({"ann": ["backprop.ipynb", "minibatch.ipynb"]}) == []
+    lines = misfits(
+        {
+            "ann": ["backprop.ipynb", "minibatch.ipynb"],
+            "bob": ["matmul.py", "lin.py"],
+            "cy": ["backprop.ipynb"],
+        }
+    )
+    assert lines[:2] == [
+        "bob: no backprop.ipynb or minibatch.ipynb (handed in: lin.py, matmul.py)",
+        "cy: no minibatch.ipynb (handed in: backprop.ipynb)",
+    ]
+    assert lines[2].startswith("2 of 3 submissions do not fit the course's notebooks")
+    download = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(download, "w") as archive:
+        archive.writestr("ann_4411_9981_backprop.ipynb", "{}")
+        archive.writestr("ann_4411_9981_minibatch.ipynb", "{}")
+        archive.writestr("bob_4412_9982_matmul.py", "x = 1\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "collect",
+            str(download),
+            "--from",
+            "canvas",
+            "--out",
+            str(tmp_path / "s"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "bob: no backprop.ipynb or minibatch.ipynb (handed in: matmul.py)" in result.stderr
+    assert "ann:" not in result.stderr
