@@ -1,0 +1,367 @@
+"""Which statements of a kata's source run when its public names are called.
+
+The static rules (grader/rules.py) judge the code that implements a kata, not
+the code that checks it. `reached` reads a kata file (or the cells file a
+notebook becomes, see grader/intake/program.py) without running it and returns
+its module-level statements that the kata's public names reach:
+
+- every statement that binds a reached name (`def`, `class`, assignment with
+  its right-hand side, import, `for` / `with` / `except` target, `global`
+  assignment in a function), wherever it is in the file;
+- every statement that may change a reached name's value in place: it uses the
+  name other than by calling it (`_cache.append(a @ b)`, `matmul.x = ...`,
+  `L = [Lin]`); a name only imported (a module) changes only by assignment to
+  it or to its attributes, so `torch.allclose(...)` leaves `torch` alone;
+- the module-level names a reached statement reads (in its body, decorators,
+  default arguments, base classes) or binds are reached in turn: the public
+  names are reached to begin with.
+
+What the kata is handed at import time counts too: a call of a reached name
+in other code (`matmul(x, y)`) judges its argument expressions and the
+statements that bind or change `x` and `y` in place.
+
+When in doubt, judge: a statement that reads or writes names the source does
+not spell (`globals()`, `exec`, `setattr`, `sys.modules`, `__dict__`, ...) is
+judged, and when the kata's own code does that, the whole file is judged.
+Only statements that merely *use* the kata stay outside: an
+`if __name__ == "__main__":` block, a cell that calls the kata and compares
+with `a @ b`, an autograd check, a timing loop.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import symtable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+# Names and attributes that read or write a namespace the source does not spell out.
+_DYNAMIC_NAMES = {
+    "globals", "vars", "locals", "exec", "eval", "compile", "__import__", "setattr", "delattr",
+    "builtins", "__builtins__", "importlib", "inspect", "gc", "ctypes",
+}  # fmt: skip
+_DYNAMIC_ATTRS = {
+    "__dict__", "__globals__", "__code__", "__defaults__", "__kwdefaults__", "__closure__",
+    "__class__", "__bases__", "__mro__", "__builtins__", "__setattr__", "__getattribute__",
+    "__func__", "__self__", "__wrapped__", "modules", "f_globals", "f_locals", "f_back",
+    "f_builtins", "get_referrers", "get_referents", "get_objects",
+}  # fmt: skip
+# Methods that change the object they are called on (besides torch's in-place `name_`).
+_MUTATORS = {"append", "extend", "insert", "update", "setdefault", "add", "pop", "clear", "remove"}
+_TIMING = {"timeit", "repeat", "Timer"}  # timeit's functions, which only read the globals they get
+_CELL = re.compile(r"^# %% \[cell \d+[^\]\n]*\]$")
+
+
+@dataclass
+class Unit:
+    """One module-level statement (or the header of a compound one) and its names."""
+
+    node: ast.AST
+    source: str  # the text its line numbers and source segments refer to
+    reads: set[str] = field(default_factory=set)  # module-level names it reads
+    binds: set[str] = field(default_factory=set)  # module-level names it binds
+    star: bool = False  # `from x import *`: binds names nobody can list
+    dynamic: bool = False  # reads or writes names it does not spell
+    only_imports: bool = False  # an import statement: it binds modules and what they hold
+
+
+@dataclass
+class Reach:
+    """What `reached` found: the statements to judge, and loose expressions handed to the kata."""
+
+    units: list[Unit]
+    arguments: list[tuple[ast.AST, str]]  # (expression, its source) passed to the kata
+    whole_file: bool  # the kata's code reads names it does not spell: everything is judged
+
+
+def parse_units(source: str, cells_file: bool = False) -> list[Unit] | None:
+    """The module-level units of a source (None when it does not parse).
+
+    A cells file is parsed cell by cell (a cell that does not parse is not run
+    either, so it is skipped); line numbers stay those of the whole text.
+    """
+    chunks = list(_cells(source)) if cells_file else [source]
+    units: list[Unit] = []
+    for chunk in chunks:
+        try:
+            tree = ast.parse(chunk)
+        except SyntaxError:
+            if not cells_file:
+                return None
+            continue
+        for node in _flatten(tree.body):
+            units.append(_unit(node, chunk))
+    return units
+
+
+def _cells(text: str) -> Iterator[str]:
+    """Each cell of a cells file, padded with newlines so its line numbers are the file's."""
+    lines = text.splitlines()
+    markers = [i for i, line in enumerate(lines) if _CELL.match(line)]
+    for k, first in enumerate(markers):
+        last = markers[k + 1] if k + 1 < len(markers) else len(lines)
+        yield "\n" * (first + 1) + "\n".join(lines[first + 1 : last]) + "\n"
+
+
+def _flatten(body: list[ast.stmt]) -> Iterator[ast.AST]:
+    """Module-level statements, looking into compound statements (their headers apart)."""
+    for node in body:
+        if isinstance(node, ast.If | ast.While):
+            yield ast.Expr(node.test, lineno=node.lineno, col_offset=node.col_offset)
+            yield from _flatten(node.body + node.orelse)
+        elif isinstance(node, ast.For | ast.AsyncFor):
+            yield ast.Assign([node.target], node.iter, lineno=node.lineno, col_offset=node.col_offset)
+            yield from _flatten(node.body + node.orelse)
+        elif isinstance(node, ast.With | ast.AsyncWith):
+            for item in node.items:
+                target = [item.optional_vars] if item.optional_vars is not None else []
+                yield (
+                    ast.Assign(target, item.context_expr, lineno=node.lineno, col_offset=node.col_offset)
+                    if target
+                    else ast.Expr(item.context_expr, lineno=node.lineno, col_offset=node.col_offset)
+                )
+            yield from _flatten(node.body)
+        elif isinstance(node, ast.Try | getattr(ast, "TryStar", ast.Try)):
+            yield from _flatten(node.body)
+            for handler in node.handlers:
+                kind = handler.type if handler.type is not None else ast.Constant(None)
+                line = {"lineno": handler.lineno, "col_offset": handler.col_offset}
+                if handler.name:
+                    yield ast.Assign([ast.Name(handler.name, ast.Store())], kind, **line)
+                else:
+                    yield ast.Expr(kind, **line)
+                yield from _flatten(handler.body)
+            yield from _flatten(node.orelse + node.finalbody)
+        else:
+            yield node
+
+
+def _timing_globals(node: ast.AST) -> set[int]:
+    """The `globals` names in `timeit.timeit(..., globals=globals())`: a lookup, not a write."""
+    found = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call):
+            func = sub.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if called not in _TIMING:
+                continue
+            for keyword in sub.keywords:
+                value = keyword.value
+                if keyword.arg == "globals" and isinstance(value, ast.Call) and not value.args:
+                    if isinstance(value.func, ast.Name) and value.func.id == "globals":
+                        found.add(id(value.func))
+    return found
+
+
+def _code_strings(node: ast.AST) -> tuple[list[ast.stmt], set[int]]:
+    """The code in constant strings handed to exec / eval / timeit, parsed (at the call's line).
+
+    Also the ids of the `exec` / `eval` names whose string was read this way: a
+    string the grader can read is code like any other, not a namespace nobody can list.
+    """
+    parsed: list[ast.stmt] = []
+    read: set[int] = set()
+    for sub in ast.walk(node):
+        if not isinstance(sub, ast.Call):
+            continue
+        func = sub.func
+        called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if called in ("exec", "eval"):
+            texts = sub.args[:1]
+        elif called in _TIMING:
+            texts = sub.args[:2] + [k.value for k in sub.keywords if k.arg in ("stmt", "setup")]
+        else:
+            continue
+        strings = [t.value for t in texts if isinstance(t, ast.Constant) and isinstance(t.value, str)]
+        if len(strings) != len(texts):
+            continue
+        try:
+            trees = [ast.parse(text) for text in strings]
+        except SyntaxError:
+            continue
+        for tree in trees:
+            ast.increment_lineno(tree, sub.lineno - 1)
+            parsed.extend(tree.body)
+        if called in ("exec", "eval") and isinstance(func, ast.Name):
+            read.add(id(func))
+    return parsed, read
+
+
+def _unit(node: ast.AST, source: str) -> Unit:
+    unit = Unit(node, source, only_imports=isinstance(node, ast.Import | ast.ImportFrom))
+    strings, read = _code_strings(node)
+    if strings:  # judged and named with the code its strings hold
+        node = unit.node = ast.Module([node, *strings], [])  # type: ignore[list-item]
+    timing = _timing_globals(node) | read
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and sub.id in _DYNAMIC_NAMES and id(sub) not in timing:
+            unit.dynamic = True
+        elif isinstance(sub, ast.Attribute) and sub.attr in _DYNAMIC_ATTRS:
+            unit.dynamic = True
+        elif isinstance(sub, ast.Import | ast.ImportFrom):
+            unit.star = unit.star or any(alias.name == "*" for alias in sub.names)
+            unit.dynamic = unit.dynamic or any(
+                alias.name.split(".")[0] in _DYNAMIC_NAMES for alias in sub.names
+            )
+            if isinstance(sub, ast.ImportFrom) and (sub.module or "").split(".")[0] in _DYNAMIC_NAMES:
+                unit.dynamic = True
+    try:
+        body = node.body if isinstance(node, ast.Module) else [node]
+        fixed = ast.fix_missing_locations(ast.Module(body, []))  # type: ignore[arg-type]
+        table = symtable.symtable(ast.unparse(fixed), "<unit>", "exec")
+    except (SyntaxError, ValueError, TypeError):  # a statement only valid in its context
+        names = [n for n in ast.walk(node) if isinstance(n, ast.Name)]
+        unit.reads = {n.id for n in names}
+        unit.binds = {n.id for n in names if not isinstance(n.ctx, ast.Load)}
+        unit.dynamic = True
+        return unit
+    for sym in table.get_symbols():
+        if sym.is_referenced():
+            unit.reads.add(sym.get_name())
+        if sym.is_assigned() or sym.is_imported():
+            unit.binds.add(sym.get_name())
+    stack = list(table.get_children())
+    while stack:
+        inner = stack.pop()
+        stack.extend(inner.get_children())
+        for sym in inner.get_symbols():
+            name = sym.get_name()
+            if sym.is_global() and sym.is_referenced():
+                unit.reads.add(name)
+            if sym.is_declared_global() and sym.is_assigned():
+                unit.binds.add(name)
+            # A class body's own name may still be read from the module first (`k = k + 1`).
+            if inner.get_type() == "class" and sym.is_referenced() and not sym.is_free():
+                unit.reads.add(name)
+    return unit
+
+
+def reached(units: list[Unit], names: Iterable[str]) -> Reach:
+    """The units the public `names` reach (see the module docstring), to a fixed point.
+
+    First the kata's own code and state; when one of those units reads or writes
+    names it does not spell, the whole file is judged. Then the units that may
+    bind names nobody can list (`exec`, `globals()[...] =`, `import *`) join, and
+    what they read is judged as what is handed to the kata.
+    """
+    grown = _Growth(units, set(names))
+    grown.grow()
+    whole = any(grown.judged[i].dynamic for i in grown.kata)
+    for i, unit in enumerate(units):
+        if (unit.dynamic or unit.star) and i not in grown.judged:
+            grown.judged[i] = unit
+            grown.handed |= unit.reads  # what it binds is made from what it reads
+    grown.grow()
+    ordered = [grown.judged[i] for i in sorted(grown.judged)]
+    return Reach(units if whole else ordered, grown.arguments, whole)
+
+
+class _Growth:
+    """The fixed point of `reached`: judged units, reached names, names handed to the kata."""
+
+    def __init__(self, units: list[Unit], names: set[str]) -> None:
+        self.units = units
+        self.reach = names  # names whose values the kata reads
+        self.handed: set[str] = set()  # names whose values other code hands to the kata at import
+        self.judged: dict[int, Unit] = {}
+        self.kata: set[int] = set()  # judged as the kata's code or state (not as what it is handed)
+        self.arguments: list[tuple[ast.AST, str]] = []
+        self._seen: set[int] = set()
+        self._modules = _only_imported(units)
+
+    def grow(self) -> None:
+        changed = True
+        while changed:
+            changed = False
+            for i, unit in enumerate(self.units):
+                if i in self.judged:
+                    continue
+                # Only the unit's module-level names: a function's local `x` is not the module's.
+                names = unit.reads | unit.binds
+                if unit.binds & self.reach or _changes(unit.node, self.reach & names, self._modules):
+                    self.judged[i] = unit
+                    self.kata.add(i)
+                    self.reach |= unit.reads | unit.binds
+                    changed = True
+                elif unit.binds & self.handed or _changes_in_place(unit.node, self.handed & names):
+                    self.judged[i] = unit
+                    self.handed |= unit.reads
+                    changed = True
+            for i, unit in enumerate(self.units):
+                if i not in self.judged:
+                    changed = self._hand(unit) or changed
+
+    def _hand(self, unit: Unit) -> bool:
+        """Note the arguments a unit passes to the kata; whether new names were handed."""
+        new: set[str] = set()
+        for arg in _arguments_to(unit.node, self.reach):
+            if id(arg) not in self._seen:
+                self._seen.add(id(arg))
+                self.arguments.append((arg, unit.source))
+                new |= {n.id for n in ast.walk(arg) if isinstance(n, ast.Name)} & unit.reads - self.handed
+        self.handed |= new
+        return bool(new)
+
+
+def _only_imported(units: list[Unit]) -> set[str]:
+    """Names that only import statements bind (modules and what they hold)."""
+    imported = set().union(*(u.binds for u in units if u.only_imports)) if units else set()
+    other = set().union(*(u.binds for u in units if not u.only_imports)) if units else set()
+    return imported - other
+
+
+def _parents(node: ast.AST) -> dict[int, ast.AST]:
+    return {id(child): parent for parent in ast.walk(node) for child in ast.iter_child_nodes(parent)}
+
+
+def _changes(node: ast.AST, names: set[str], modules: set[str]) -> bool:
+    """Whether the unit uses one of `names` other than by calling it (a module: by assigning to it)."""
+    parents = _parents(node)
+    for sub in ast.walk(node):
+        if not (isinstance(sub, ast.Name) and sub.id in names):
+            continue
+        if not isinstance(sub.ctx, ast.Load):
+            return True
+        parent = parents.get(id(sub))
+        if isinstance(parent, ast.Call) and parent.func is sub:
+            continue  # a call of the kata: only its arguments count (see `_arguments_to`)
+        top: ast.AST = sub
+        while isinstance(parents.get(id(top)), ast.Attribute | ast.Subscript):
+            top = parents[id(top)]
+        if top is sub or sub.id not in modules:
+            return True
+        if not isinstance(getattr(top, "ctx", ast.Load()), ast.Load):
+            return True  # `torch.x = ...`, `del torch.x`
+    return False
+
+
+def _changes_in_place(node: ast.AST, names: set[str]) -> bool:
+    """Whether the unit assigns into one of `names` or calls an in-place method on it."""
+    if not names:
+        return False
+    parents = _parents(node)
+    for sub in ast.walk(node):
+        if not (isinstance(sub, ast.Name) and sub.id in names):
+            continue
+        top: ast.AST = sub
+        while isinstance(parents.get(id(top)), ast.Attribute | ast.Subscript):
+            top = parents[id(top)]
+        if not isinstance(getattr(top, "ctx", ast.Load()), ast.Load):
+            return True
+        attr = parents.get(id(sub))
+        if (
+            isinstance(attr, ast.Attribute)
+            and isinstance(parents.get(id(attr)), ast.Call)
+            and (attr.attr in _MUTATORS or (attr.attr.endswith("_") and not attr.attr.endswith("__")))
+        ):
+            return True
+    return False
+
+
+def _arguments_to(node: ast.AST, names: set[str]) -> Iterator[ast.AST]:
+    """The argument expressions of the calls of `names` in a unit."""
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id in names:
+            yield from sub.args
+            yield from (k.value for k in sub.keywords)
