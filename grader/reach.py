@@ -73,6 +73,7 @@ class Reach:
     units: list[Unit]
     arguments: list[tuple[ast.AST, str]]  # (expression, its source) passed to the kata
     whole_file: bool  # the kata's code reads names it does not spell: everything is judged
+    modules: set[str]  # names only imports bind: `getattr(torch, name)` reads a module
 
 
 def parse_units(source: str, cells_file: bool = False) -> list[Unit] | None:
@@ -254,7 +255,7 @@ def reached(units: list[Unit], names: Iterable[str]) -> Reach:
             grown.handed |= unit.reads  # what it binds is made from what it reads
     grown.grow()
     ordered = [grown.judged[i] for i in sorted(grown.judged)]
-    return Reach(units if whole else ordered, grown.arguments, whole)
+    return Reach(units if whole else ordered, grown.arguments, whole, grown.modules)
 
 
 class _Growth:
@@ -268,7 +269,11 @@ class _Growth:
         self.kata: set[int] = set()  # judged as the kata's code or state (not as what it is handed)
         self.arguments: list[tuple[ast.AST, str]] = []
         self._seen: set[int] = set()
-        self._modules = _only_imported(units)
+        self.modules = only_imported(units)
+        bound = set().union(*(u.binds for u in units)) if units else set()
+        # Changed only by assignment to them or their attributes: modules, and builtins
+        # (names no statement binds: `except ValueError` leaves ValueError as it is).
+        self._assigned_only = self.modules | {n for u in units for n in u.reads} - bound
 
     def grow(self) -> None:
         changed = True
@@ -279,12 +284,14 @@ class _Growth:
                     continue
                 # Only the unit's module-level names: a function's local `x` is not the module's.
                 names = unit.reads | unit.binds
-                if unit.binds & self.reach or _changes(unit.node, self.reach & names, self._modules):
+                if unit.binds & self.reach or _changes(unit.node, self.reach & names, self._assigned_only):
                     self.judged[i] = unit
                     self.kata.add(i)
                     self.reach |= unit.reads | unit.binds
                     changed = True
-                elif unit.binds & self.handed or _changes_in_place(unit.node, self.handed & names):
+                elif unit.binds & self.handed or _changes_in_place(
+                    unit.node, self.handed & names - self.modules
+                ):
                     self.judged[i] = unit
                     self.handed |= unit.reads
                     changed = True
@@ -304,7 +311,7 @@ class _Growth:
         return bool(new)
 
 
-def _only_imported(units: list[Unit]) -> set[str]:
+def only_imported(units: list[Unit]) -> set[str]:
     """Names that only import statements bind (modules and what they hold)."""
     imported = set().union(*(u.binds for u in units if u.only_imports)) if units else set()
     other = set().union(*(u.binds for u in units if not u.only_imports)) if units else set()
@@ -315,8 +322,12 @@ def _parents(node: ast.AST) -> dict[int, ast.AST]:
     return {id(child): parent for parent in ast.walk(node) for child in ast.iter_child_nodes(parent)}
 
 
-def _changes(node: ast.AST, names: set[str], modules: set[str]) -> bool:
-    """Whether the unit uses one of `names` other than by calling it (a module: by assigning to it)."""
+def _changes(node: ast.AST, names: set[str], assigned_only: set[str]) -> bool:
+    """Whether the unit uses one of `names` other than by calling it.
+
+    A name in `assigned_only` (a module, a builtin) counts only when assigned to or
+    through (`torch.x = ...`, `del torch.x`).
+    """
     parents = _parents(node)
     for sub in ast.walk(node):
         if not (isinstance(sub, ast.Name) and sub.id in names):
@@ -329,7 +340,7 @@ def _changes(node: ast.AST, names: set[str], modules: set[str]) -> bool:
         top: ast.AST = sub
         while isinstance(parents.get(id(top)), ast.Attribute | ast.Subscript):
             top = parents[id(top)]
-        if top is sub or sub.id not in modules:
+        if sub.id not in assigned_only:
             return True
         if not isinstance(getattr(top, "ctx", ast.Load()), ast.Load):
             return True  # `torch.x = ...`, `del torch.x`

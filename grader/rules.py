@@ -80,12 +80,14 @@ def inspect_source(
                 )
     if names is None:
         judged = [(u.node, u.source) for u in units]
+        modules = reach.only_imported(units)
     else:
         found_reach = reach.reached(units, names)
         judged = [(u.node, u.source) for u in found_reach.units] + found_reach.arguments
+        modules = found_reach.modules
     for root, text in judged:
         for node in ast.walk(root):
-            what = _forbidden_in(node, text, forbidden, short)
+            what = _forbidden_in(node, text, forbidden, short, modules)
             if what is not None:
                 found.append(Violation(filename, getattr(node, "lineno", 0), what))
     return sorted(set(found), key=lambda v: v.line)
@@ -99,8 +101,16 @@ def _imports_solutions(node: ast.AST) -> bool:
     return any(m == "solutions" or m.startswith("solutions.") for m in modules)
 
 
-def _forbidden_in(node: ast.AST, source: str, forbidden: tuple[str, ...], names: set[str]) -> str | None:
-    """What forbidden thing one node is (`the @ operator`, `torch.matmul`, ...), or None."""
+def _forbidden_in(
+    node: ast.AST, source: str, forbidden: tuple[str, ...], names: set[str], modules: set[str]
+) -> str | None:
+    """What forbidden thing one node is (`the @ operator`, `torch.matmul`, ...), or None.
+
+    Code the grader cannot read is refused too: `exec` / `eval` / `compile` of a
+    string built at run time, and `getattr` of a module (`modules`: names only
+    imports bind) with a name built at run time. The runtime guard would stop
+    such a call when the kata runs, but not one made at import time.
+    """
     if isinstance(node, ast.BinOp | ast.AugAssign) and isinstance(node.op, ast.MatMult):
         return "the @ operator" if "@" in forbidden else None
     if isinstance(node, ast.Attribute) and node.attr in names:
@@ -116,6 +126,16 @@ def _forbidden_in(node: ast.AST, source: str, forbidden: tuple[str, ...], names:
         and not (node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str))
     ):
         return f"{node.func.id} of a string built at run time (code the grader cannot read)"
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "getattr"
+        and len(node.args) >= 2
+        and isinstance(node.args[0], ast.Name)
+        and node.args[0].id in modules
+        and not isinstance(node.args[1], ast.Constant)
+    ):
+        return f"getattr({node.args[0].id}, ...) of a name built at run time (a call the grader cannot read)"
     if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)
