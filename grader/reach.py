@@ -33,6 +33,7 @@ from __future__ import annotations
 import ast
 import re
 import symtable
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -49,6 +50,11 @@ _DYNAMIC_ATTRS = {
 }  # fmt: skip
 # Methods that change the object they are called on (besides torch's in-place `name_`).
 _MUTATORS = {"append", "extend", "insert", "update", "setdefault", "add", "pop", "clear", "remove"}
+_SCOPES = (
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
+    ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Global, ast.Nonlocal,
+)  # fmt: skip
+MAX_UNITS = 5000  # more module-level statements than any notebook: judge the whole file
 _TIMING = {"timeit", "repeat", "Timer"}  # timeit's functions, which only read the globals they get
 _CELL = re.compile(r"^# %% \[cell \d+[^\]\n]*\]$")
 
@@ -64,6 +70,8 @@ class Unit:
     star: bool = False  # `from x import *`: binds names nobody can list
     dynamic: bool = False  # reads or writes names it does not spell
     only_imports: bool = False  # an import statement: it binds modules and what they hold
+    names: set[str] = field(default_factory=set)  # every name it spells, whatever the scope
+    parents: dict[int, ast.AST] | None = None  # child node id -> parent, once needed
 
 
 @dataclass
@@ -83,7 +91,7 @@ def parse_units(source: str, cells_file: bool = False) -> list[Unit] | None:
     either, so it is skipped); line numbers stay those of the whole text.
     """
     chunks = list(_cells(source)) if cells_file else [source]
-    units: list[Unit] = []
+    found: list[tuple[ast.AST, str]] = []
     for chunk in chunks:
         try:
             tree = ast.parse(chunk)
@@ -91,9 +99,10 @@ def parse_units(source: str, cells_file: bool = False) -> list[Unit] | None:
             if not cells_file:
                 return None
             continue
-        for node in _flatten(tree.body):
-            units.append(_unit(node, chunk))
-    return units
+        found.extend((node, chunk) for node in _flatten(tree.body))
+    if len(found) > MAX_UNITS:  # `reached` judges them all: no need to know their names
+        return [Unit(node, chunk) for node, chunk in found]
+    return [_unit(node, chunk) for node, chunk in found]
 
 
 def _cells(text: str) -> Iterator[str]:
@@ -138,23 +147,6 @@ def _flatten(body: list[ast.stmt]) -> Iterator[ast.AST]:
             yield node
 
 
-def _timing_globals(node: ast.AST) -> set[int]:
-    """The `globals` names in `timeit.timeit(..., globals=globals())`: a lookup, not a write."""
-    found = set()
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Call):
-            func = sub.func
-            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if called not in _TIMING:
-                continue
-            for keyword in sub.keywords:
-                value = keyword.value
-                if keyword.arg == "globals" and isinstance(value, ast.Call) and not value.args:
-                    if isinstance(value.func, ast.Name) and value.func.id == "globals":
-                        found.add(id(value.func))
-    return found
-
-
 def _code_strings(node: ast.AST) -> tuple[list[ast.stmt], set[int]]:
     """The code in constant strings handed to exec / eval / timeit, parsed (at the call's line).
 
@@ -194,19 +186,34 @@ def _unit(node: ast.AST, source: str) -> Unit:
     strings, read = _code_strings(node)
     if strings:  # judged and named with the code its strings hold
         node = unit.node = ast.Module([node, *strings], [])  # type: ignore[list-item]
-    timing = _timing_globals(node) | read
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Name) and sub.id in _DYNAMIC_NAMES and id(sub) not in timing:
-            unit.dynamic = True
-        elif isinstance(sub, ast.Attribute) and sub.attr in _DYNAMIC_ATTRS:
-            unit.dynamic = True
-        elif isinstance(sub, ast.Import | ast.ImportFrom):
-            unit.star = unit.star or any(alias.name == "*" for alias in sub.names)
-            unit.dynamic = unit.dynamic or any(
-                alias.name.split(".")[0] in _DYNAMIC_NAMES for alias in sub.names
-            )
-            if isinstance(sub, ast.ImportFrom) and (sub.module or "").split(".")[0] in _DYNAMIC_NAMES:
+    lookups = set(read)  # exec / eval of a string read above, `globals=globals()` given to timeit
+    nested = list(ast.walk(node))
+    for sub in nested:
+        if isinstance(sub, ast.Name):
+            unit.names.add(sub.id)
+            if sub.id in _DYNAMIC_NAMES and id(sub) not in lookups:
                 unit.dynamic = True
+        elif isinstance(sub, ast.Attribute):
+            unit.dynamic = unit.dynamic or sub.attr in _DYNAMIC_ATTRS
+        elif isinstance(sub, ast.Call):
+            func = sub.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            for keyword in sub.keywords if called in _TIMING else ():
+                value = keyword.value
+                if keyword.arg == "globals" and isinstance(value, ast.Call) and not value.args:
+                    lookups.add(id(value.func))  # walked after its call: known before it is seen
+        elif isinstance(sub, ast.Import | ast.ImportFrom):
+            modules = [alias.name for alias in sub.names]
+            modules += [sub.module or ""] if isinstance(sub, ast.ImportFrom) else []
+            unit.star = unit.star or any(alias.name == "*" for alias in sub.names)
+            unit.dynamic = unit.dynamic or any(m.split(".")[0] in _DYNAMIC_NAMES for m in modules)
+    if not any(isinstance(n, _SCOPES) for n in nested):  # one scope: the names say it all
+        for sub in nested:
+            if isinstance(sub, ast.Name):
+                (unit.reads if isinstance(sub.ctx, ast.Load) else unit.binds).add(sub.id)
+            elif isinstance(sub, ast.Import | ast.ImportFrom):
+                unit.binds |= {(a.asname or a.name).split(".")[0] for a in sub.names if a.name != "*"}
+        return unit
     try:
         body = node.body if isinstance(node, ast.Module) else [node]
         fixed = ast.fix_missing_locations(ast.Module(body, []))  # type: ignore[arg-type]
@@ -246,6 +253,8 @@ def reached(units: list[Unit], names: Iterable[str]) -> Reach:
     bind names nobody can list (`exec`, `globals()[...] =`, `import *`) join, and
     what they read is judged as what is handed to the kata.
     """
+    if len(units) > MAX_UNITS:
+        return Reach(units, [], True, only_imported(units))
     grown = _Growth(units, set(names))
     grown.grow()
     whole = any(grown.judged[i].dynamic for i in grown.kata)
@@ -276,39 +285,49 @@ class _Growth:
         self._assigned_only = self.modules | {n for u in units for n in u.reads} - bound
 
     def grow(self) -> None:
-        changed = True
-        while changed:
-            changed = False
-            for i, unit in enumerate(self.units):
-                if i in self.judged:
-                    continue
-                # Only the unit's module-level names: a function's local `x` is not the module's.
-                names = unit.reads | unit.binds
-                if unit.binds & self.reach or _changes(unit.node, self.reach & names, self._assigned_only):
-                    self.judged[i] = unit
-                    self.kata.add(i)
-                    self.reach |= unit.reads | unit.binds
-                    changed = True
-                elif unit.binds & self.handed or _changes_in_place(
-                    unit.node, self.handed & names - self.modules
-                ):
-                    self.judged[i] = unit
-                    self.handed |= unit.reads
-                    changed = True
-            for i, unit in enumerate(self.units):
-                if i not in self.judged:
-                    changed = self._hand(unit) or changed
+        """Judge units until nothing changes; a unit is looked at again only when a name in it changed."""
+        index: dict[str, list[int]] = {}
+        for i, unit in enumerate(self.units):
+            for name in unit.names:
+                index.setdefault(name, []).append(i)
+        queue = deque(i for i in range(len(self.units)) if i not in self.judged)
+        waiting = set(queue)
+        while queue:
+            i = queue.popleft()
+            waiting.discard(i)
+            if i in self.judged:
+                continue
+            woken = self._look_at(i, self.units[i])
+            for name in woken:
+                for j in index.get(name, ()):
+                    if j not in self.judged and j not in waiting:
+                        queue.append(j)
+                        waiting.add(j)
 
-    def _hand(self, unit: Unit) -> bool:
-        """Note the arguments a unit passes to the kata; whether new names were handed."""
-        new: set[str] = set()
-        for arg in _arguments_to(unit.node, self.reach):
+    def _look_at(self, i: int, unit: Unit) -> set[str]:
+        """Judge unit `i` if it must be; the names that became reached or handed."""
+        # Only the unit's module-level names: a function's local `x` is not the module's.
+        names = unit.reads | unit.binds
+        if unit.binds & self.reach or _changes(unit, self.reach & names, self._assigned_only):
+            self.judged[i] = unit
+            self.kata.add(i)
+            new = (unit.reads | unit.binds) - self.reach
+            self.reach |= new
+            return new
+        if unit.binds & self.handed or _changes_in_place(unit, self.handed & names - self.modules):
+            self.judged[i] = unit
+            new = unit.reads - self.handed
+            self.handed |= new
+            return new
+        new = set()
+        for arg in _arguments_to(unit.node, self.reach & unit.names):
             if id(arg) not in self._seen:
                 self._seen.add(id(arg))
                 self.arguments.append((arg, unit.source))
-                new |= {n.id for n in ast.walk(arg) if isinstance(n, ast.Name)} & unit.reads - self.handed
+                new |= {n.id for n in ast.walk(arg) if isinstance(n, ast.Name)} & unit.reads
+        new -= self.handed
         self.handed |= new
-        return bool(new)
+        return new
 
 
 def only_imported(units: list[Unit]) -> set[str]:
@@ -318,18 +337,24 @@ def only_imported(units: list[Unit]) -> set[str]:
     return imported - other
 
 
-def _parents(node: ast.AST) -> dict[int, ast.AST]:
-    return {id(child): parent for parent in ast.walk(node) for child in ast.iter_child_nodes(parent)}
+def _parents(unit: Unit) -> dict[int, ast.AST]:
+    if unit.parents is None:
+        unit.parents = {
+            id(child): parent for parent in ast.walk(unit.node) for child in ast.iter_child_nodes(parent)
+        }
+    return unit.parents
 
 
-def _changes(node: ast.AST, names: set[str], assigned_only: set[str]) -> bool:
+def _changes(unit: Unit, names: set[str], assigned_only: set[str]) -> bool:
     """Whether the unit uses one of `names` other than by calling it.
 
     A name in `assigned_only` (a module, a builtin) counts only when assigned to or
     through (`torch.x = ...`, `del torch.x`).
     """
-    parents = _parents(node)
-    for sub in ast.walk(node):
+    if not names:
+        return False
+    parents = _parents(unit)
+    for sub in ast.walk(unit.node):
         if not (isinstance(sub, ast.Name) and sub.id in names):
             continue
         if not isinstance(sub.ctx, ast.Load):
@@ -347,12 +372,12 @@ def _changes(node: ast.AST, names: set[str], assigned_only: set[str]) -> bool:
     return False
 
 
-def _changes_in_place(node: ast.AST, names: set[str]) -> bool:
+def _changes_in_place(unit: Unit, names: set[str]) -> bool:
     """Whether the unit assigns into one of `names` or calls an in-place method on it."""
     if not names:
         return False
-    parents = _parents(node)
-    for sub in ast.walk(node):
+    parents = _parents(unit)
+    for sub in ast.walk(unit.node):
         if not (isinstance(sub, ast.Name) and sub.id in names):
             continue
         top: ast.AST = sub

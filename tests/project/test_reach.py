@@ -272,3 +272,13 @@ def test_the_runtime_guard_watches_calls_into_the_kata_not_the_import(tmp_path: 
     assert by_name["rules"].status == "passed"  # no rule can read the name: the guard stops the call
     refused = [t.message for t in result.tests if t.status != "passed"]
     assert refused and all("uses torch.matmul" in m for m in refused), refused
+
+
+def test_a_file_of_more_statements_than_any_notebook_is_judged_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reach costs time per statement; past MAX_UNITS the rule judges everything instead."""
+    from grader import reach
+
+    source = MATMUL + USES["__main__ block"]
+    assert violations(source) == []
+    monkeypatch.setattr(reach, "MAX_UNITS", 3)
+    assert {what for _, what in violations(source)} == {"the @ operator", "torch.matmul"}
