@@ -345,26 +345,30 @@ def _parents(unit: Unit) -> dict[int, ast.AST]:
     return unit.parents
 
 
+def _uses(unit: Unit, names: set[str]) -> Iterator[tuple[ast.Name, ast.AST | None, ast.AST]]:
+    """Each use of one of `names` in a unit: (the name, its parent, the top of `name.x[i].y`)."""
+    if not names & unit.names:
+        return
+    parents = _parents(unit)
+    for sub in ast.walk(unit.node):
+        if isinstance(sub, ast.Name) and sub.id in names:
+            top: ast.AST = sub
+            while isinstance(parents.get(id(top)), ast.Attribute | ast.Subscript):
+                top = parents[id(top)]
+            yield sub, parents.get(id(sub)), top
+
+
 def _changes(unit: Unit, names: set[str], assigned_only: set[str]) -> bool:
     """Whether the unit uses one of `names` other than by calling it.
 
     A name in `assigned_only` (a module, a builtin) counts only when assigned to or
     through (`torch.x = ...`, `del torch.x`).
     """
-    if not names:
-        return False
-    parents = _parents(unit)
-    for sub in ast.walk(unit.node):
-        if not (isinstance(sub, ast.Name) and sub.id in names):
-            continue
+    for sub, parent, top in _uses(unit, names):
         if not isinstance(sub.ctx, ast.Load):
             return True
-        parent = parents.get(id(sub))
         if isinstance(parent, ast.Call) and parent.func is sub:
             continue  # a call of the kata: only its arguments count (see `_arguments_to`)
-        top: ast.AST = sub
-        while isinstance(parents.get(id(top)), ast.Attribute | ast.Subscript):
-            top = parents[id(top)]
         if sub.id not in assigned_only:
             return True
         if not isinstance(getattr(top, "ctx", ast.Load()), ast.Load):
@@ -374,21 +378,12 @@ def _changes(unit: Unit, names: set[str], assigned_only: set[str]) -> bool:
 
 def _changes_in_place(unit: Unit, names: set[str]) -> bool:
     """Whether the unit assigns into one of `names` or calls an in-place method on it."""
-    if not names:
-        return False
-    parents = _parents(unit)
-    for sub in ast.walk(unit.node):
-        if not (isinstance(sub, ast.Name) and sub.id in names):
-            continue
-        top: ast.AST = sub
-        while isinstance(parents.get(id(top)), ast.Attribute | ast.Subscript):
-            top = parents[id(top)]
+    for _, attr, top in _uses(unit, names):
         if not isinstance(getattr(top, "ctx", ast.Load()), ast.Load):
             return True
-        attr = parents.get(id(sub))
         if (
             isinstance(attr, ast.Attribute)
-            and isinstance(parents.get(id(attr)), ast.Call)
+            and isinstance(_parents(unit).get(id(attr)), ast.Call)
             and (attr.attr in _MUTATORS or (attr.attr.endswith("_") and not attr.attr.endswith("__")))
         ):
             return True

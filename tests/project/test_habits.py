@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from grader.batch.cli import WEAK_FLAG
 from grader.engine import grade_kata
 from grader.outputs.gradebook import read_reports
 from grader.rubric import katas
 from grader.rules import inspect_source
 from tests.habits import DOORS, PY_HABITS, write_door, write_habits
+from tests.project.test_batch import _run
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
@@ -44,13 +43,7 @@ def write_habit_notebooks(folder: Path) -> None:
 
 def _python_m_grader(folder: Path, tmp_path: Path) -> dict[str, int]:
     report = tmp_path / "report.json"
-    subprocess.run(
-        [sys.executable, "-m", "grader", str(folder), "--json", str(report)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    _run("--json", str(report), command=str(folder), timeout=300)
     return {k["name"]: k["score"] for k in json.loads(report.read_text())["katas"]}
 
 
@@ -102,23 +95,7 @@ def test_batch_grades_the_habits_full_and_the_doors_zero(tmp_path: Path) -> None
         shutil.copytree(REPO / "solutions", student, ignore=shutil.ignore_patterns("__pycache__"))
         write_door(door, student)
         expected[student.name] = {**FULL, door[0]: 0}
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "grader",
-            "batch",
-            str(root),
-            "--out",
-            str(tmp_path / "out"),
-            "--jobs",
-            "2",
-            WEAK_FLAG,
-        ],
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
+    done = _run(str(root), "--out", str(tmp_path / "out"), "--jobs", "2", timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
     reports = read_reports(tmp_path / "out")
     assert {name: {k["name"]: k["score"] for k in r["katas"]} for name, r in reports.items()} == expected
