@@ -10,8 +10,9 @@ its module-level statements that the kata's public names reach:
   assignment in a function), wherever it is in the file;
 - every statement that may change a reached name's value in place: it uses the
   name other than by calling it (`_cache.append(a @ b)`, `matmul.x = ...`,
-  `L = [Lin]`); a name only imported (a module) changes only by assignment to
-  it or to its attributes, so `torch.allclose(...)` leaves `torch` alone;
+  `L = [Lin]`); a name only imported (a module) or bound nowhere (a builtin)
+  changes only by assignment to it or through it, so `torch.allclose(...)`
+  leaves `torch` alone;
 - the module-level names a reached statement reads (in its body, decorators,
   default arguments, base classes) or binds are reached in turn: the public
   names are reached to begin with.
@@ -22,7 +23,10 @@ statements that bind or change `x` and `y` in place.
 
 When in doubt, judge: a statement that reads or writes names the source does
 not spell (`globals()`, `exec`, `setattr`, `sys.modules`, `__dict__`, ...) is
-judged, and when the kata's own code does that, the whole file is judged.
+judged, with what it reads as if handed to the kata; when the kata's own code
+does that, or the file has more than MAX_UNITS statements, the whole file is
+judged. Code in a constant string given to `exec`, `eval` or `timeit` is read
+as code.
 Only statements that merely *use* the kata stay outside: an
 `if __name__ == "__main__":` block, a cell that calls the kata and compares
 with `a @ b`, an autograd check, a timing loop.

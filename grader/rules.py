@@ -1,9 +1,11 @@
 """The rules of the game: a kata may not call what it re-implements.
 
 Two layers. `inspect_source` reads the student's file without running it and
-finds forbidden names, the `@` operator and imports of the reference
-solutions. `RuntimeGuard` runs inside the worker around every call into the
-student's code and stops forbidden torch functions however they were reached
+finds forbidden names and the `@` operator in the code the kata's public names
+reach (grader/reach.py; the code that only checks the kata is not judged), and
+imports of the reference solutions anywhere. `RuntimeGuard` runs inside the
+worker around every call into the student's code (not while the file loads)
+and stops forbidden torch functions however they were reached
 (an alias, `getattr`, a helper module), plus autograd, `torch.optim` and
 NumPy's products where the kata forbids them. A kata with an allow-list
 (`allowed` in rubric.toml) may moreover call no torch function outside it:
