@@ -1,9 +1,11 @@
 """The rules of the game: a kata may not call what it re-implements.
 
 Two layers. `inspect_source` reads the student's file without running it and
-finds forbidden names, the `@` operator and imports of the reference
-solutions. `RuntimeGuard` runs inside the worker around every call into the
-student's code and stops forbidden torch functions however they were reached
+finds forbidden names and the `@` operator in the code the kata's public names
+reach (grader/reach.py; the code that only checks the kata is not judged), and
+imports of the reference solutions anywhere. `RuntimeGuard` runs inside the
+worker around every call into the student's code (not while the file loads)
+and stops forbidden torch functions however they were reached
 (an alias, `getattr`, a helper module), plus autograd, `torch.optim` and
 NumPy's products where the kata forbids them. A kata with an allow-list
 (`allowed` in rubric.toml) may moreover call no torch function outside it:
@@ -51,47 +53,101 @@ def _short_names(forbidden: Iterable[str]) -> set[str]:
     return names
 
 
-def inspect_source(source: str, filename: str, forbidden: Iterable[str]) -> list[Violation]:
-    """Forbidden calls, `@` and `solutions` imports found in one kata's source.
+def inspect_source(
+    source: str, filename: str, forbidden: Iterable[str], names: Iterable[str] | None = None
+) -> list[Violation]:
+    """Forbidden calls, `@` and `solutions` imports in the code a kata's public `names` reach.
 
-    A file that does not parse has no violations here (the import reports it).
+    `source` is a kata file or the cells file a notebook becomes (grader/intake/program.py,
+    read cell by cell). With `names`, only what those names reach is judged
+    (grader/reach.py): the code that merely uses the kata (a `__main__` block, a
+    scratch cell comparing with `a @ b`) is not. Without `names`, the whole file is.
+    An import of the reference solutions is refused wherever it is. A file that
+    does not parse has no violations here (the import reports it).
     """
+    from grader import reach  # the worker imports this module for the guard alone
+    from grader.intake.program import is_cells_file
+
     forbidden = tuple(forbidden)
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
+    units = reach.parse_units(source, cells_file=is_cells_file(source))
+    if units is None:
         return []
-    names = _short_names(forbidden)
     found: list[Violation] = []
-
-    def add(node: ast.AST, what: str) -> None:
-        found.append(Violation(filename, getattr(node, "lineno", 0), what))
-
-    for node in ast.walk(tree):
-        if isinstance(node, ast.BinOp | ast.AugAssign) and isinstance(node.op, ast.MatMult):
-            if "@" in forbidden:
-                add(node, "the @ operator")
-        elif isinstance(node, ast.Attribute) and node.attr in names:
-            add(node, ast.get_source_segment(source, node) or node.attr)
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            modules += [alias.name for alias in node.names]
-            if any(m == "solutions" or m.startswith("solutions.") for m in modules):
-                add(node, "the reference solutions (import of solutions)")
-            elif isinstance(node, ast.ImportFrom):
-                for alias in node.names:
-                    if alias.name in names or (node.module or "").rsplit(".", 1)[-1] in names:
-                        add(node, f"{node.module}.{alias.name}")
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id == "getattr"
-            and len(node.args) >= 2
-            and isinstance(node.args[1], ast.Constant)
-            and node.args[1].value in names
-        ):
-            add(node, f"{node.args[1].value} (through getattr)")
+    short = _short_names(forbidden)
+    for unit in units:
+        for node in ast.walk(unit.node):
+            if _imports_solutions(node):
+                found.append(
+                    Violation(filename, node.lineno, "the reference solutions (import of solutions)")
+                )
+    if names is None:
+        judged = [(u.node, u.source) for u in units]
+        modules = reach.only_imported(units)
+    else:
+        found_reach = reach.reached(units, names)
+        judged = [(u.node, u.source) for u in found_reach.units] + found_reach.arguments
+        modules = found_reach.modules
+    for root, text in judged:
+        for node in ast.walk(root):
+            what = _forbidden_in(node, text, forbidden, short, modules)
+            if what is not None:
+                found.append(Violation(filename, getattr(node, "lineno", 0), what))
     return sorted(set(found), key=lambda v: v.line)
+
+
+def _imports_solutions(node: ast.AST) -> bool:
+    if not isinstance(node, ast.Import | ast.ImportFrom):
+        return False
+    modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+    modules += [alias.name for alias in node.names]
+    return any(m == "solutions" or m.startswith("solutions.") for m in modules)
+
+
+def _forbidden_in(
+    node: ast.AST, source: str, forbidden: tuple[str, ...], names: set[str], modules: set[str]
+) -> str | None:
+    """What forbidden thing one node is (`the @ operator`, `torch.matmul`, ...), or None.
+
+    Code the grader cannot read is refused too: `exec` / `eval` / `compile` of a
+    string built at run time, and `getattr` of a module (`modules`: names only
+    imports bind) with a name built at run time. The runtime guard would stop
+    such a call when the kata runs, but not one made at import time.
+    """
+    if isinstance(node, ast.BinOp | ast.AugAssign) and isinstance(node.op, ast.MatMult):
+        return "the @ operator" if "@" in forbidden else None
+    if isinstance(node, ast.Attribute) and node.attr in names:
+        return ast.get_source_segment(source, node) or node.attr
+    if isinstance(node, ast.ImportFrom) and not _imports_solutions(node):
+        for alias in node.names:
+            if alias.name in names or (node.module or "").rsplit(".", 1)[-1] in names:
+                return f"{node.module}.{alias.name}"
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("exec", "eval", "compile")
+        and not (node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str))
+    ):
+        return f"{node.func.id} of a string built at run time (code the grader cannot read)"
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "getattr"
+        and len(node.args) >= 2
+        and isinstance(node.args[0], ast.Name)
+        and node.args[0].id in modules
+        and not isinstance(node.args[1], ast.Constant)
+    ):
+        return f"getattr({node.args[0].id}, ...) of a name built at run time (a call the grader cannot read)"
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "getattr"
+        and len(node.args) >= 2
+        and isinstance(node.args[1], ast.Constant)
+        and node.args[1].value in names
+    ):
+        return f"{node.args[1].value} (through getattr)"
+    return None
 
 
 def _resolve(dotted: str) -> Any:
@@ -286,7 +342,7 @@ class RuntimeGuard:
         code = f" (in `{line}`)" if line else ""
         raise ForbiddenCall(
             f"{where}uses {name}{code}, which this kata does not allow: only elementwise arithmetic, "
-            f"broadcasting and shapes, reductions, indexing, comparisons, creation and conversions — {WHY}"
+            f"broadcasting and shapes, reductions, indexing, comparisons, creation, conversions and type queries — {WHY}"
         )
 
     def __enter__(self) -> RuntimeGuard:

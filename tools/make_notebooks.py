@@ -114,6 +114,7 @@ SAMPLES = {
     "py-files": "no notebooks: the reference kata .py files (matmul.py, ...), graded from those",
     "missing": "reference backprop.ipynb only, no minibatch.ipynb: its katas 0, with the reason",
     "late": "reference, handed in {late} after SAMPLE_DUE: with LATE_FLAGS, the late penalty",
+    "habits": "reference, with scratch cells checking each kata as the lesson does (@, autograd, %timeit); full marks",
 }
 # Every sample carries nbgrader's timestamp.txt (as its exchange and `grader collect` write one):
 # on time, except the `late` student's. `make autograde` / `make batch` with
@@ -130,6 +131,49 @@ HELPER_MATMUL = (
     '        raise ValueError("inner sizes differ")\n    return _mm(a, b)\n',
 )
 SCRATCH_RAISES = "print(undefined_name)  # a scratch cell: it raises, as it did in the student's kernel"
+# The `habits` student's scratch cells, each right after its kata's solution cell: they
+# compare with what the kata may not use (the rules judge only what the kata's names reach).
+HABIT_CELLS = {
+    "matmul": (
+        "m1, m2 = torch.randn(5, 784), torch.randn(784, 10)\n"
+        "print((matmul(m1, m2) - m1 @ m2).abs().max())\n"
+        "assert torch.allclose(matmul(m1, m2), torch.matmul(m1, m2), atol=1e-4)\n"
+        "%timeit -n 2 matmul(m1, m2)"
+    ),
+    "lin_grad": (
+        "x, targ = torch.randn(8, 5), torch.randn(8)\n"
+        "w1, b1, w2, b2 = torch.randn(5, 4), torch.zeros(4), torch.randn(4, 1), torch.zeros(1)\n"
+        "loss = forward_and_backward(x, targ, w1, b1, w2, b2)\n"
+        "ps = [p.clone().requires_grad_(True) for p in (x, w1, b1, w2, b2)]\n"
+        "ref = torch.nn.functional.mse_loss((torch.relu(ps[0] @ ps[1] + ps[2]) @ ps[3] + ps[4])[:, 0], targ)\n"
+        "ref.backward()\n"
+        "for p, q in zip((x, w1, b1, w2, b2), ps):\n"
+        "    assert torch.allclose(p.g, q.grad, atol=1e-5)"
+    ),
+    "mse": (
+        "inp, targ = torch.randn(7, 1), torch.randn(7)\n"
+        "m = Mse()\nloss = m(inp, targ)\nm.backward()\n"
+        "ig = inp.clone().requires_grad_(True)\n"
+        "torch.autograd.backward(torch.nn.functional.mse_loss(ig[:, 0], targ))\n"
+        "assert torch.allclose(inp.g, ig.grad)"
+    ),
+    "log_softmax": (
+        "x = torch.randn(5, 10)\nassert torch.allclose(log_softmax(x), torch.log_softmax(x, -1), atol=1e-6)"
+    ),
+    "nll_loss": (
+        "pred, target = torch.randn(6, 4), torch.randint(0, 4, (6,))\n"
+        "assert torch.allclose(cross_entropy(pred, target), torch.nn.functional.cross_entropy(pred, target))"
+    ),
+    "training_loop": (
+        "import copy\n\n"
+        "xs, ys = torch.randn(20, 4), torch.randint(0, 3, (20,))\n"
+        "mine = torch.nn.Sequential(torch.nn.Linear(4, 3))\ntheirs = copy.deepcopy(mine)\n"
+        "fit(mine, torch.nn.functional.cross_entropy, xs, ys, lr=0.1, epochs=1, bs=20)\n"
+        "opt = torch.optim.SGD(theirs.parameters(), lr=0.1)\n"
+        "torch.nn.functional.cross_entropy(theirs(xs), ys).backward()\nopt.step()\n"
+        "assert all(torch.allclose(p, q, atol=1e-6) for p, q in zip(mine.parameters(), theirs.parameters()))"
+    ),
+}
 WRONG_HELPER = ("def _squared(d):\n    return d.abs()", "return _squared(output[:, 0] - targ).mean()")
 
 
@@ -398,6 +442,11 @@ def sample_notebook(release: dict, source: dict, student: str) -> dict:
             cell["source"] = "pass"
     if student in ("added-cells", "wrong-helper"):
         _add_cells(nb, student)
+    if student == "habits":
+        for kata, source in HABIT_CELLS.items():
+            ids = [_grade_id(c) for c in nb["cells"]]
+            if f"{kata}-solution" in ids:
+                nb["cells"].insert(ids.index(f"{kata}-solution") + 1, _new_cell(source, len(ids)))
     if student == "stripped":
         for cell in nb["cells"]:
             cell["metadata"] = {}
@@ -459,6 +508,7 @@ def expected_scores(student: str) -> dict[str, int]:
         "py-files": (),
         "missing": PARTS["minibatch"],
         "late": (),
+        "habits": (),
     }[student]
     return {k: 0 if k in lost else spec.points for k, spec in katas().items()}
 

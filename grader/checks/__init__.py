@@ -45,16 +45,15 @@ def check(kata: str) -> Callable[[CheckFunc], CheckFunc]:
 
 
 def rules(kata: Kata) -> None:
-    """The kata's source calls nothing it re-implements (see KATAS.md)."""
-    from grader.intake.program import own_code
+    """The code the kata's names reach calls nothing it re-implements (see KATAS.md)."""
     from grader.rules import inspect_source
 
     if kata.source is not None:
         try:
-            source = own_code(kata.source.read_text())  # a notebook's: only the kata's own cells
+            source = kata.source.read_text()
         except (OSError, UnicodeDecodeError):
             return
-        violations = inspect_source(source, kata.source.name, kata.spec.forbidden)
+        violations = inspect_source(source, kata.source.name, kata.spec.forbidden, kata.spec.names)
         if violations:
             raise CheckFailure("; ".join(v.message() for v in violations))
 

@@ -31,7 +31,8 @@ but what that cell would have defined.
 
 The kata file written for the worker (`Extracted.text`) starts with `HEADER`;
 each cell follows a marker line `# %% [cell N]` (`# %% [cell N, own]` for the
-cells of the kata's own section, which the static rules read, see `own_code`).
+cells of the kata's own section, see `own_code`). The static rules read every cell,
+following what the kata's names reach (grader/reach.py).
 Nothing here runs student code except `run_cells`, which only the worker calls.
 """
 
@@ -271,8 +272,8 @@ def is_cells_file(text: str) -> bool:
 def own_code(text: str) -> str:
     """A cells file with every cell outside the kata's own section blanked (line numbers kept).
 
-    The static rules read this: code of other katas and the cells before the
-    section are still run, and the runtime guard still watches every call.
+    Counting the stubs left in a kata's own cells reads this (grader/intake/pick.py);
+    code of other katas and the cells before the section are still run.
     """
     if not is_cells_file(text):
         return text

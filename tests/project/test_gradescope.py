@@ -28,6 +28,7 @@ from grader.isolation.sandbox import current
 from grader.outputs.formats import HIDDEN_NOTICE
 from grader.outputs.gradebook import read_reports
 from grader.rubric import katas
+from tests.habits import write_habits
 from tests.stubs import stubs_dir
 
 REPO = Path(__file__).resolve().parents[2]
@@ -132,6 +133,13 @@ def _notebook_per_kata(dest: Path) -> None:
         jupytext.write(notebook, folder / f"{name}.ipynb", fmt="ipynb")
 
 
+def _habits(dest: Path) -> None:
+    """The reference with the lesson's checks of each kata added (tests/habits.py)."""
+    folder = dest / "backprop-kata-main" / "exercises"
+    folder.mkdir(parents=True)
+    write_habits(folder)
+
+
 def _stubs(dest: Path) -> None:
     for path in stubs_dir().glob("*.py"):
         shutil.copy(path, dest / path.name)
@@ -146,6 +154,8 @@ SUBMISSIONS = {
     "nb-tampered": _sample_notebooks("tampered"),
     "nb-mse-broadcast": _sample_notebooks("mse-broadcast"),
     "nb-per-kata": _notebook_per_kata,
+    "py-habits": _habits,
+    "nb-habits": _sample_notebooks("habits"),
 }
 
 
@@ -267,6 +277,7 @@ def test_samples_score_as_under_batch(
         assert len([t for t in results["tests"] if t["max_score"] > 0]) == len(katas()), name
     assert graded["py-reference"]["score"] == graded["nb-reference"]["score"] == 100
     assert graded["nb-per-kata"]["score"] == 100
+    assert graded["py-habits"]["score"] == graded["nb-habits"]["score"] == 100  # checking costs nothing
     assert graded["py-stubs"]["score"] == 0
     assert graded["py-visible-mistake"]["score"] == 100 - points[VISIBLE_MISTAKE["kata"]]
     assert graded["py-hidden-mistake"]["score"] == 100 - points[HIDDEN_MISTAKE["kata"]]

@@ -399,7 +399,7 @@ def test_a_kata_is_graded_up_to_its_own_section() -> None:
     found = program(parse(json.dumps(nb), "backprop.ipynb"), "backprop.ipynb").katas
     assert "class Relu:\n    pass" not in found["relu"].text  # after its check: not relu's code
     assert "class Relu:\n    pass" in found["model"].text  # but it ran before Model's
-    assert "def matmul" not in own_code(found["lin_grad"].text)  # static rules read only the own cells
+    assert "def matmul" not in own_code(found["lin_grad"].text)  # its own cells: where stubs are counted
 
 
 def test_only_the_colab_notebook_is_called_the_colab_notebook() -> None:
