@@ -55,12 +55,31 @@ _CHECKERS = {"check", "scores"}
 
 @dataclass(frozen=True)
 class Cell:
-    """One cell of a notebook as handed in: 1-based `number` (markdown cells counted too)."""
+    """One cell of a notebook as handed in: 1-based `number` (markdown cells counted too).
+
+    `execution_count`: the `[n]` Jupyter shows beside it in the saved notebook (None when it
+    never ran or the format keeps none); `heading`: the last markdown heading above it.
+    """
 
     number: int
     kind: str  # "code", "markdown" or "raw"
     source: str
     nbgrader: dict[str, Any] = field(default_factory=dict)
+    execution_count: int | None = None
+    heading: str = ""
+
+    @property
+    def label(self) -> str:
+        """The cell as the student finds it: `In [3] `def matmul(a, b):``, else by its heading.
+
+        Messages never count cells: Jupyter shows no cell numbers, only `In [n]`.
+        """
+        first = next((line.strip() for line in self.source.splitlines() if line.strip()), "")
+        first = first if len(first) <= 40 else first[:39] + "…"
+        if self.execution_count is not None:
+            return f"In [{self.execution_count}] `{first}`"
+        under = f' under "{self.heading}"' if self.heading else ""
+        return f"the cell `{first}`{under}"
 
 
 @dataclass(frozen=True)
@@ -84,6 +103,7 @@ class Program:
 class _Code:
     number: int
     source: str
+    label: str
     defines: set[str]
     checks: set[str] = field(default_factory=set)  # the katas its `check(...)` calls name
     runs: bool = True  # False for nbgrader's test cells: they only mark where a kata is checked
@@ -139,7 +159,7 @@ def _targets(node: ast.stmt) -> set[str]:
 def _prepare(cell: Cell, notebook: str, notes: list[str]) -> _Code | None:
     """The cell's code as the worker runs it (notebook-only lines and checks commented out), or None."""
     lines = cell.source.splitlines()
-    where = f"{notebook}, cell {cell.number}"
+    where = f"{notebook}, {cell.label}"
     if lines and lines[0].lstrip().startswith("%%"):
         notes.append(f"{where}: `{lines[0].strip()}` makes it a notebook-only cell; set aside")
         return None
@@ -169,7 +189,7 @@ def _prepare(cell: Cell, notebook: str, notes: list[str]) -> _Code | None:
             for n in range(node.lineno - 1, (node.end_lineno or node.lineno)):
                 lines[n] = _comment(lines[n])
     defines = set().union(*(_targets(n) for n in _top_level(tree.body))) if tree.body else set()
-    return _Code(cell.number, "\n".join(lines), defines, checks, scores=scores)
+    return _Code(cell.number, "\n".join(lines), cell.label, defines, checks, scores=scores)
 
 
 def _checked(node: ast.stmt) -> set[str]:
@@ -227,7 +247,7 @@ def program(cells: list[Cell], notebook: str) -> Program:
             continue
         if is_check_cell(cell):
             kata = str(cell.nbgrader.get("grade_id", "")).removesuffix("-test")
-            codes.append(_Code(cell.number, "", set(), {kata}, runs=False))
+            codes.append(_Code(cell.number, "", cell.label, set(), {kata}, runs=False))
             continue
         code = _prepare(cell, notebook, notes)
         if code is not None:
@@ -258,7 +278,7 @@ def _write(kata: str, notebook: str, codes: list[_Code], own_from: int) -> Extra
             continue
         lines.append(f"# %% [cell {code.number}{', own' if i >= own_from else ''}]")
         body = code.source.splitlines() or [""]
-        spans.append(Span(len(lines) + 1, len(lines) + len(body), code.number))
+        spans.append(Span(len(lines) + 1, len(lines) + len(body), code.number, code.label))
         lines.extend(body)
     return Extracted("\n".join(lines) + "\n", SourceMap(kata, notebook, tuple(spans)))
 

@@ -2,8 +2,9 @@
 
 The grader runs `<kata>.py` files; a student who handed in a notebook never saw
 them. `SourceMap.relocate` turns `matmul.py:12` (and traceback lines naming the
-extracted file) into `backprop.ipynb, cell 5, line 3`. Cells are numbered from
-1 at the top of the notebook, markdown cells included.
+extracted file) into ``backprop.ipynb, In [3] `def matmul(a, b):`, line 3``: a cell as
+Jupyter shows it (its execution count in the saved notebook, else its first line and
+the heading above it, see `Cell.label`), never a count of cells.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ class Span:
     first: int
     last: int
     cell: int
+    label: str = ""  # how the student finds the cell (grader.intake.program.Cell.label)
 
 
 @dataclass(frozen=True)
@@ -37,11 +39,12 @@ class SourceMap:
         return None
 
     def where(self, line: int) -> str:
-        """`backprop.ipynb, cell 5, line 3` for a line of the extracted file."""
-        found = self.locate(line)
-        if found is None:
-            return self.notebook
-        return f"{self.notebook}, cell {found[0]}, line {found[1]}"
+        """``backprop.ipynb, In [3] `def matmul(a, b):`, line 3`` for a line of the extracted file."""
+        for span in self.spans:
+            if span.first <= line <= span.last:
+                label = span.label or f"cell {span.cell}"
+                return f"{self.notebook}, {label}, line {line - span.first + 1}"
+        return self.notebook
 
     def relocate(self, text: str) -> str:
         """`text` with every mention of the extracted file put in notebook terms."""

@@ -29,7 +29,10 @@ NOT_IMPLEMENTED = "not implemented yet"  # grader.engine's marker of an untouche
 # Messages that say the kata was not handed in at all (a missing file, a notebook without it).
 _ABSENT = (re.compile(r"^\S+ is missing from "), re.compile(r"^\S+ is not in .*no solution cell"))
 _NUMBER = re.compile(r"(?<![A-Za-z_])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
-_LOCATION = re.compile(r"^\S+\.(?:py|ipynb)(?:, cell \d+)?(?::\d+|, line \d+)?\s+")
+_LOCATION = re.compile(
+    r"^\S+\.(?:py|ipynb)(?:, (?:cell \d+|In \[\d+\] `[^`]*`|the cell `[^`]*`(?: under \"[^\"]*\")?))?"
+    r"(?::\d+|, line \d+)?\s+"
+)
 
 
 def attempted(kata: dict[str, Any]) -> bool:

@@ -320,7 +320,7 @@ def test_notes_speak_of_cells_and_the_students_words(cohort: dict[str, Any]) -> 
     reports = cohort["reports"]
     notes = "\n".join(reports["scratch-raises"]["notes"])
     assert (
-        "backprop.ipynb, cell" in notes and "raised NameError: name 'undefined_name' is not defined" in notes
+        "backprop.ipynb, the cell `" in notes and "raised NameError: name 'undefined_name' is not defined" in notes
     )
     magics = "\n".join(reports["magics"]["notes"])
     assert "`!ls` is notebook-only syntax; set aside" in magics and "`%%timeit`" in magics
@@ -380,7 +380,7 @@ def test_gradescope_grades_the_same(
     logsumexp = next(t for t in results["tests"] if t["name"].endswith(". logsumexp"))
     assert logsumexp["output"] == "no cell defines `logsumexp`: add it to minibatch.ipynb"
     if student == "scratch-raises":
-        assert "backprop.ipynb, cell" in results["output"]
+        assert "backprop.ipynb, the cell `" in results["output"]
 
 
 def test_batch_feedback_for_notebooks_speaks_of_cells(cohort: dict[str, Any]) -> None:
