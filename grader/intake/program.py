@@ -40,6 +40,7 @@ from __future__ import annotations
 import ast
 import re
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -305,29 +306,79 @@ def own_code(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def run_cells(text: str, filename: str, namespace: dict[str, Any]) -> list[str]:
+class CellTimeout(BaseException):
+    """A cell ran past the notebook's per-cell budget (a BaseException: `except Exception` in a cell cannot keep it)."""
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise CellTimeout
+
+
+def run_cells(
+    text: str,
+    filename: str,
+    namespace: dict[str, Any],
+    cell_timeout: float = 0.0,
+    after: Callable[[int, list[str]], None] | None = None,
+) -> list[str]:
     """Run a cells file in `namespace`, one cell at a time (worker side only).
 
-    A cell that raises stops there, as in Jupyter; the next cells still run.
-    Returns one line per cell that raised: `<file name>:<line> raised <Kind>: <message>`,
-    the line being the one of `filename` where the cell raised.
+    A cell that raises stops there, as in Jupyter; the next cells still run. A cell
+    still running after `cell_timeout` seconds (0: no limit) is stopped the same way.
+    `after(k, raised)` is called after the k-th cell (0-based) with the lines so far.
+    Returns one line per cell that raised: `<file name>:<line> raised <Kind>: <message>`
+    (or `<file name>:<line> ran for more than N s: set aside`), the line being the one
+    of `filename` where the cell was.
     """
     import os
+    import signal
 
-    raised = []
+    raised: list[str] = []
     lines = text.splitlines()
     markers = [i for i, line in enumerate(lines) if _MARKER.match(line)]
+    timed = cell_timeout > 0 and hasattr(signal, "setitimer")
+    if timed:
+        signal.signal(signal.SIGALRM, _on_alarm)
     for k, first in enumerate(markers):
         last = markers[k + 1] if k + 1 < len(markers) else len(lines)
         source = "\n" * (first + 1) + "\n".join(lines[first + 1 : last])
         try:
-            exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - the worker's job
+            if timed:
+                signal.setitimer(signal.ITIMER_REAL, cell_timeout)
+            try:
+                exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - the worker's job
+            finally:
+                if timed:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+        except CellTimeout as exc:
+            line = _raised_at(exc, filename, first)
+            raised.append(
+                f"{os.path.basename(filename)}:{line} ran for more than {cell_timeout:g} s: set aside"
+            )
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - a raising cell is noted, not fatal
-            frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
-            line = frames[-1].lineno if frames else first + 2
+            line = _raised_at(exc, filename, first)
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             kind = type(exc).__name__
             raised.append(
                 f"{os.path.basename(filename)}:{line} raised {kind}{f': {message}' if message else ''}"
             )
+        if after is not None:
+            after(k, raised)
     return raised
+
+
+def _raised_at(exc: BaseException, filename: str, first: int) -> int:
+    """The line of `filename` where `exc` was raised (the cell's first line if none)."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
+    return (frames[-1].lineno or first + 2) if frames else first + 2
+
+
+def cell_sources(text: str) -> list[str]:
+    """The cells of a cells file, each as its text (marker flags left out): to compare two files."""
+    chunks: list[str] = []
+    for line in text.splitlines():
+        if _MARKER.match(line):
+            chunks.append("")
+        elif chunks:
+            chunks[-1] += line + "\n"
+    return chunks
