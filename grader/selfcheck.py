@@ -30,7 +30,7 @@ def notebook_words(what: str, kata: str, name: str = "") -> str:
         "todo": f"{NOT_IMPLEMENTED} — replace the `raise NotImplementedError()` lines",
         "missing": f"run the cell that defines `{name}` first (the `{kata}` kata's cell, above)",
         "rest": f'its check cell, check("{kata}"),',
-        "next": f'next: {kata} — fill in its cell, run it, then its check cell, check("{kata}")',
+        "next": f'next: {kata} — work on its cell, run it, then its check cell, check("{kata}")',
     }
     return words[what]
 
@@ -144,6 +144,15 @@ def check(
         if result.status == "passed":
             continue
         message = failure_message(kata, result.name, result.status, result.message)
+        if student_file:
+            print(message)
+            raise SystemExit(1)
+        return Failed(message).show()
+    from grader.fresh_run import disagreement
+
+    differs = disagreement(namespace, kata, student_file) if only is None else ""
+    if differs:  # the grade would not see what this session saw: say so, as the grade would fail
+        message = f"{kata}: {differs}"
         if student_file:
             print(message)
             raise SystemExit(1)

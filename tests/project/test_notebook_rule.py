@@ -376,7 +376,7 @@ def test_gradescope_grades_the_same(
     for said in (text, printed.out, printed.err):
         assert not NOT_NOTEBOOK_WORDS.search(said), NOT_NOTEBOOK_WORDS.search(said)
     todo = next(k for k, points in _full(cohort["expected"][student]).items() if not points)
-    assert f'next: {todo} — fill in its cell, run it, then its check cell, check("{todo}")' in printed.out
+    assert f'next: {todo} — work on its cell, run it, then its check cell, check("{todo}")' in printed.out
     logsumexp = next(t for t in results["tests"] if t["name"].endswith(". logsumexp"))
     assert logsumexp["output"] == "no cell defines `logsumexp`: add it to minibatch.ipynb"
     if student == "scratch-raises":

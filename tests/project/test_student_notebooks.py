@@ -151,7 +151,7 @@ def test_released_notebook_says_not_implemented_yet_and_nothing_else(part: str, 
     assert f"score: 0/{points}" in table
     assert "not implemented yet — replace the `raise NotImplementedError()` lines" in table
     first = gen.PARTS[part][0]
-    assert table.endswith(f'next: {first} — fill in its cell, run it, then its check cell, check("{first}")')
+    assert table.endswith(f'next: {first} — work on its cell, run it, then its check cell, check("{first}")')
 
 
 @pytest.mark.slow
@@ -235,7 +235,7 @@ def test_outside_jupyter_scores_prints_the_text_table_and_check_returns_a_true_v
         "      run the cell that defines `Relu` first (the `relu` kata's cell, above)",
         "",
         "score: 8/14 · 1/2 katas done",
-        'next: relu — fill in its cell, run it, then its check cell, check("relu")',
+        'next: relu — work on its cell, run it, then its check cell, check("relu")',
     ]
 
 
