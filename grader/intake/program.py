@@ -267,12 +267,19 @@ def program(cells: list[Cell], notebook: str) -> Program:
         end = ends[kata]
         before = [b for b in boundaries if b < end]
         start = before[-1] + 1 if before else 0
-        found[kata] = _write(kata, notebook, codes[: end + 1], start)
+        later: dict[str, str] = {}
+        for code in codes[end + 1 :]:
+            for name in sorted(code.defines):
+                later.setdefault(name, code.label)
+        found[kata] = _write(kata, notebook, codes[: end + 1], start, later)
     self_checked = any(c.scores for c in codes) and all(c.runs for c in codes)
     return Program(found, notes, self_checked)
 
 
-def _write(kata: str, notebook: str, codes: list[_Code], own_from: int) -> Extracted:
+def _write(
+    kata: str, notebook: str, codes: list[_Code], own_from: int, later: dict[str, str] | None = None
+) -> Extracted:
+    """The kata file of `codes` (own cells from `own_from`); `later`: names defined below its section."""
     lines, spans = [HEADER], []
     for i, code in enumerate(codes):
         if not code.runs:
@@ -281,7 +288,8 @@ def _write(kata: str, notebook: str, codes: list[_Code], own_from: int) -> Extra
         body = code.source.splitlines() or [""]
         spans.append(Span(len(lines) + 1, len(lines) + len(body), code.number, code.label))
         lines.extend(body)
-    return Extracted("\n".join(lines) + "\n", SourceMap(kata, notebook, tuple(spans)))
+    below = tuple(sorted((later or {}).items()))
+    return Extracted("\n".join(lines) + "\n", SourceMap(kata, notebook, tuple(spans), below))
 
 
 def is_cells_file(text: str) -> bool:

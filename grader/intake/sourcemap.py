@@ -30,6 +30,8 @@ class SourceMap:
     kata: str
     notebook: str
     spans: tuple[Span, ...]
+    # (name, cell label) for names that only cells below the kata's section define
+    later: tuple[tuple[str, str], ...] = ()
 
     def locate(self, line: int) -> tuple[int, int] | None:
         """(cell number, line in that cell) of a line of the extracted file; None between cells."""
@@ -57,4 +59,18 @@ class SourceMap:
         text = re.sub(rf"\b{name}:(\d+)", lambda m: self.where(int(m.group(1))), text)
         cells = sorted({s.cell for s in self.spans})
         label = f"the {self.kata} cell{'s' if len(cells) > 1 else ''} of {self.notebook}"
-        return re.sub(rf"(?<![\w/.-]){name}\b", label, text)
+        text = re.sub(rf"(?<![\w/.-]){name}\b", label, text)
+        return _name_errors(text, dict(self.later))
+
+
+def _name_errors(text: str, later: dict[str, str]) -> str:
+    """After a NameError for a name only a cell below the section defines: that cell, and the fix."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        found = re.search(r"NameError: name '(\w+)' is not defined", line)
+        if found and found.group(1) in later:
+            lines[i] += (
+                f"\n  `{found.group(1)}` is defined only below this kata's check, in {later[found.group(1)]}: "
+                "run top to bottom, that cell comes too late — move it above the check"
+            )
+    return "\n".join(lines)
