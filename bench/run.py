@@ -534,8 +534,9 @@ def update_doc(figures: list[Figure]) -> None:
     """`--only`: replace (or add) these figures' rows of docs/performance.md, keep every other line."""
     lines = DOC.read_text().splitlines()
     rows = [i for i, line in enumerate(lines) if line.startswith("| ") and not line.startswith("| figure")]
+    when = f"measured {datetime.date.today().isoformat()} by `bench/run.py --only`"
     for f in figures:
-        row = f"| {f.name} | {f.value} | {f.target} | {_verdict(f)} | `{f.command}` |"
+        row = f"| {f.name} | {f.value}; {when} | {f.target} | {_verdict(f)} | `{f.command}` |"
         same = [i for i in rows if lines[i].startswith(f"| {f.name} |")]
         if same:
             lines[same[0]] = row

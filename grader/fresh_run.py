@@ -129,6 +129,33 @@ def disagreement(namespace: dict[str, Any], kata: str, student_file: str = "") -
     return ""
 
 
+def needs(namespace: dict[str, Any], kata: str) -> str:
+    """Where the notebook cannot be read: which cells a fresh run needs above the check ("" if none).
+
+    The cells are known only in the order the kernel ran them (IPython's `In`), so this
+    names each helper the kata reaches whose cell ran after the kata's own cell.
+    """
+    history = namespace.get("In") or namespace.get("_ih") or []
+    if notebook_path(namespace) is not None or not history:
+        return ""
+    reached = helpers(namespace, kata)
+
+    def last(name: str) -> int:
+        return max((n for n, source in enumerate(history) if name in _defines(str(source))), default=-1)
+
+    found = []
+    for name, root in sorted(reached.items()):
+        count = last(name)
+        if count > last(root):  # run after the kata's own cell: it may sit below this check
+            found.append(f"`{name}` (In [{count}])")
+    if not found:
+        return ""
+    return (
+        f"  (graded top to bottom, the cells that define {', '.join(found)} must be above this "
+        "check: this check could not read the notebook to see where they are)"
+    )
+
+
 def _script(path: Path, reached: dict[str, str]) -> str:
     """A helper defined only under `if __name__ == "__main__":` is not there when grading imports the file."""
     try:

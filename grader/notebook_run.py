@@ -126,6 +126,9 @@ def _fork_kata(
     if pid == 0:  # pragma: no cover - the kata's child
         code = 0
         try:
+            import torch
+
+            torch.set_num_threads(1)  # a cell may have changed it; a forked pool is not to be trusted
             kata = WorkerKata(spec, runner.path, device=runner.device)
             module.__name__ = spec.name  # as in the kata's own worker ("module 'relu' has no …")
             renamed = [r.replace(ours, theirs, 1) for r in raised]

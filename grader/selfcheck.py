@@ -148,7 +148,7 @@ def check(
             print(message)
             raise SystemExit(1)
         return Failed(message).show()
-    from grader.fresh_run import disagreement
+    from grader.fresh_run import disagreement, needs
 
     differs = disagreement(namespace, kata, student_file) if only is None else ""
     if differs:  # the grade would not see what this session saw: say so, as the grade would fail
@@ -158,6 +158,9 @@ def check(
             raise SystemExit(1)
         return Failed(message).show()
     print(pass_message(kata, len(checks)))
+    note = needs(namespace, kata) if only is None and not student_file else ""
+    if note:
+        print(note)
     return Passed()
 
 

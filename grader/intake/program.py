@@ -19,15 +19,16 @@ no cell defines. Its *section* ends with the student's last check of it (a
 `check("<kata>")` cell or nbgrader's `<kata>-test` cell after its first
 definition): what that check saw is what is graded. With no such cell, it ends
 with the last cell that defines one of its names, plus the cells right after it
-that define no kata's name (a helper written below its use). Each kata is graded, in its own worker, with every code
+that define no kata's name (a helper written below its use). Each kata is graded with every code
 cell from the top of the notebook to the end of its section: a later
 redefinition does not reach it, the last definition before the end wins (as in
-Jupyter), and a cell below it cannot break it.
+Jupyter), and a cell below it cannot break it. (grader/notebook_run.py runs the
+cells once per notebook and forks each kata's state at its section's end.)
 
-The worker runs these cells one at a time (`run_cells`): a cell that raises
-stops at the line that raised, as in Jupyter, the cells after it still run, and
-the grade notes the cell and line. So an error in a scratch cell costs nothing
-but what that cell would have defined.
+The worker runs these cells one at a time (`run_cells`): a cell that raises, or
+runs past the notebook's per-cell budget, stops at that line, as in Jupyter, the
+cells after it still run, and the grade notes the cell and line. So an error in a
+scratch cell costs nothing but what that cell would have defined.
 
 The kata file written for the worker (`Extracted.text`) starts with `HEADER`;
 each cell follows a marker line `# %% [cell N]` (`# %% [cell N, own]` for the

@@ -94,12 +94,15 @@ def _by_id(nb: Any, cell_id: str) -> int:
     return next(i for i, c in enumerate(nb.cells) if c.get("id") == cell_id)
 
 
-def _session(kernel: Kernel, nb: Any, path: Path, order: list[int] | None = None) -> dict[int, str]:
+def _session(
+    kernel: Kernel, nb: Any, path: Path, order: list[int] | None = None, knows_file: bool = True
+) -> dict[int, str]:
     """Save `nb` at `path`, run its code cells in `order` (default: top to bottom) in a fresh
     session that knows its file, save it again with the execution counts; index -> what it showed."""
     kernel.restart()
     nbformat.write(nb, path)
-    kernel.run(f"__session__ = {str(path)!r}")  # as ipykernel sets it from Jupyter's JPY_SESSION_NAME
+    if knows_file:
+        kernel.run(f"__session__ = {str(path)!r}")  # as ipykernel sets it from Jupyter's JPY_SESSION_NAME
     code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     shown = {}
     for i in order or code:
@@ -157,9 +160,8 @@ def test_a_wrong_kata_fails_its_check_and_its_grade_and_run_all_goes_on(
     assert not verdicts["relu"] and all(v for k, v in verdicts.items() if k != "relu"), verdicts
 
 
-def test_a_helper_run_before_its_cell_but_placed_below_the_check(kernel: Kernel, tmp_path: Path) -> None:
-    """matmul calls `_mm`, defined in a cell below check("matmul") that the student ran first."""
-    nb = _solved()
+def _helper_below(nb: Any) -> tuple[int, list[int]]:
+    """matmul calls `_mm`, defined in a cell inserted below check("matmul"): (its index, code cells)."""
     at = _by_id(nb, "matmul-solution")
     solution = nb.cells[at]
     solution.source = solution.source.replace(
@@ -167,9 +169,33 @@ def test_a_helper_run_before_its_cell_but_placed_below_the_check(kernel: Kernel,
     )
     assert "_mm(a, b)" in solution.source
     helper = nbformat.v4.new_code_cell("def _mm(a, b):\n    return (a[:, :, None] * b[None]).sum(dim=1)")
-    nb.cells.insert(at + 2, helper)  # below the check cell
-    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    order = [code[0], at + 2, *[i for i in code[1:] if i != at + 2]]  # the helper first
+    nb.cells.insert(at + 2, helper)
+    return at + 2, [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+
+
+def test_where_the_notebook_cannot_be_read_the_check_says_what_a_fresh_run_needs(
+    kernel: Kernel, tmp_path: Path
+) -> None:
+    """No file known: the session is checked as it ran, and the check names the helper's cell."""
+    nb = _solved()
+    helper, code = _helper_below(nb)
+    matmul, check = _by_id(nb, "matmul-solution"), _by_id(nb, "matmul-check")
+    order = [code[0], matmul, helper, check]  # the helper ran after the kata's cell
+    shown = _session(kernel, nb, tmp_path / "backprop.ipynb", order, knows_file=False)
+    count = nb.cells[helper].execution_count
+    lines = shown[check].splitlines()
+    assert len(lines) == 2 and lines[0].startswith("✔ matmul: "), lines
+    assert lines[1] == (
+        f"  (graded top to bottom, the cells that define `_mm` (In [{count}]) must be above this "
+        "check: this check could not read the notebook to see where they are)"
+    ), lines
+
+
+def test_a_helper_run_before_its_cell_but_placed_below_the_check(kernel: Kernel, tmp_path: Path) -> None:
+    """matmul calls `_mm`, defined in a cell below check("matmul") that the student ran first."""
+    nb = _solved()
+    helper, code = _helper_below(nb)
+    order = [code[0], helper, *[i for i in code[1:] if i != helper]]  # the helper first
     path = tmp_path / "backprop.ipynb"
     shown = _session(kernel, nb, path, order)
     said = shown[_by_id(nb, "matmul-check")]
@@ -180,7 +206,7 @@ def test_a_helper_run_before_its_cell_but_placed_below_the_check(kernel: Kernel,
     assert not verdicts["matmul"], verdicts
     message = next(t["message"] for t in graded["matmul"]["tests"] if t["status"] != "passed")
     assert "NameError: name '_mm' is not defined" in message, message
-    count = nb.cells[at + 2].execution_count
+    count = nb.cells[helper].execution_count
     assert f"`_mm` is defined only below this kata's check, in In [{count}] `def _mm(a, b):`" in message, (
         message
     )
