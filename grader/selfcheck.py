@@ -157,7 +157,7 @@ def check(
             print(message)
             raise SystemExit(1)
         return Failed(message).show()
-    print(pass_message(kata, len(checks)))
+    print(pass_message(kata, len(checks)) + "\n", end="")  # one write: one output in a notebook
     note = needs(namespace, kata) if only is None and not student_file else ""
     if note:
         print(note)

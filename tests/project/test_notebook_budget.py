@@ -19,26 +19,13 @@ from grader import notebook_run
 from grader.engine import KataResult, grade_katas
 from grader.intake.collect import collect
 from grader.rubric import katas
+from tests.solved_notebooks import solved_colab
 
-REPO = Path(__file__).resolve().parents[2]
-COURSE = REPO / "course" / "source" / "lesson13"
-COLAB = REPO / "notebooks"
 BACKPROP = [name for name, spec in katas().items() if spec.notebook == "backprop"]
 
 
 def _solved() -> Any:
-    """The Colab backprop notebook with every stub filled with the course's solution."""
-    solved = {}
-    for cell in nbformat.read(COURSE / "backprop.ipynb", as_version=4).cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            solved[meta["grade_id"]] = cell.source
-    nb = nbformat.read(COLAB / "backprop.ipynb", as_version=4)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
-        if grade_id in solved:
-            cell.source = solved[grade_id]
-    return nb
+    return solved_colab("backprop")
 
 
 def _after_check(nb: Any, kata: str, source: str) -> None:

@@ -21,9 +21,9 @@ import nbformat
 import pytest
 
 from grader.rubric import katas
+from tests.solved_notebooks import solved_colab
 
 REPO = Path(__file__).resolve().parents[2]
-COURSE = REPO / "course" / "source" / "lesson13"
 BACKPROP = [name for name, spec in katas().items() if spec.notebook == "backprop"]
 
 
@@ -77,17 +77,7 @@ def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
 
 
 def _solved() -> Any:
-    solved = {}
-    for cell in nbformat.read(COURSE / "backprop.ipynb", as_version=4).cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            solved[meta["grade_id"]] = cell.source
-    nb = nbformat.read(REPO / "notebooks" / "backprop.ipynb", as_version=4)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
-        if grade_id in solved:
-            cell.source = solved[grade_id]
-    return nb
+    return solved_colab("backprop")
 
 
 def _by_id(nb: Any, cell_id: str) -> int:

@@ -30,6 +30,7 @@ import pytest
 
 from grader.batch.cli import WEAK_FLAG
 from grader.rubric import katas
+from tests.solved_notebooks import solved_colab
 
 REPO = Path(__file__).resolve().parents[2]
 COURSE = REPO / "course" / "source" / "lesson13"
@@ -110,25 +111,9 @@ def _read(path: Path) -> Any:
     return nbformat.read(path, as_version=4)
 
 
-def _solutions() -> dict[str, str]:
-    """grade_id -> the course notebook's (solved) source of that solution cell."""
-    found = {}
-    for part in ("backprop", "minibatch"):
-        for cell in _read(COURSE / f"{part}.ipynb").cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("solution"):
-                found[meta["grade_id"]] = cell.source
-    return found
-
-
 def _colab(part: str) -> Any:
     """The Colab notebook with every stub filled with the course's solution (a student's work)."""
-    nb, solved = _read(COLAB / f"{part}.ipynb"), _solutions()
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
-        if grade_id in solved:
-            cell.source = solved[grade_id]
-    return nb
+    return solved_colab(part)
 
 
 def _index(nb: Any, grade_id: str) -> int:
