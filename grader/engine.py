@@ -11,6 +11,7 @@ from grader import notebook_run
 from grader.checks import Check, checks_for
 from grader.errors import CheckFailure, StudentError, WorkerEnded
 from grader.feedback.explain import explain
+from grader.fresh_run import name_error_cause
 from grader.kata import LIMITS, REPO, Kata, WorkerKata
 from grader.rubric import KataSpec, katas
 from grader.workspace import missing_file
@@ -160,6 +161,9 @@ def grade_kata(folder: Path, spec: KataSpec, device: str = "cpu") -> KataResult:
         kata.close()
         result.output = kata.output
         result.dropped = kata.raised
+    for test in result.failures:  # a helper that lives in the main block: say so, as check() does
+        cause = name_error_cause(kata.path, test.message)
+        test.message += f"\n{cause}" if cause else ""
     return result
 
 

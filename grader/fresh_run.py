@@ -156,19 +156,39 @@ def needs(namespace: dict[str, Any], kata: str) -> str:
     )
 
 
-def _script(path: Path, reached: dict[str, str]) -> str:
-    """A helper defined only under `if __name__ == "__main__":` is not there when grading imports the file."""
+def main_block_only(path: Path) -> set[str]:
+    """Names a `.py` file defines only under `if __name__ == "__main__":` (grading does not run it)."""
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, UnicodeDecodeError):
-        return ""
-    module, main = set(), set()
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return set()
+    module: set[str] = set()
+    main: set[str] = set()
     for node in tree.body:
         target = main if _is_main_block(node) else module
         for inner in program._top_level([node]):
             target |= program._targets(inner)
+    return main - module
+
+
+def name_error_cause(path: Path, message: str) -> str:
+    """For a grade's NameError on a name `path` defines only in its main block: the cause and fix."""
+    import re
+
+    found = re.search(r"NameError: name '(\w+)' is not defined", message)
+    if found is None or found.group(1) not in main_block_only(path):
+        return ""
+    return (
+        f'  `{found.group(1)}` is defined only under `if __name__ == "__main__":`, which grading '
+        f"does not run (it imports {path.name}): move it above that block"
+    )
+
+
+def _script(path: Path, reached: dict[str, str]) -> str:
+    """A helper defined only under `if __name__ == "__main__":` is not there when grading imports the file."""
+    main = main_block_only(path)
     for name, root in sorted(reached.items()):
-        if name in main and name not in module:
+        if name in main:
             return (
                 f"passes when run as a script, but grading imports {path.name} without running its "
                 f'`if __name__ == "__main__":` block, where `{name}` (needed by `{root}`) is defined: '
