@@ -305,7 +305,8 @@ def test_notes_speak_of_cells_and_the_students_words(cohort: dict[str, Any]) -> 
     reports = cohort["reports"]
     notes = "\n".join(reports["scratch-raises"]["notes"])
     assert (
-        "backprop.ipynb, the cell `" in notes and "raised NameError: name 'undefined_name' is not defined" in notes
+        "backprop.ipynb, the cell `" in notes
+        and "raised NameError: name 'undefined_name' is not defined" in notes
     )
     magics = "\n".join(reports["magics"]["notes"])
     assert "`!ls` is notebook-only syntax; set aside" in magics and "`%%timeit`" in magics
