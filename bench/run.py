@@ -13,11 +13,14 @@ Measures, with medians of several runs and their spread:
    catalogue, the error model's development set and, where it exists, the held-out set;
 8. the OS sandbox: ms added per kata worker, batch throughput with and without it,
    and a spawned worker against a forked one (bench/worker_cost.py);
+9. the two student notebooks, solved, with a 3-second timing cell after `check("matmul")`,
+   against the same katas as `.py` files with the same timing code in `matmul.py`;
 then writes docs/performance.md (every figure, its target and its command).
 The GPU section comes from docs/gpu/, written by bench/gpu_check.sh on a GPU machine.
 
     .venv/bin/python bench/run.py            # about 8 minutes on 2 cores
     .venv/bin/python bench/run.py --quick    # fewer repeats, for a smoke test
+    .venv/bin/python bench/run.py --only notebook   # one step; updates its rows of the doc
 """
 
 from __future__ import annotations
@@ -176,7 +179,11 @@ def worker_ms(env: dict[str, str], workers: int) -> float:
 def sandbox_steps() -> tuple[float, float, float]:
     """(before, after, added) ms to enter the sandbox in a worker (bench/sandbox_steps.py)."""
     out = subprocess.run(
-        [PY, "bench/sandbox_steps.py", "--workers", "40"], cwd=ROOT, capture_output=True, text=True, check=True
+        [PY, "bench/sandbox_steps.py", "--workers", "40"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     found = re.search(r"before ([\d.]+) ms, after ([\d.]+) ms, added ([+-][\d.]+) ms", out)
     assert found, out
@@ -309,8 +316,10 @@ def bench_nbgrader(scratch: Path, repeats: int) -> list[Figure]:
     times = alternate(
         {
             "nbgrader": lambda: wall(autograde, cwd=course, env=env) / len(students),
-            "batch": lambda: wall([*BATCH, str(submitted), "--out", str(scratch / f"nb-batch-{next(runs)}")])
-            / len(students),
+            "batch": lambda: (
+                wall([*BATCH, str(submitted), "--out", str(scratch / f"nb-batch-{next(runs)}")])
+                / len(students)
+            ),
         },
         repeats,
     )
@@ -459,6 +468,63 @@ def named_section() -> str:
     return module.section() if list((ROOT / "docs" / "named").glob("*.json")) else ""
 
 
+# A timing cell as the lesson writes them, on more rows: it runs for TIMING_S seconds.
+TIMING_S = 3.0
+TIMING = f"""import time
+x, y = torch.randn(64, 784), torch.randn(784, 10)
+start, loops = time.perf_counter(), 0
+while time.perf_counter() - start < {TIMING_S}:
+    matmul(x, y)
+    loops += 1
+print(f"{{(time.perf_counter() - start) / loops * 1e3:.2f}} ms per matmul")
+"""
+
+
+def make_notebook_pair(scratch: Path) -> tuple[Path, Path]:
+    """(folder of the two solved Colab notebooks, folder of the eleven solved kata files),
+    each with the same timing code: a cell after `check("matmul")`, or matmul.py's top level."""
+    import nbformat
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import make_student_notebooks as gen
+
+    notebooks, files = scratch / "notebook-timing", scratch / "files-timing"
+    notebooks.mkdir()
+    shutil.copytree(ROOT / "solutions", files, ignore=shutil.ignore_patterns("__pycache__"))
+    for part in gen.PARTS:
+        nb = nbformat.reads(gen.notebook_text(part, clear=False), as_version=4)
+        at = next((i for i, c in enumerate(nb.cells) if 'check("matmul")' in c.source), None)
+        if at is not None:
+            nb.cells.insert(at + 1, nbformat.v4.new_code_cell(TIMING))
+        nbformat.write(nb, notebooks / f"{part}.ipynb")
+    matmul = files / "matmul.py"
+    head, main = matmul.read_text().split('if __name__ == "__main__":')
+    matmul.write_text(f'{head}\n{TIMING}\nif __name__ == "__main__":{main}')
+    return notebooks, files
+
+
+def bench_notebook(scratch: Path, repeats: int) -> list[Figure]:
+    """A notebook grades within 1.5x the time of the same katas as .py files (its cells run once)."""
+    notebooks, files = make_notebook_pair(scratch)
+    times = alternate(
+        {
+            "notebook": lambda: wall([PY, "-m", "grader", str(notebooks)]),
+            "files": lambda: wall([PY, "-m", "grader", str(files)]),
+        },
+        repeats,
+    )
+    ratio = statistics.median(times["notebook"]) / statistics.median(times["files"])
+    return [
+        Figure(
+            f"notebook: the solved notebooks with a {TIMING_S:g}-s timing cell ÷ the same katas as `.py` files",
+            f"{ratio:.2f}× (notebooks {spread(times['notebook'])}; files {spread(times['files'])})",
+            "≤ 1.5×",
+            ratio <= 1.5,
+            "python -m grader NOTEBOOKS  vs  python -m grader FILES (bench/run.py make_notebook_pair)",
+        )
+    ]
+
+
 def gpu_section() -> str:
     folder = ROOT / "docs" / "gpu"
     if not (folder / "env.txt").exists():
@@ -510,10 +576,28 @@ KNOWN_COSTS = """\
 """
 
 
-def write_doc(figures: list[Figure], took: float) -> None:
-    def verdict(f: Figure) -> str:
-        return "—" if f.met is None else ("met" if f.met else "**missed**")
+def update_doc(figures: list[Figure]) -> None:
+    """`--only`: replace (or add) these figures' rows of docs/performance.md, keep every other line."""
+    lines = DOC.read_text().splitlines()
+    rows = [i for i, line in enumerate(lines) if line.startswith("| ") and not line.startswith("| figure")]
+    when = f"measured {datetime.date.today().isoformat()} by `bench/run.py --only`"
+    for f in figures:
+        row = f"| {f.name} | {f.value}; {when} | {f.target} | {_verdict(f)} | `{f.command}` |"
+        same = [i for i in rows if lines[i].startswith(f"| {f.name} |")]
+        if same:
+            lines[same[0]] = row
+        else:
+            rows.append(rows[-1] + 1)
+            lines.insert(rows[-1], row)
+    DOC.write_text("\n".join(lines) + "\n")
 
+
+def _verdict(f: Figure) -> str:
+    return "—" if f.met is None else ("met" if f.met else "**missed**")
+
+
+def write_doc(figures: list[Figure], took: float) -> None:
+    verdict = _verdict
     lines = [
         "# Performance",
         "",
@@ -558,12 +642,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke test)")
     parser.add_argument("--no-doc", action="store_true", help="print, do not write docs/performance.md")
+    parser.add_argument(
+        "--only", choices=["notebook", "mistakes"], help="run this one step; update its rows of the doc"
+    )
     args = parser.parse_args(argv)
     repeats = 2 if args.quick else 5
     start = time.perf_counter()
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="kata-bench-") as scratch:
-        for label, step in (
+        steps = (
             ("grade vs import torch", lambda: bench_grade(repeats)),
             ("watch latency", lambda: bench_watch(5 if args.quick else 11)),
             ("gradescope run_autograder", lambda: bench_gradescope(repeats)),
@@ -576,15 +663,22 @@ def main(argv: list[str] | None = None) -> int:
             ),
             ("fit vs torch.optim", lambda: bench_fit(repeats)),
             ("matmul vs torch.matmul", lambda: bench_matmul(repeats)),
+            ("notebook vs files", lambda: bench_notebook(Path(scratch), repeats)),
             ("mistakes named", bench_named),
-        ):
+        )
+        for label, step in steps:
+            if args.only and not label.startswith(args.only):
+                continue
             t = time.perf_counter()
             print(f"{label} …", end=" ", flush=True)
             new = step()
             figures += new
             print(f"{time.perf_counter() - t:.0f} s: " + "; ".join(f.value for f in new), flush=True)
     took = time.perf_counter() - start
-    if not args.no_doc:
+    if not args.no_doc and args.only:
+        update_doc(figures)
+        print(f"updated {DOC.relative_to(ROOT)}")
+    elif not args.no_doc:
         write_doc(figures, took)
         print(f"wrote {DOC.relative_to(ROOT)} ({took / 60:.1f} min)")
     return 0

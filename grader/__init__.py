@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from grader.outputs.scores import Scores
-    from grader.selfcheck import Passed
+    from grader.selfcheck import Failed, Passed
 
 __all__ = ["check", "scores"]
 
 
-def check(kata: str, namespace: dict[str, Any] | None = None, only: list[str] | None = None) -> Passed:
+def check(
+    kata: str, namespace: dict[str, Any] | None = None, only: list[str] | None = None
+) -> Passed | Failed:
     """Run the checks of `kata` on the code in the caller's namespace (see grader.selfcheck)."""
     __tracebackhide__ = True  # noqa: F841
     import sys

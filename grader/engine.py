@@ -7,11 +7,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from grader import notebook_run
 from grader.checks import Check, checks_for
 from grader.errors import KNOWN, MINOR, RELATED, UNKNOWN, CheckFailure, StudentError, WorkerEnded
 from grader.expect import Comparison, forget_comparison, last_comparison, model_on
 from grader.feedback.explain import explain
 from grader.feedback.model import raised_key
+from grader.fresh_run import name_error_cause
 from grader.kata import LIMITS, REPO, Kata, WorkerKata
 from grader.rubric import KataSpec, katas
 from grader.workspace import missing_file
@@ -255,26 +257,79 @@ def grade_kata(folder: Path, spec: KataSpec, device: str = "cpu") -> KataResult:
         return result
     failed: list[_Unexplained] = []
     try:
-        stopped: TestResult | None = None
-        for check in checks:
-            if stopped is not None:  # one cause, said once: every later check reports it too
-                result.tests.append(replace(stopped, name=check.name, details=""))
-                continue
-            result.tests.append(run_check(check, kata, model=False))
-            last, comparison = result.tests[-1], last_comparison()
-            if _unexplained(check, last, comparison):
-                failed.append(_Unexplained(check, last, comparison, last.raised or last.message))
-            stopped = result.tests[-1] if result.tests[-1].whole_kata else None
+        failed = _run_checks(result, checks, kata)
     finally:
         kata.close()
         result.output = kata.output
         result.dropped = kata.raised
-    # The error model, after the worker is done (its time is not the student's), unless the
-    # first failure already names its cause.
+    _explain(kata, result, failed)
+    return result
+
+
+def _run_checks(result: KataResult, checks: list[Check], kata: Kata) -> list[_Unexplained]:
+    """Run `checks` against `kata` into `result`; returns the failures the error model may explain."""
+    failed: list[_Unexplained] = []
+    stopped: TestResult | None = None
+    for check in checks:
+        if stopped is not None:  # one cause, said once: every later check reports it too
+            result.tests.append(replace(stopped, name=check.name, details=""))
+            continue
+        result.tests.append(run_check(check, kata, model=False))
+        last, comparison = result.tests[-1], last_comparison()
+        if _unexplained(check, last, comparison):
+            failed.append(_Unexplained(check, last, comparison, last.raised or last.message))
+        stopped = result.tests[-1] if result.tests[-1].whole_kata else None
+    return failed
+
+
+def _explain(kata: Kata, result: KataResult, failed: list[_Unexplained]) -> None:
+    """After the worker is done (its time is not the student's): the error model, unless the
+    first failure already names its cause, and the cause of a NameError on a helper that lives
+    in the main block (as check() says it)."""
     first = next((t for t in result.tests if t.status != "passed"), None)
     if first is not None and first.weight != KNOWN:
         _model(kata, failed)
-    return result
+    source = kata.source
+    for test in result.failures if source is not None else ():
+        cause = name_error_cause(source, test.message)
+        test.message += f"\n{cause}" if cause else ""
+
+
+def grade_notebook(folder: Path, group: notebook_run.Group, device: str = "cpu") -> dict[str, KataResult]:
+    """Grade the katas of one notebook of `folder`: its cells run once, each kata's checks in a fork.
+
+    See grader/notebook_run.py; a kata the cells never reached gets why, for every check.
+    """
+    protect = (REPO / "solutions",) if folder.resolve() != REPO / "solutions" else ()
+    run = notebook_run.NotebookRun(group, device, protect)
+    results: dict[str, KataResult] = {}
+    try:
+        while (kata := run.next_kata()) is not None:
+            result = results[kata.name] = KataResult(kata.name, kata.spec.points)
+            failed: list[_Unexplained] = []
+            try:
+                failed = _run_checks(result, checks_for(kata.name), kata)
+            finally:
+                kata.close()
+                result.output, result.dropped = kata.output, kata.raised
+            _explain(kata, result, failed)
+    finally:
+        run.close()
+    why = run.stopped or WorkerEnded("error", "the notebook's cells ended before this kata's section did")
+    for name, spec in group.specs.items():
+        if name not in results:
+            tests = [TestResult(c.name, why.status, why.message) for c in checks_for(name)]
+            results[name] = KataResult(name, spec.points, tests)
+    return results
+
+
+def grade_katas(folder: Path, specs: list[KataSpec], device: str = "cpu") -> list[KataResult]:
+    """Grade the katas `specs` of `folder`: a notebook's once per notebook, any other file in its worker."""
+    found: dict[str, KataResult] = {}
+    if notebook_run.available(device):
+        for group in notebook_run.groups(folder, specs):
+            found.update(grade_notebook(folder, group, device))
+    return [found.get(spec.name) or grade_kata(folder, spec, device) for spec in specs]
 
 
 def grade(folder: Path, names: Iterable[str] | None = None, device: str = "cpu") -> Report:
@@ -287,5 +342,5 @@ def grade(folder: Path, names: Iterable[str] | None = None, device: str = "cpu")
     selected = [specs[n] for n in names] if names else list(specs.values())
     from grader.isolation.sandbox import current
 
-    results = [grade_kata(folder, spec, device) for spec in selected]
+    results = grade_katas(folder, selected, device)
     return Report(str(folder), results, sandbox=current().name)

@@ -141,7 +141,9 @@ def _over_a_limit(exc: BaseException, spec: KataSpec) -> tuple[str, str] | None:
     return None
 
 
-def _describe_exception(exc: BaseException, student_file: str, limits: KataSpec | None = None) -> dict[str, str]:
+def _describe_exception(
+    exc: BaseException, student_file: str, limits: KataSpec | None = None
+) -> dict[str, str]:
     """Type, message and the student's line for an exception raised in their code.
 
     `limits`: the kata whose worker limits (disk, processes) are in force, to name them.
@@ -234,17 +236,20 @@ class LocalKata(Kata):
         return transport.restore(reply["value"])
 
 
-def load_student(path: Path, name: str) -> tuple[ModuleType, list[str]]:
+def load_student(path: Path, name: str, run: bool = True) -> tuple[ModuleType, list[str]]:
     """The student's module from a kata file (worker side), and the notebook cells that raised.
 
     A kata file taken from a notebook (grader.intake.program) runs cell by cell, as
     in Jupyter; any other kata file is imported as a module (its error fails the import).
+    `run=False`: the empty module only (a notebook's runner runs the cells itself).
     """
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
+    if not run:
+        return module, []
     text = Path(path).read_text(encoding="utf-8", errors="replace")
     if program.is_cells_file(text):
         return module, program.run_cells(text, str(path), module.__dict__)
@@ -308,22 +313,8 @@ class WorkerKata(Kata):
 
         `self.path` is the copy of the kata file in the worker's scratch folder.
         """
-        os.dup2(log_fd, 1)
-        os.dup2(log_fd, 2)
-        sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", closefd=False), line_buffering=True)
-        sys.stderr = io.TextIOWrapper(os.fdopen(2, "wb", closefd=False), line_buffering=True)
-        limit = int(self.spec.memory_gb * 2**30)
-        # CUDA reserves far more address space than it uses, so there is no cap on a GPU.
-        if resource is not None and limit and _vm_bytes() and not self.device.startswith("cuda"):
-            soft = _vm_bytes() + limit
-            resource.setrlimit(resource.RLIMIT_AS, (soft, soft))
-        import torch
-
-        torch.set_num_threads(1)
-        conn.send_bytes(STARTED)
-        student_file = str(self.path)
-        self._protect_files()
-        sys.path.insert(0, str(self.path.parent))
+        student_file = self.enter(log_fd)
+        conn.send_bytes(STARTED)  # the kata's clock starts now: its import and checks
         try:
             module, raised = load_student(self.path, self.spec.name)
             reply: dict = {"ok": True, "value": {"raised": raised}}
@@ -345,6 +336,33 @@ class WorkerKata(Kata):
         conn.send_bytes(transport.dumps(reply))
         if not reply["ok"]:
             return
+        self.answer(conn, module, student_file)
+
+    def enter(self, log_fd: int) -> str:
+        """Worker side, before any student code: output to the log, limits, torch, the audit hook.
+
+        Returns the student's file name as its code objects carry it.
+        """
+        os.dup2(log_fd, 1)
+        os.dup2(log_fd, 2)
+        sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", closefd=False), line_buffering=True)
+        sys.stderr = io.TextIOWrapper(os.fdopen(2, "wb", closefd=False), line_buffering=True)
+        limit = int(self.spec.memory_gb * 2**30)
+        # CUDA reserves far more address space than it uses, so there is no cap on a GPU.
+        if resource is not None and limit and _vm_bytes() and not self.device.startswith("cuda"):
+            soft = _vm_bytes() + limit
+            resource.setrlimit(resource.RLIMIT_AS, (soft, soft))
+        import torch
+
+        torch.set_num_threads(1)
+        self._protect_files()
+        sys.path.insert(0, str(self.path.parent))
+        return str(self.path)
+
+    def answer(
+        self, conn: Connection, module: Any, student_file: str, wrap: Callable[[dict], dict] | None = None
+    ) -> None:
+        """Worker side: answer driver requests on `conn` until EOF (`wrap`: see grader.notebook_run)."""
         from grader.rules import RuntimeGuard
 
         rules = self.spec.forbidden or self.spec.allowed
@@ -354,23 +372,28 @@ class WorkerKata(Kata):
                 request = transport.loads(conn.recv_bytes())
             except EOFError:
                 return
+            if wrap is not None and request.get("kata") != self.name:
+                continue  # meant for another kata's worker of the same notebook
+            if request.get("done"):
+                return
             driver = _resolve_driver(request["driver"])
             args = transport.to_device(tuple(request["args"]), self.device)
             reply = _run_driver(driver, module, args, guard, student_file, self.spec)
+            if wrap is not None:
+                reply = wrap(reply)
             try:
                 data = transport.dumps(reply)
             except Exception as exc:  # noqa: BLE001 - a reply that cannot be encoded
-                data = transport.dumps(
-                    {
-                        "ok": False,
-                        "error": {
-                            "kind": "NotPlainData",
-                            "message": f"returned something unsaveable ({exc})",
-                            "where": "",
-                            "details": "",
-                        },
-                    }
-                )
+                unsaveable = {
+                    "ok": False,
+                    "error": {
+                        "kind": "NotPlainData",
+                        "message": f"returned something unsaveable ({exc})",
+                        "where": "",
+                        "details": "",
+                    },
+                }
+                data = transport.dumps(wrap(unsaveable) if wrap is not None else unsaveable)
             conn.send_bytes(data)
 
     def _protect_files(self) -> None:
@@ -514,7 +537,13 @@ def _worker_main(conn: Connection, log_fd: int, params: worker.WorkerParams) -> 
     """What a worker runs, forked by the fork server or spawned (grader/isolation/)."""
     worker.prepare(params)
     protect = tuple(Path(p) for p in params.protect)
-    WorkerKata(params.spec, Path(params.path), device=params.device, protect=protect).serve(conn, log_fd)
+    kata = WorkerKata(params.spec, Path(params.path), device=params.device, protect=protect)
+    if params.sections:
+        from grader import notebook_run
+
+        notebook_run.serve(kata, conn, log_fd, params)
+    else:
+        kata.serve(conn, log_fd)
 
 
 def start_fork_server() -> forkserver.ForkServer:

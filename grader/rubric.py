@@ -104,5 +104,11 @@ def kata(name: str) -> KataSpec:
         raise ValueError(f"unknown kata {name!r}; the katas are: {known}") from None
 
 
+def notebook_budget() -> tuple[float, float]:
+    """(seconds one notebook cell may run, seconds all of a notebook's cells may run): [notebook]."""
+    raw = _raw().get("notebook", {})
+    return float(raw.get("cell_timeout", 60)), float(raw.get("timeout", 300))
+
+
 def max_score() -> int:
     return sum(spec.points for spec in katas().values())

@@ -30,7 +30,7 @@ def notebook_words(what: str, kata: str, name: str = "") -> str:
         "todo": f"{NOT_IMPLEMENTED} — replace the `raise NotImplementedError()` lines",
         "missing": f"run the cell that defines `{name}` first (the `{kata}` kata's cell, above)",
         "rest": f'its check cell, check("{kata}"),',
-        "next": f'next: {kata} — fill in its cell, run it, then its check cell, check("{kata}")',
+        "next": f'next: {kata} — work on its cell, run it, then its check cell, check("{kata}")',
     }
     return words[what]
 
@@ -72,25 +72,54 @@ class Cells:
         raise StudentError("MissingName", notebook_words("missing", self._cells_kata, name))
 
 
-class KataFailed(AssertionError):
-    """A kata's self-check found a problem; the message says which.
+class Failed:
+    """What `check()` returns when a check does not pass: false, and shown as its verdict.
 
-    In IPython (JupyterLab, Colab, Kaggle, nbgrader's feedback) it shows as its message
-    alone: the frames of the grader are not the student's business.
+    It never raises, so Run All goes on to `scores()`. nbgrader's test cells
+    `assert check(...)`: a false value fails the cell there, as nbgrader needs. In
+    IPython (JupyterLab, Colab, Kaggle) the verdict shows red; elsewhere it is printed.
     """
 
-    def _render_traceback_(self) -> list[str]:
-        # IPython prints what this returns instead of the traceback.
-        first, *rest = str(self).splitlines() or [""]
-        return [f"{type(self).__name__}: {first}", *rest]
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"✘ {self.message}"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return (
+            '<pre class="backprop-kata-failed" style="color:#b3261e;background:#fdecea;'
+            f'padding:6px 10px;border-left:4px solid #b3261e">{html.escape(repr(self))}</pre>'
+        )
+
+    def show(self) -> Failed:
+        """Show the verdict now (it is often not the cell's last value) and return self."""
+        if _shows_values() and "IPython" in sys.modules:
+            from IPython.display import display
+
+            display({"text/plain": repr(self), "text/html": self._repr_html_()}, raw=True)
+        else:
+            print(repr(self))
+        return self
+
+    def _ipython_display_(self) -> None:
+        """Already shown by `show()`: the value itself shows nothing more."""
 
 
-def check(kata: str, namespace: dict[str, Any] | None = None, only: list[str] | None = None) -> Passed:
+def check(
+    kata: str, namespace: dict[str, Any] | None = None, only: list[str] | None = None
+) -> Passed | Failed:
     """Run every check of `kata` (or those named in `only`) against the caller's namespace.
 
     Prints one line when all pass and returns a true `Passed` (which a notebook shows
-    as nothing). Otherwise raises KataFailed with the first problem (in a notebook,
-    and so in nbgrader) or, in a script, prints it and exits with status 1.
+    as nothing). Otherwise shows the first problem and returns a false `Failed` (in a
+    notebook: it never stops Run All; `assert check(...)` fails an nbgrader test cell)
+    or, in a script, prints it and exits with status 1.
     """
     __tracebackhide__ = True  # noqa: F841 - read by IPython and pytest
     from grader.checks import checks_for
@@ -118,8 +147,20 @@ def check(kata: str, namespace: dict[str, Any] | None = None, only: list[str] | 
         if student_file:
             print(message)
             raise SystemExit(1)
-        raise KataFailed(message)
-    print(pass_message(kata, len(checks)))
+        return Failed(message).show()
+    from grader.fresh_run import disagreement, needs
+
+    differs = disagreement(namespace, kata, student_file) if only is None else ""
+    if differs:  # the grade would not see what this session saw: say so, as the grade would fail
+        message = f"{kata}: {differs}"
+        if student_file:
+            print(message)
+            raise SystemExit(1)
+        return Failed(message).show()
+    print(pass_message(kata, len(checks)) + "\n", end="")  # one write: one output in a notebook
+    note = needs(namespace, kata) if only is None and not student_file else ""
+    if note:
+        print(note)
     return Passed()
 
 
@@ -134,7 +175,16 @@ def failure_message(kata: str, check: str, status: str, message: str) -> str:
         return f"{kata}: {notebook_words('todo', kata)}"
     if message.startswith(notebook_words("missing", kata).split("`")[0]):  # nothing ran: no check to name
         return f"{kata}: {message}"
+    if check == "rules" or is_rule_message(message):  # a rule, whichever check met it
+        return f"{kata}: breaks a rule of the kata\n{message}"
     return f"{kata}: {check} {status}\n{message}"
+
+
+def is_rule_message(message: str) -> bool:
+    """Whether a check's message is the runtime guard refusing a call (grader.rules)."""
+    from grader.rules import WHY
+
+    return f"— {WHY}" in message or "which this kata does not allow" in message
 
 
 def scores(names: list[str] | None = None, namespace: dict[str, Any] | None = None) -> Scores:

@@ -32,13 +32,11 @@ GRACE_S = 60.0
 
 def grade_submission(intake: Intake, timeout_scale: float = 1.0, device: str = "cpu") -> dict[str, Any]:
     """Grade one collected submission; the JSON report as a dict, with `student` and `notes`."""
-    from grader.engine import Report, grade_kata
+    from grader.engine import Report, grade_katas
     from grader.outputs.report import to_dict
 
-    results = []
-    for spec in katas().values():
-        scaled = dataclasses.replace(spec, timeout=spec.timeout * timeout_scale)
-        results.append(grade_kata(intake.folder, scaled, device))
+    scaled = [dataclasses.replace(s, timeout=s.timeout * timeout_scale) for s in katas().values()]
+    results = grade_katas(intake.folder, scaled, device)  # a notebook's cells run once for all
     intake.apply(results)
     report = Report(intake.student, results)
     return {"student": intake.student, **to_dict(report), "notes": list(intake.notes)}
@@ -104,7 +102,11 @@ def _stop(process: multiprocessing.process.BaseProcess) -> None:
 
 
 def _budget(timeout_scale: float) -> float:
-    return sum(spec.timeout for spec in katas().values()) * timeout_scale + GRACE_S
+    """A submission's time: every kata's checks, plus its notebook's cells (rubric.toml [notebook])."""
+    from grader.rubric import notebook_budget
+
+    checks = sum(spec.timeout for spec in katas().values()) * timeout_scale
+    return checks + notebook_budget()[1] + GRACE_S
 
 
 def grade_all(

@@ -10,6 +10,7 @@ it is a notebook or a ValueError saying why not, never a crash.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -23,6 +24,20 @@ MAX_JSON_DEPTH = 100
 _PERCENT = re.compile(r"^# %%(.*)$")
 _FENCE = re.compile(r"^```\s*(\w*)(.*)$")
 _NBGRADER = re.compile(r"\bnbgrader=(\{.*\})")
+_HEADING = re.compile(r"^\s*(?:# )?#{1,6}\s+(\S.*?)\s*#*\s*$")  # `## Matmul` (or `# ## Matmul`, percent)
+
+
+def _with_headings(cells: list[Cell]) -> list[Cell]:
+    """Each cell with the last markdown heading above it (how a student names a cell)."""
+    heading, found = "", []
+    for cell in cells:
+        found.append(dataclasses.replace(cell, heading=heading) if heading else cell)
+        if cell.kind == "markdown":
+            for line in cell.source.splitlines():
+                match = _HEADING.match(line)
+                if match:
+                    heading = match.group(1).replace("`", "").strip("*_ ")[:60]
+    return found
 
 
 def _too_deep(raw: object) -> bool:
@@ -96,12 +111,17 @@ def parse(text: str, name: str) -> list[Cell]:
         source = "".join(str(s) for s in source) if isinstance(source, list) else str(source)
         meta = cell.get("metadata", {})
         nbgrader = meta.get("nbgrader", {}) if isinstance(meta, dict) else {}
+        count = cell.get("execution_count")
         found.append(
             Cell(
-                number, str(cell.get("cell_type", "")), source, nbgrader if isinstance(nbgrader, dict) else {}
+                number,
+                str(cell.get("cell_type", "")),
+                source,
+                nbgrader if isinstance(nbgrader, dict) else {},
+                count if isinstance(count, int) and not isinstance(count, bool) else None,
             )
         )
-    return found
+    return _with_headings(found)
 
 
 def is_percent_script(text: str) -> bool:
@@ -122,7 +142,8 @@ def parse_percent(text: str) -> list[Cell]:
     _, first = chunks[0]
     if not "\n".join(line for line in first if not line.startswith("#")).strip():
         chunks = chunks[1:]  # jupytext's header (comments only) is not a cell
-    return [Cell(n, kind, "\n".join(lines).strip("\n")) for n, (kind, lines) in enumerate(chunks, start=1)]
+    cells = [Cell(n, kind, "\n".join(lines).strip("\n")) for n, (kind, lines) in enumerate(chunks, start=1)]
+    return _with_headings(cells)
 
 
 def parse_markdown(text: str) -> list[Cell]:
@@ -145,7 +166,7 @@ def parse_markdown(text: str) -> list[Cell]:
             code.append(line)
         else:
             prose.append(line)
-    return cells
+    return _with_headings(cells)
 
 
 def _fence_metadata(rest: str) -> dict:

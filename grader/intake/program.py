@@ -19,15 +19,16 @@ no cell defines. Its *section* ends with the student's last check of it (a
 `check("<kata>")` cell or nbgrader's `<kata>-test` cell after its first
 definition): what that check saw is what is graded. With no such cell, it ends
 with the last cell that defines one of its names, plus the cells right after it
-that define no kata's name (a helper written below its use). Each kata is graded, in its own worker, with every code
+that define no kata's name (a helper written below its use). Each kata is graded with every code
 cell from the top of the notebook to the end of its section: a later
 redefinition does not reach it, the last definition before the end wins (as in
-Jupyter), and a cell below it cannot break it.
+Jupyter), and a cell below it cannot break it. (grader/notebook_run.py runs the
+cells once per notebook and forks each kata's state at its section's end.)
 
-The worker runs these cells one at a time (`run_cells`): a cell that raises
-stops at the line that raised, as in Jupyter, the cells after it still run, and
-the grade notes the cell and line. So an error in a scratch cell costs nothing
-but what that cell would have defined.
+The worker runs these cells one at a time (`run_cells`): a cell that raises, or
+runs past the notebook's per-cell budget, stops at that line, as in Jupyter, the
+cells after it still run, and the grade notes the cell and line. So an error in a
+scratch cell costs nothing but what that cell would have defined.
 
 The kata file written for the worker (`Extracted.text`) starts with `HEADER`;
 each cell follows a marker line `# %% [cell N]` (`# %% [cell N, own]` for the
@@ -41,6 +42,7 @@ from __future__ import annotations
 import ast
 import re
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,12 +58,31 @@ _CHECKERS = {"check", "scores"}
 
 @dataclass(frozen=True)
 class Cell:
-    """One cell of a notebook as handed in: 1-based `number` (markdown cells counted too)."""
+    """One cell of a notebook as handed in: 1-based `number` (markdown cells counted too).
+
+    `execution_count`: the `[n]` Jupyter shows beside it in the saved notebook (None when it
+    never ran or the format keeps none); `heading`: the last markdown heading above it.
+    """
 
     number: int
     kind: str  # "code", "markdown" or "raw"
     source: str
     nbgrader: dict[str, Any] = field(default_factory=dict)
+    execution_count: int | None = None
+    heading: str = ""
+
+    @property
+    def label(self) -> str:
+        """The cell as the student finds it: `In [3] `def matmul(a, b):``, else by its heading.
+
+        Messages never count cells: Jupyter shows no cell numbers, only `In [n]`.
+        """
+        first = next((line.strip() for line in self.source.splitlines() if line.strip()), "")
+        first = first if len(first) <= 40 else first[:39] + "…"
+        if self.execution_count is not None:
+            return f"In [{self.execution_count}] `{first}`"
+        under = f' under "{self.heading}"' if self.heading else ""
+        return f"the cell `{first}`{under}"
 
 
 @dataclass(frozen=True)
@@ -85,6 +106,7 @@ class Program:
 class _Code:
     number: int
     source: str
+    label: str
     defines: set[str]
     checks: set[str] = field(default_factory=set)  # the katas its `check(...)` calls name
     runs: bool = True  # False for nbgrader's test cells: they only mark where a kata is checked
@@ -140,7 +162,7 @@ def _targets(node: ast.stmt) -> set[str]:
 def _prepare(cell: Cell, notebook: str, notes: list[str]) -> _Code | None:
     """The cell's code as the worker runs it (notebook-only lines and checks commented out), or None."""
     lines = cell.source.splitlines()
-    where = f"{notebook}, cell {cell.number}"
+    where = f"{notebook}, {cell.label}"
     if lines and lines[0].lstrip().startswith("%%"):
         notes.append(f"{where}: `{lines[0].strip()}` makes it a notebook-only cell; set aside")
         return None
@@ -170,7 +192,7 @@ def _prepare(cell: Cell, notebook: str, notes: list[str]) -> _Code | None:
             for n in range(node.lineno - 1, (node.end_lineno or node.lineno)):
                 lines[n] = _comment(lines[n])
     defines = set().union(*(_targets(n) for n in _top_level(tree.body))) if tree.body else set()
-    return _Code(cell.number, "\n".join(lines), defines, checks, scores=scores)
+    return _Code(cell.number, "\n".join(lines), cell.label, defines, checks, scores=scores)
 
 
 def _checked(node: ast.stmt) -> set[str]:
@@ -228,7 +250,7 @@ def program(cells: list[Cell], notebook: str) -> Program:
             continue
         if is_check_cell(cell):
             kata = str(cell.nbgrader.get("grade_id", "")).removesuffix("-test")
-            codes.append(_Code(cell.number, "", set(), {kata}, runs=False))
+            codes.append(_Code(cell.number, "", cell.label, set(), {kata}, runs=False))
             continue
         code = _prepare(cell, notebook, notes)
         if code is not None:
@@ -247,21 +269,29 @@ def program(cells: list[Cell], notebook: str) -> Program:
         end = ends[kata]
         before = [b for b in boundaries if b < end]
         start = before[-1] + 1 if before else 0
-        found[kata] = _write(kata, notebook, codes[: end + 1], start)
+        later: dict[str, str] = {}
+        for code in codes[end + 1 :]:
+            for name in sorted(code.defines):
+                later.setdefault(name, code.label)
+        found[kata] = _write(kata, notebook, codes[: end + 1], start, later)
     self_checked = any(c.scores for c in codes) and all(c.runs for c in codes)
     return Program(found, notes, self_checked)
 
 
-def _write(kata: str, notebook: str, codes: list[_Code], own_from: int) -> Extracted:
+def _write(
+    kata: str, notebook: str, codes: list[_Code], own_from: int, later: dict[str, str] | None = None
+) -> Extracted:
+    """The kata file of `codes` (own cells from `own_from`); `later`: names defined below its section."""
     lines, spans = [HEADER], []
     for i, code in enumerate(codes):
         if not code.runs:
             continue
         lines.append(f"# %% [cell {code.number}{', own' if i >= own_from else ''}]")
         body = code.source.splitlines() or [""]
-        spans.append(Span(len(lines) + 1, len(lines) + len(body), code.number))
+        spans.append(Span(len(lines) + 1, len(lines) + len(body), code.number, code.label))
         lines.extend(body)
-    return Extracted("\n".join(lines) + "\n", SourceMap(kata, notebook, tuple(spans)))
+    below = tuple(sorted((later or {}).items()))
+    return Extracted("\n".join(lines) + "\n", SourceMap(kata, notebook, tuple(spans), below))
 
 
 def is_cells_file(text: str) -> bool:
@@ -286,29 +316,79 @@ def own_code(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def run_cells(text: str, filename: str, namespace: dict[str, Any]) -> list[str]:
+class CellTimeout(BaseException):
+    """A cell ran past the notebook's per-cell budget (a BaseException: `except Exception` in a cell cannot keep it)."""
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise CellTimeout
+
+
+def run_cells(
+    text: str,
+    filename: str,
+    namespace: dict[str, Any],
+    cell_timeout: float = 0.0,
+    after: Callable[[int, list[str]], None] | None = None,
+) -> list[str]:
     """Run a cells file in `namespace`, one cell at a time (worker side only).
 
-    A cell that raises stops there, as in Jupyter; the next cells still run.
-    Returns one line per cell that raised: `<file name>:<line> raised <Kind>: <message>`,
-    the line being the one of `filename` where the cell raised.
+    A cell that raises stops there, as in Jupyter; the next cells still run. A cell
+    still running after `cell_timeout` seconds (0: no limit) is stopped the same way.
+    `after(k, raised)` is called after the k-th cell (0-based) with the lines so far.
+    Returns one line per cell that raised: `<file name>:<line> raised <Kind>: <message>`
+    (or `<file name>:<line> ran for more than N s: set aside`), the line being the one
+    of `filename` where the cell was.
     """
     import os
+    import signal
 
-    raised = []
+    raised: list[str] = []
     lines = text.splitlines()
     markers = [i for i, line in enumerate(lines) if _MARKER.match(line)]
+    timed = cell_timeout > 0 and hasattr(signal, "setitimer")
+    if timed:
+        signal.signal(signal.SIGALRM, _on_alarm)
     for k, first in enumerate(markers):
         last = markers[k + 1] if k + 1 < len(markers) else len(lines)
         source = "\n" * (first + 1) + "\n".join(lines[first + 1 : last])
         try:
-            exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - the worker's job
+            if timed:
+                signal.setitimer(signal.ITIMER_REAL, cell_timeout)
+            try:
+                exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - the worker's job
+            finally:
+                if timed:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+        except CellTimeout as exc:
+            line = _raised_at(exc, filename, first)
+            raised.append(
+                f"{os.path.basename(filename)}:{line} ran for more than {cell_timeout:g} s: set aside"
+            )
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - a raising cell is noted, not fatal
-            frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
-            line = frames[-1].lineno if frames else first + 2
+            line = _raised_at(exc, filename, first)
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             kind = type(exc).__name__
             raised.append(
                 f"{os.path.basename(filename)}:{line} raised {kind}{f': {message}' if message else ''}"
             )
+        if after is not None:
+            after(k, raised)
     return raised
+
+
+def _raised_at(exc: BaseException, filename: str, first: int) -> int:
+    """The line of `filename` where `exc` was raised (the cell's first line if none)."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
+    return (frames[-1].lineno or first + 2) if frames else first + 2
+
+
+def cell_sources(text: str) -> list[str]:
+    """The cells of a cells file, each as its text (marker flags left out): to compare two files."""
+    chunks: list[str] = []
+    for line in text.splitlines():
+        if _MARKER.match(line):
+            chunks.append("")
+        elif chunks:
+            chunks[-1] += line + "\n"
+    return chunks

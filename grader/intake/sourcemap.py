@@ -2,8 +2,9 @@
 
 The grader runs `<kata>.py` files; a student who handed in a notebook never saw
 them. `SourceMap.relocate` turns `matmul.py:12` (and traceback lines naming the
-extracted file) into `backprop.ipynb, cell 5, line 3`. Cells are numbered from
-1 at the top of the notebook, markdown cells included.
+extracted file) into ``backprop.ipynb, In [3] `def matmul(a, b):`, line 3``: a cell as
+Jupyter shows it (its execution count in the saved notebook, else its first line and
+the heading above it, see `Cell.label`), never a count of cells.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ class Span:
     first: int
     last: int
     cell: int
+    label: str = ""  # how the student finds the cell (grader.intake.program.Cell.label)
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class SourceMap:
     kata: str
     notebook: str
     spans: tuple[Span, ...]
+    # (name, cell label) for names that only cells below the kata's section define
+    later: tuple[tuple[str, str], ...] = ()
 
     def locate(self, line: int) -> tuple[int, int] | None:
         """(cell number, line in that cell) of a line of the extracted file; None between cells."""
@@ -37,11 +41,12 @@ class SourceMap:
         return None
 
     def where(self, line: int) -> str:
-        """`backprop.ipynb, cell 5, line 3` for a line of the extracted file."""
-        found = self.locate(line)
-        if found is None:
-            return self.notebook
-        return f"{self.notebook}, cell {found[0]}, line {found[1]}"
+        """``backprop.ipynb, In [3] `def matmul(a, b):`, line 3`` for a line of the extracted file."""
+        for span in self.spans:
+            if span.first <= line <= span.last:
+                label = span.label or f"cell {span.cell}"
+                return f"{self.notebook}, {label}, line {line - span.first + 1}"
+        return self.notebook
 
     def relocate(self, text: str) -> str:
         """`text` with every mention of the extracted file put in notebook terms."""
@@ -54,4 +59,18 @@ class SourceMap:
         text = re.sub(rf"\b{name}:(\d+)", lambda m: self.where(int(m.group(1))), text)
         cells = sorted({s.cell for s in self.spans})
         label = f"the {self.kata} cell{'s' if len(cells) > 1 else ''} of {self.notebook}"
-        return re.sub(rf"(?<![\w/.-]){name}\b", label, text)
+        text = re.sub(rf"(?<![\w/.-]){name}\b", label, text)
+        return _name_errors(text, dict(self.later))
+
+
+def _name_errors(text: str, later: dict[str, str]) -> str:
+    """After a NameError for a name only a cell below the section defines: that cell, and the fix."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        found = re.search(r"NameError: name '(\w+)' is not defined", line)
+        if found and found.group(1) in later:
+            lines[i] += (
+                f"\n  `{found.group(1)}` is defined only below this kata's check, in {later[found.group(1)]}: "
+                "run top to bottom, that cell comes too late — move it above the check"
+            )
+    return "\n".join(lines)

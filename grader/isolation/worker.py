@@ -20,6 +20,10 @@ class WorkerParams:
     device: str
     protect: tuple[str, ...]  # folders the audit hook refuses (a kind message; Landlock enforces)
     box: sandbox.Sandbox
+    # A notebook's runner (grader/notebook_run.py): (cell index, KataSpec) where each kata's
+    # section ends, and the per-cell budget; empty for a worker of one kata file.
+    sections: tuple[tuple[int, Any], ...] = ()
+    cell_timeout: float = 0.0
 
     @property
     def scratch(self) -> str:

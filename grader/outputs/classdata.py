@@ -41,7 +41,10 @@ _ABSENT = (
     _UNREAD,
 )
 _NUMBER = re.compile(r"(?<![A-Za-z_])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
-_LOCATION = re.compile(r"^\S+\.(?:py|ipynb)(?:, cell \d+)?(?::\d+|, line \d+)?\s+")
+_LOCATION = re.compile(
+    r"^\S+\.(?:py|ipynb)(?:, (?:cell \d+|In \[\d+\] `[^`]*`|the cell `[^`]*`(?: under \"[^\"]*\")?))?"
+    r"(?::\d+|, line \d+)?\s+"
+)
 
 
 def attempted(kata: dict[str, Any]) -> bool:

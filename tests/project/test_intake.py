@@ -322,11 +322,27 @@ def test_a_rule_broken_in_a_notebook_is_reported_at_its_cell(tmp_path: Path) -> 
     at = next(i for i, line in enumerate(lines) if "### BEGIN SOLUTION" in line) + 1
     lines.insert(at, "    return torch.matmul(a, b)")
     cell["source"] = "\n".join(lines)
+    first = lines[0].strip()
     path = tmp_path / "backprop.ipynb"
     path.write_text(json.dumps(nb))
     result = _grade_matmul(path)
-    assert f"backprop.ipynb, cell {number}, line {at + 1} uses torch.matmul" in result.stdout, result.stdout
-    assert "matmul.py" not in result.stdout
+    # Never counted: the cell by its first line and the heading above it (it never ran) ...
+    heading = next(
+        line.lstrip("# ").strip()
+        for c in reversed(nb["cells"][: number - 1])
+        if c["cell_type"] == "markdown"
+        for line in reversed("".join(c["source"]).splitlines())
+        if line.startswith("#")
+    ).replace("`", "")
+    where = f'backprop.ipynb, the cell `{first}` under "{heading}", line {at + 1} uses torch.matmul'
+    assert where in " ".join(result.stdout.split()), result.stdout
+    assert "matmul.py" not in result.stdout and f"cell {number}" not in result.stdout
+    # ... and as Jupyter shows it once it ran: In [n]
+    cell["execution_count"] = 7
+    path.write_text(json.dumps(nb))
+    result = _grade_matmul(path)
+    where = f"backprop.ipynb, In [7] `{first}`, line {at + 1} uses torch.matmul"
+    assert where in " ".join(result.stdout.split()), result.stdout
 
 
 def test_kata_code_is_found_at_any_depth_and_misnamed_files_are_named(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ import pytest
 
 from grader.batch.cli import WEAK_FLAG
 from grader.rubric import katas
+from tests.solved_notebooks import solved_colab
 
 REPO = Path(__file__).resolve().parents[2]
 COURSE = REPO / "course" / "source" / "lesson13"
@@ -110,25 +111,9 @@ def _read(path: Path) -> Any:
     return nbformat.read(path, as_version=4)
 
 
-def _solutions() -> dict[str, str]:
-    """grade_id -> the course notebook's (solved) source of that solution cell."""
-    found = {}
-    for part in ("backprop", "minibatch"):
-        for cell in _read(COURSE / f"{part}.ipynb").cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("solution"):
-                found[meta["grade_id"]] = cell.source
-    return found
-
-
 def _colab(part: str) -> Any:
     """The Colab notebook with every stub filled with the course's solution (a student's work)."""
-    nb, solved = _read(COLAB / f"{part}.ipynb"), _solutions()
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
-        if grade_id in solved:
-            cell.source = solved[grade_id]
-    return nb
+    return solved_colab(part)
 
 
 def _index(nb: Any, grade_id: str) -> int:
@@ -320,7 +305,8 @@ def test_notes_speak_of_cells_and_the_students_words(cohort: dict[str, Any]) -> 
     reports = cohort["reports"]
     notes = "\n".join(reports["scratch-raises"]["notes"])
     assert (
-        "backprop.ipynb, cell" in notes and "raised NameError: name 'undefined_name' is not defined" in notes
+        "backprop.ipynb, the cell `" in notes
+        and "raised NameError: name 'undefined_name' is not defined" in notes
     )
     magics = "\n".join(reports["magics"]["notes"])
     assert "`!ls` is notebook-only syntax; set aside" in magics and "`%%timeit`" in magics
@@ -376,11 +362,11 @@ def test_gradescope_grades_the_same(
     for said in (text, printed.out, printed.err):
         assert not NOT_NOTEBOOK_WORDS.search(said), NOT_NOTEBOOK_WORDS.search(said)
     todo = next(k for k, points in _full(cohort["expected"][student]).items() if not points)
-    assert f'next: {todo} — fill in its cell, run it, then its check cell, check("{todo}")' in printed.out
+    assert f'next: {todo} — work on its cell, run it, then its check cell, check("{todo}")' in printed.out
     logsumexp = next(t for t in results["tests"] if t["name"].endswith(". logsumexp"))
     assert logsumexp["output"] == "no cell defines `logsumexp`: add it to minibatch.ipynb"
     if student == "scratch-raises":
-        assert "backprop.ipynb, cell" in results["output"]
+        assert "backprop.ipynb, the cell `" in results["output"]
 
 
 def test_batch_feedback_for_notebooks_speaks_of_cells(cohort: dict[str, Any]) -> None:
