@@ -20,8 +20,29 @@ help: ## list the targets, the students' first
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' \
 	  | awk -v students="$(STUDENT_TARGETS)" -v instructors="$(INSTRUCTOR_TARGETS)" -f mk/help.awk
 
+# torch's CPU build where the default index would serve the CUDA one (Linux x86_64, several
+# GB the katas gain nothing from). TORCH_INDEX=URL installs torch from another index;
+# TORCH_INDEX= (empty) from the default one. macOS and Windows wheels are CPU-only already.
+ifeq ($(shell uname -sm 2>/dev/null),Linux x86_64)
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+endif
+TORCH_PIN := $(shell grep -m1 '^torch==' requirements.txt)
+# The Pythons that requires-python admits and `make test-setup` proves (pyproject.toml).
+PYTHON_OK := (3, 11) <= sys.version_info[:2] < (3, 14)
+
 $(STAMP): requirements.txt constraints.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(not ($(PYTHON_OK)))' 2>/dev/null || { \
+	  echo "make: backprop-kata needs Python 3.11, 3.12 or 3.13; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)." >&2; \
+	  echo "      Name another one: make venv PYTHON=python3.12" >&2; exit 1; }
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	  echo "make: '$(PYTHON) -m venv' failed. On Debian or Ubuntu: sudo apt-get install python3-venv" >&2; \
+	  echo "      (python3.X-venv for another python3.X), then run make again." >&2; exit 1; }
+ifneq ($(strip $(TORCH_INDEX)),)
+	@echo "installing $(TORCH_PIN) from $(TORCH_INDEX)"
+	@$(PY) -m pip install --quiet --no-deps --timeout 10 --retries 0 --index-url $(TORCH_INDEX) $(TORCH_PIN) \
+	  || echo "make: $(TORCH_INDEX) could not be reached; torch comes from the default index" \
+	          "(on Linux x86_64 the CUDA build, several GB). TORCH_INDEX=URL names another index." >&2
+endif
 	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@# rfc3987-syntax builds a parser at import (3 s per `import nbformat`); nothing here needs it.
