@@ -14,7 +14,7 @@ INSTRUCTOR_TARGETS := notebooks release sample-submissions autograde feedback gr
                       gradescope feedback-report clean-course
 
 .DEFAULT_GOAL := help
-.PHONY: help venv grade test test-package test-browser lint stubs sample-data data bench clean
+.PHONY: help venv grade test test-package test-browser test-setup lint stubs sample-data data bench clean
 
 help: ## list the targets, the students' first
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' \
@@ -39,9 +39,10 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	  echo "      (python3.X-venv for another python3.X), then run make again." >&2; exit 1; }
 ifneq ($(strip $(TORCH_INDEX)),)
 	@echo "installing $(TORCH_PIN) from $(TORCH_INDEX)"
-	@$(PY) -m pip install --quiet --no-deps --timeout 10 --retries 0 --index-url $(TORCH_INDEX) $(TORCH_PIN) \
-	  || echo "make: $(TORCH_INDEX) could not be reached; torch comes from the default index" \
-	          "(on Linux x86_64 the CUDA build, several GB). TORCH_INDEX=URL names another index." >&2
+	@$(PY) -m pip install --quiet --no-deps --timeout 10 --retries 0 --index-url $(TORCH_INDEX) \
+	    $(TORCH_PIN) 2>$(VENV)/torch-index.log \
+	  || echo "make: no $(TORCH_PIN) from $(TORCH_INDEX) (unreachable? pip's words: $(VENV)/torch-index.log);" \
+	          "installing it from the default index, on Linux x86_64 the CUDA build (several GB)." >&2
 endif
 	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
@@ -62,6 +63,9 @@ test-package: $(STAMP) ## build the wheel, install it in a fresh venv with anoth
 
 test-browser: $(STAMP) ## what a person sees, in a real Chromium (Debian's chromium, driven by Playwright)
 	BACKPROP_KATA_TEST_BROWSER=1 $(PY) -m pytest tests/browser $(PYTEST_ARGS)
+
+test-setup: $(STAMP) ## `make grade` in fresh clones with Debian's python3 and the newest Python here (slow, CI)
+	BACKPROP_KATA_TEST_SETUP=1 $(PY) -m pytest tests/project/test_setup.py $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff
 	$(PY) -m ruff check .
