@@ -39,9 +39,9 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	  echo "      (python3.X-venv for another python3.X), then run make again." >&2; exit 1; }
 ifneq ($(strip $(TORCH_INDEX)),)
 	@echo "installing $(TORCH_PIN) from $(TORCH_INDEX)"
-	@$(PY) -m pip install --quiet --no-deps --timeout 10 --retries 0 --index-url $(TORCH_INDEX) \
-	    $(TORCH_PIN) 2>$(VENV)/torch-index.log \
-	  || echo "make: no $(TORCH_PIN) from $(TORCH_INDEX) (unreachable? pip's words: $(VENV)/torch-index.log);" \
+	@$(PY) -m pip install -vv --no-deps --timeout 10 --retries 0 --index-url $(TORCH_INDEX) \
+	    $(TORCH_PIN) >$(VENV)/torch-index.log 2>&1 \
+	  || echo "make: no $(TORCH_PIN) from $(TORCH_INDEX) (unreachable? pip's log: $(VENV)/torch-index.log);" \
 	          "installing it from the default index, on Linux x86_64 the CUDA build (several GB)." >&2
 endif
 	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt

