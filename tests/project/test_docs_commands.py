@@ -101,7 +101,8 @@ def commands(text: str) -> list[str]:
     found = []
     for line in joined.splitlines():
         line = re.sub(r"(^|\s)#.*", "", line).strip()
-        for part in re.split(r"&&|\|\||[;|&]|\$\(", line):
+        # A pipe between spaces (not `[a|b]` in a synopsis), & at a word's end (not 2>&1).
+        for part in re.split(r"&&|\|\||;|\s\|\s|&(?=\s|$)|\$\(", line):
             if part.strip():
                 found.append(part.strip())
     return found
@@ -136,9 +137,10 @@ def test_the_command_parser_finds_bare_interpreters() -> None:
     assert [bare_program(c) for c in commands(bare)] == ["python", "pip", None, "nbgrader", "python3"]
     fine = (
         '.venv/bin/python -m grader\nmake grade  # python -m grader\nPATH="$PWD/.venv/bin:$PATH" nbgrader db\n'
-        "python3 -m venv .venv\nbackprop-kata grade"
+        "python3 -m venv .venv\nbackprop-kata grade\nmake x 2>&1 | tee log\n"
+        "make batch [--time-from auto|nbgrader|files]"
     )
-    assert [bare_program(c) for c in commands(fine)] == [None] * 5
+    assert [bare_program(c) for c in commands(fine)] == [None] * 8
 
 
 @pytest.mark.parametrize("block", shell_blocks(), ids=lambda b: b.id)
