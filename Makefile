@@ -14,7 +14,7 @@ INSTRUCTOR_TARGETS := notebooks release sample-submissions autograde feedback gr
                       gradescope feedback-report clean-course
 
 .DEFAULT_GOAL := help
-.PHONY: help venv grade test test-package test-browser test-setup lint stubs sample-data data bench clean
+.PHONY: help venv grade test test-package test-browser test-setup lint stubs sample-data data bench named clean
 
 help: ## list the targets, the students' first
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' \
@@ -67,6 +67,10 @@ test-browser: $(STAMP) ## what a person sees, in a real Chromium (Debian's chrom
 test-setup: $(STAMP) ## `make grade` in fresh clones with Debian's python3 and the newest Python here (slow, CI)
 	BACKPROP_KATA_TEST_SETUP=1 $(PY) -m pytest tests/project/test_setup.py $(PYTEST_ARGS)
 
+.PHONY: test-under-load
+test-under-load: $(STAMP) ## the time-sensitive tests ROUNDS times (3) with every core kept busy: the flake rate
+	$(PY) tools/busy.py --rounds $(or $(ROUNDS),3) $(BUSY_ARGS)
+
 lint: $(STAMP) ## ruff
 	$(PY) -m ruff check .
 
@@ -81,6 +85,10 @@ data: $(STAMP) ## download the lesson's full MNIST (data/mnist.pkl.gz, SHA-256 c
 
 bench: $(STAMP) ## measure grading speed against its targets; writes docs/performance.md
 	$(PY) bench/run.py
+
+MISTAKES ?= tests/mistakes.toml
+named: $(STAMP) ## share of mistakes whose first message names the cause (MISTAKES=file.toml)
+	$(PY) bench/named.py $(MISTAKES)
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache

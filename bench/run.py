@@ -9,6 +9,8 @@ Measures, with medians of several runs and their spread:
 5. the reference `fit` against the same loop written with `torch.optim.SGD`;
 6. the reference `matmul` against `torch.matmul` at the lesson's shapes;
 7. Gradescope's `run_autograder` on one submission against `python -m grader` (bench/gradescope.py);
+   the share of mistakes whose first message names their cause (bench/named.py), for the
+   catalogue, the error model's development set and, where it exists, the held-out set;
 8. the OS sandbox: ms added per kata worker, batch throughput with and without it,
    and a spawned worker against a forked one (bench/worker_cost.py);
 then writes docs/performance.md (every figure, its target and its command).
@@ -419,6 +421,44 @@ def bench_matmul(repeats: int) -> list[Figure]:
     return figures
 
 
+# The mistakes files bench/named.py grades: (label, file); a missing file is skipped.
+NAMED = (
+    ("catalogue", "tests/mistakes.toml"),
+    ("dev", "tests/model_dev/mistakes.toml"),
+    ("heldout", "tests/heldout/mistakes.toml"),
+)
+
+
+def bench_named() -> list[Figure]:
+    """The share of each mistakes file named by the first message (writes docs/named/LABEL.json)."""
+    figures = []
+    for label, file in NAMED:
+        if not (ROOT / file).is_file():
+            continue
+        subprocess.run([PY, "bench/named.py", file, "--label", label, "-q"], cwd=ROOT, capture_output=True)
+        r = json.loads((ROOT / "docs" / "named" / f"{label}.json").read_text())
+        share = r["named"] / max(r["total"], 1)
+        figures.append(
+            Figure(
+                f"feedback: {label} mistakes named by the first message",
+                f"{r['named']}/{r['total']} ({share:.0%}); per mistaken kata median {r['median_s']} s, max {r['max_s']} s",
+                "≥ 95%",
+                share >= 0.95,
+                f"python bench/named.py {file}",
+            )
+        )
+    return figures
+
+
+def named_section() -> str:
+    """The section bench/named.py renders from docs/named/ (empty when nothing was measured)."""
+    spec = importlib.util.spec_from_file_location("named", ROOT / "bench" / "named.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.section() if list((ROOT / "docs" / "named").glob("*.json")) else ""
+
+
 def gpu_section() -> str:
     folder = ROOT / "docs" / "gpu"
     if not (folder / "env.txt").exists():
@@ -496,7 +536,7 @@ def write_doc(figures: list[Figure], took: float) -> None:
     lines += [MISSES.get(f.name.split(" ")[0], "- " + f.name + ": see the notes above.") for f in missed] or [
         "None in this run."
     ]
-    lines += ["", KNOWN_COSTS, "## GPU", "", gpu_section()]
+    lines += ["", named_section(), KNOWN_COSTS, "## GPU", "", gpu_section()]
     DOC.write_text("\n".join(lines).rstrip() + "\n")
 
 
@@ -536,6 +576,7 @@ def main(argv: list[str] | None = None) -> int:
             ),
             ("fit vs torch.optim", lambda: bench_fit(repeats)),
             ("matmul vs torch.matmul", lambda: bench_matmul(repeats)),
+            ("mistakes named", bench_named),
         ):
             t = time.perf_counter()
             print(f"{label} …", end=" ", flush=True)

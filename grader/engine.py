@@ -8,8 +8,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader.checks import Check, checks_for
-from grader.errors import CheckFailure, StudentError, WorkerEnded
+from grader.errors import KNOWN, MINOR, RELATED, UNKNOWN, CheckFailure, StudentError, WorkerEnded
+from grader.expect import Comparison, forget_comparison, last_comparison, model_on
 from grader.feedback.explain import explain
+from grader.feedback.model import raised_key
 from grader.kata import LIMITS, REPO, Kata, WorkerKata
 from grader.rubric import KataSpec, katas
 from grader.workspace import missing_file
@@ -26,6 +28,8 @@ class TestResult:
     message: str = ""
     details: str = ""
     whole_kata: bool = False  # its cause stops every later check too (the file did not import)
+    weight: int = KNOWN  # how much the message tells (grader.errors): the most telling failure leads
+    raised: str = field(default="", repr=False, compare=False)  # the exception, for the error model
 
 
 @dataclass
@@ -47,7 +51,13 @@ class KataResult:
 
     @property
     def first_failure(self) -> TestResult | None:
-        return next((t for t in self.tests if t.status != "passed"), None)
+        """The failure a student reads first: the first, in check order, that names a cause.
+
+        A failure whose cause is named (a timeout explained, a wrong value named by a known
+        mistake, an edit of the reference or its relation to the right one) leads over one
+        that only says what is wrong (a value off) or whose cause is minor (a dtype).
+        """
+        return lead(self.failures)
 
     @property
     def failures(self) -> list[TestResult]:
@@ -63,6 +73,17 @@ class KataResult:
         if failure.message.startswith((NOT_IMPLEMENTED, ELSEWHERE)):
             return "todo"
         return failure.status
+
+
+def lead(failed: list[TestResult]) -> TestResult | None:
+    """Of failed checks (in check order), the first that names a cause, else the most telling."""
+    if not failed:
+        return None
+    named = [t for t in failed if t.weight >= RELATED]
+    if named:
+        return named[0]
+    most = max(t.weight for t in failed)
+    return next(t for t in failed if t.weight == most)
 
 
 @dataclass
@@ -115,15 +136,94 @@ def raised(err: StudentError, kata: str) -> str:
     return f"{where}raised {err.kind}{f': {first}' if first else ''}" + (f"\n  {why}" if why else "")
 
 
-def run_check(check: Check, kata: Kata) -> TestResult:
-    """Run one check; whatever happens becomes a TestResult."""
+def _with_cause(message: str, comparison: Comparison | None, cause: str) -> str:
+    """`message` with the model's `cause` after its first line: below a relation it refines,
+    in place of a formula that named no cause."""
+    lines = message.splitlines()
+    old = f"  {comparison.cause}" if comparison is not None and comparison.cause else None
+    if old in lines and comparison is not None and comparison.source == "relation":
+        lines.insert(lines.index(old) + 1, f"  {cause}")
+    elif old in lines:
+        lines[lines.index(old)] = f"  {cause}"
+    else:
+        lines.insert(1, f"  {cause}")
+    return "\n".join(lines)
+
+
+@dataclass
+class _Unexplained:
+    """A failed check the error model may explain: its result, the comparison it failed on,
+    and what identifies it for the model (its message, or the exception the code raised)."""
+
+    check: Check
+    result: TestResult
+    comparison: Comparison | None
+    key: str
+
+
+def _unexplained(check: Check, result: TestResult, comparison: Comparison | None) -> bool:
+    """A failed value whose cause is unknown or only a relation (that an edit may make precise),
+    or an exception nothing explains."""
+    if check.name == "rules":
+        return False
+    if result.status == "failed":
+        return result.weight in (UNKNOWN, RELATED)
+    return result.status == "error" and result.weight == MINOR
+
+
+DEFER_S = 0.1  # a failed check whose reference replay is slower (and 3× the cheapest) is modelled last
+
+
+def _model(kata: Kata, failed: list[_Unexplained]) -> None:
+    """Explain the first of `failed` (in check order) the error model can, within one budget
+    (grader/feedback/model.py); a check that replays slower than DEFER_S and over 3 times
+    slower than the cheapest of them is tried after the others (it would eat the budget)."""
+    if not failed or not model_on():
+        return
+    from grader.expect import _LAST
+    from grader.feedback.model import Budget, cost, diagnose
+
+    budget = Budget()
+    slow = max(3 * min(cost(f.check, kata) for f in failed), DEFER_S)
+    for item in sorted(failed, key=lambda f: cost(f.check, kata) > slow):
+        token = _LAST.set(item.comparison)
+        try:
+            cause = diagnose(item.check, kata, item.key, budget)
+        finally:
+            _LAST.reset(token)
+        if cause:
+            item.result.message = _with_cause(item.result.message, item.comparison, cause)
+            item.result.weight = KNOWN
+            return
+
+
+def run_check(check: Check, kata: Kata, model: bool = True) -> TestResult:
+    """Run one check; whatever happens becomes a TestResult.
+
+    `model`: whether a failure without a known cause goes to the error model
+    (grader/feedback/model.py) here; grade_kata runs the model itself, once every check
+    has run.
+    """
+    forget_comparison()
     try:
         check(kata)
     except CheckFailure as failure:
-        return TestResult(check.name, "failed", str(failure))
+        result = TestResult(check.name, "failed", str(failure), weight=failure.weight)
+        comparison = last_comparison()
+        if model and _unexplained(check, result, comparison):
+            _model(kata, [_Unexplained(check, result, comparison, result.message)])
+        return result
     except StudentError as err:
         status, message = describe_student_error(err, kata.spec)
-        return TestResult(check.name, status, message, err.details, whole_kata=err.kind == "import")
+        bare = message.startswith(raised(err, kata.spec.name)) and "\n" not in message  # no explanation
+        weight = MINOR if bare else KNOWN  # a bare exception points at a line, but names no cause
+        result = TestResult(
+            check.name, status, message, err.details, whole_kata=err.kind == "import", weight=weight
+        )
+        result.raised = raised_key(err)
+        if model and bare and _unexplained(check, result, None):
+            _model(kata, [_Unexplained(check, result, None, result.raised)])
+        return result
     except WorkerEnded as ended:
         return TestResult(check.name, ended.status, ended.message, ended.details)
     except Exception as exc:  # noqa: BLE001 - a result the checks could not even read
@@ -153,18 +253,27 @@ def grade_kata(folder: Path, spec: KataSpec, device: str = "cpu") -> KataResult:
         message = missing_file(spec.filename, folder)
         result.tests = [TestResult(c.name, "error", message) for c in checks]
         return result
+    failed: list[_Unexplained] = []
     try:
         stopped: TestResult | None = None
         for check in checks:
             if stopped is not None:  # one cause, said once: every later check reports it too
                 result.tests.append(replace(stopped, name=check.name, details=""))
                 continue
-            result.tests.append(run_check(check, kata))
+            result.tests.append(run_check(check, kata, model=False))
+            last, comparison = result.tests[-1], last_comparison()
+            if _unexplained(check, last, comparison):
+                failed.append(_Unexplained(check, last, comparison, last.raised or last.message))
             stopped = result.tests[-1] if result.tests[-1].whole_kata else None
     finally:
         kata.close()
         result.output = kata.output
         result.dropped = kata.raised
+    # The error model, after the worker is done (its time is not the student's), unless the
+    # first failure already names its cause.
+    first = next((t for t in result.tests if t.status != "passed"), None)
+    if first is not None and first.weight != KNOWN:
+        _model(kata, failed)
     return result
 
 

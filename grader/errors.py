@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+# How much a failure's message tells (grader.engine leads with the most telling one).
+UNKNOWN = 0  # what is wrong, expected and got, but no cause
+MINOR = 1  # a cause, for a dtype or a device, or a bare exception: worth fixing after the values
+RELATED = 2  # how a wrong value relates to the right one (N times too large …), with its usual cause
+KNOWN = 3  # the cause of a wrong value (a known mistake, an edit of the reference), a timeout explained
+
 
 class CheckFailure(AssertionError):
-    """The student's code ran but gave a wrong result; the message says what and why."""
+    """The student's code ran but gave a wrong result; the message says what and why.
+
+    `weight`: UNKNOWN, MINOR, RELATED or KNOWN — whether the message names a cause (see above).
+    """
+
+    def __init__(self, message: str = "", weight: int = KNOWN) -> None:
+        super().__init__(message)
+        self.weight = weight
 
 
 class StudentError(Exception):

@@ -15,12 +15,15 @@ loses that much in absolute terms. Those checks add `abs_tol = 8 * eps32 * max|x
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from grader.errors import CheckFailure
+from grader.errors import KNOWN, MINOR, RELATED, UNKNOWN, CheckFailure
 from grader.transport import device_of
 
 RTOL = 1e-4
@@ -179,8 +182,14 @@ def first_match(got: Any, expected: torch.Tensor, candidates: Sequence[Candidate
     return causes[0] if len(causes) == 1 else None
 
 
-def failure(problem: str, cause: str, expected: Any = None, got: Any = None) -> CheckFailure:
-    """The message shape every check uses: what is wrong; the likely cause and fix; expected; got."""
+def failure(
+    problem: str, cause: str, expected: Any = None, got: Any = None, weight: int | None = None
+) -> CheckFailure:
+    """The message shape every check uses: what is wrong; the likely cause and fix; expected; got.
+
+    `weight` (grader.errors): KNOWN when `cause` is given, else UNKNOWN, unless said.
+    """
+    weight = (KNOWN if cause else UNKNOWN) if weight is None else weight
     lines = [problem]
     if cause:
         lines.append(f"  {cause}")
@@ -193,7 +202,7 @@ def failure(problem: str, cause: str, expected: Any = None, got: Any = None) -> 
         lines.append(f"  expected {shown_expected}")
     if got is not None:
         lines.append(f"  got      {shown_got}")
-    return CheckFailure("\n".join(lines))
+    return CheckFailure("\n".join(lines), weight)
 
 
 def _previews(expected: torch.Tensor, got: torch.Tensor) -> tuple[str, str]:
@@ -212,6 +221,48 @@ def _previews(expected: torch.Tensor, got: torch.Tensor) -> tuple[str, str]:
     return f"{at} = {number(float(e[first]), 8)}", f"{at} = {number(float(g[first]), 8)}"
 
 
+def model_on() -> bool:
+    """Whether the relations and the error model may name causes (KATA_ERROR_MODEL=off: not)."""
+    return os.environ.get("KATA_ERROR_MODEL", "on") != "off"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The comparison a check failed on: what, the student's value, the right one, the cause given.
+
+    `source`: "variant" (a hand-written wrong answer), "hint" (the check's own), "relation"
+    (grader/feedback/relations.py) or "" (none: `cause` is the formula or empty).
+    """
+
+    what: str
+    got: Any
+    expected: torch.Tensor
+    cause: str
+    source: str
+
+
+_LAST: ContextVar[Comparison | None] = ContextVar("last_failed_comparison", default=None)
+
+
+def last_comparison() -> Comparison | None:
+    """The last value comparison that failed in this context (None after `forget_comparison`)."""
+    return _LAST.get()
+
+
+def forget_comparison() -> None:
+    """Start a new check: no comparison has failed yet."""
+    _LAST.set(None)
+
+
+def _dtype_cause(got: torch.dtype, expected: torch.dtype) -> str:
+    if expected == torch.float64 and got == torch.float32:
+        return (
+            "a new tensor made without dtype= (torch.zeros, torch.tensor, torch.ones are float32 by "
+            "default) or a .float() — make new tensors with dtype=x.dtype, convert with .to(x.dtype)"
+        )
+    return "a new tensor made without the inputs' dtype, or a conversion — keep the inputs' dtype"
+
+
 def expect_close(
     got: Any,
     expected: torch.Tensor,
@@ -223,6 +274,8 @@ def expect_close(
     dtype: torch.dtype | None = None,
     device: str | None = None,
     hint: str = "",
+    formula: str = "",
+    sizes: dict[str, int] | None = None,
     variants: Sequence[Candidate] = (),
 ) -> torch.Tensor:
     """Fail with a precise message unless `got` matches `expected`.
@@ -231,21 +284,47 @@ def expect_close(
     device (`device`, if given); no inf/nan where a finite value is expected;
     the values. A wrong shape or value that equals one of `variants` (wrong
     answers computed from the same inputs) is named by its cause; otherwise
-    `hint` is the second line.
+    `hint` is the second line; otherwise the relation between got and expected
+    (grader/feedback/relations.py, `sizes` like {"N": 64} name the factors);
+    otherwise `formula` (the right formula: no cause). The failed comparison is
+    kept for the error model (`last_comparison`, grader/feedback/model.py).
     """
     if not isinstance(got, torch.Tensor):
-        raise failure(f"{what} should be a tensor, got {_kind(got)}", hint)
+        told = got is None or isinstance(got, int | float | bool)  # _kind says the cause
+        raise failure(
+            f"{what} should be a tensor, got {_kind(got)}", hint, weight=KNOWN if told or hint else UNKNOWN
+        )
 
     def fail(problem: str) -> CheckFailure:
-        cause = first_match(got, expected, variants) or hint
-        return failure(problem, cause, expected, got)
+        from grader.feedback.relations import relate
+
+        causes = matching(got, expected, variants)
+        if len(causes) > 1:  # these inputs cannot tell which: say both, and let a check that can lead
+            cause = f"{causes[0]} — or: {causes[1]}"
+            _LAST.set(Comparison(what, got, expected, cause, "variant"))
+            return failure(problem, cause, expected, got, MINOR)
+        cause, source = (causes[0] if causes else ""), "variant"
+        if not cause:
+            cause, source = hint, "hint"
+        weight = KNOWN
+        if not cause and model_on():
+            cause, source, weight = relate(got, expected, sizes), "relation", RELATED
+        if not cause:
+            cause, source, weight = formula, "", UNKNOWN
+        _LAST.set(Comparison(what, got, expected, cause, source))
+        return failure(problem, cause, expected, got, weight)
 
     if got.shape != expected.shape:
         raise fail(f"{what} has shape {shape(got)}, expected {shape(expected)}")
     if dtype is not None and got.dtype != dtype:
-        raise CheckFailure(f"{what} has dtype {got.dtype}, expected {dtype} (the inputs' dtype)")
+        raise CheckFailure(
+            f"{what} has dtype {got.dtype}, expected {dtype} (the inputs' dtype)\n  {_dtype_cause(got.dtype, dtype)}",
+            MINOR,
+        )
     if device is not None and not same_device(device_of(got), device):
-        raise CheckFailure(f"{what} is on {device_of(got)}, expected {device} (the inputs' device)")
+        raise CheckFailure(
+            f"{what} is on {device_of(got)}, expected {device} (the inputs' device)\n  {_DEVICE}", MINOR
+        )
     bad = ~torch.isfinite(got.double()) & torch.isfinite(expected.double())
     if bad.any():
         raise fail(f"{what} contains inf/nan where finite values are expected")
@@ -259,11 +338,18 @@ def expect_dtype_device(got: Any, what: str, dtype: torch.dtype, device: str) ->
     got = expect_tensor(got, what)
     if got.dtype != dtype:
         raise CheckFailure(
-            f"{what} has dtype {got.dtype}, expected {dtype} (the inputs' dtype) — avoid .float()"
+            f"{what} has dtype {got.dtype}, expected {dtype} (the inputs' dtype) — avoid .float()\n"
+            f"  {_dtype_cause(got.dtype, dtype)}",
+            MINOR,
         )
     if not same_device(device_of(got), device):
-        raise CheckFailure(f"{what} is on {device_of(got)}, expected {device} (the inputs' device)")
+        raise CheckFailure(
+            f"{what} is on {device_of(got)}, expected {device} (the inputs' device)\n  {_DEVICE}", MINOR
+        )
     return got
+
+
+_DEVICE = "a new tensor made without device= — make it on the inputs' device, device=x.device"
 
 
 def same_device(got: str, expected: str) -> bool:

@@ -52,6 +52,10 @@ LIMITS = ("DiskLimit", "ProcessLimit")  # the kinds of StudentError a worker's l
 # A worker whose pipe closed is ending: the sandbox's relay reports how its child ended
 # once the kernel has told it, so give it this long before killing it.
 DEATH_GRACE_S = 1.0
+# A worker's own start (under spawn: an interpreter and `import torch`, seconds on a busy
+# machine) is not the student's time: the kata's clock starts when the worker says STARTED.
+STARTUP_S = 120.0
+STARTED = b"started"
 REPO = Path(__file__).resolve().parent.parent
 
 # The grading process forks its fork server. A process whose OpenMP / BLAS thread
@@ -316,6 +320,7 @@ class WorkerKata(Kata):
         import torch
 
         torch.set_num_threads(1)
+        conn.send_bytes(STARTED)
         student_file = str(self.path)
         self._protect_files()
         sys.path.insert(0, str(self.path.parent))
@@ -398,12 +403,26 @@ class WorkerKata(Kata):
             tuple(str(p) for p in self.protect),
             sandbox.current(),
         )
-        self.deadline = time.monotonic() + self.spec.timeout
         self._starter = worker_starter()
         fork_in_namespaces = params.box.namespaces and linux.fork_supported()
         self._pid, self._conn = self._starter.spawn(self._log.fileno(), params, fork_in_namespaces)
+        self._wait_started()
+        self.deadline = time.monotonic() + self.spec.timeout
         ready = self._receive("during import")  # the import report
         self.raised = [str(r) for r in ready.get("raised", [])] if isinstance(ready, dict) else []
+
+    def _wait_started(self) -> None:
+        """Wait (at most STARTUP_S) for the worker to be ready to import the kata."""
+        assert self._conn is not None
+        try:
+            if self._conn.poll(STARTUP_S):
+                if self._conn.recv_bytes() == STARTED:
+                    return
+            else:
+                self._end(WorkerEnded("error", f"the worker did not start in {STARTUP_S:g} s"))
+        except (EOFError, OSError):
+            pass
+        self._end(self._death_message("during import"))
 
     def _receive(self, when: str, timeout: float | None = None) -> Any:
         assert self._conn is not None

@@ -70,7 +70,22 @@ def katas() -> dict[str, KataSpec]:
         unknown = [g for g in specs[name].allowed if g not in raw.get("allow_groups", {})]
         if unknown:
             raise ValueError(f"rubric.toml: katas.{name}.allowed names unknown groups {unknown}")
+    check_total(specs, int(defaults.get("total_points", TOTAL)))
     return specs
+
+
+TOTAL = 100  # what the katas' points add up to, unless rubric.toml's [defaults] states `total_points`
+
+
+def check_total(specs: dict[str, KataSpec], total: int) -> None:
+    """ValueError unless the katas' points add up to `total`: a typo must not grade out of 102."""
+    points = sum(spec.points for spec in specs.values())
+    if points != total:
+        each = ", ".join(f"{s.name} {s.points}" for s in specs.values())
+        raise ValueError(
+            f"rubric.toml: the katas' points add up to {points}, not {total} ({each}); fix them, or state "
+            f"another total with `total_points = {points}` under [defaults]"
+        )
 
 
 @cache

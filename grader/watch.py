@@ -1,12 +1,13 @@
 """`python -m grader watch`: re-grade a kata every time its file is saved.
 
 At start every kata of the folder (``exercises/`` by default) is graded once.
-Then watchfiles waits for saves; each saved kata — and only that one — is graded
-again with ``grade_kata``, which forks a worker from this process: torch and the
-checks were imported once, here, so a save costs a fork and the checks, not a
-fresh interpreter. The screen shows every kata in lesson order, a progress bar
-("7/11 katas done"), the first unfinished kata with its message and current hint,
-and one line for the save that was just graded.
+Then watchfiles waits for saves of the folder's ``.py`` files; the saved kata, and
+every kata that imports the saved file (directly or through other files of the
+folder: grader.kata_imports), are graded again with ``grade_kata``, which forks a
+worker from this process: torch and the checks were imported once, here, so a save
+costs a fork and the checks, not a fresh interpreter. The screen shows every kata
+in lesson order, a progress bar ("7/11 katas done"), the first unfinished kata with
+its message and current hint, and one line for each kata the save re-graded.
 
 ``--once`` prints the same screen and exits (``make progress``). Colour follows
 https://no-color.org (``NO_COLOR``) and is off when the output is not a terminal;
@@ -22,11 +23,12 @@ import signal
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from grader.kata_imports import import_chain, import_graph
 from grader.rubric import KataSpec, katas
 from grader.workspace import command, default_folder, default_folder_help, prog
 
@@ -186,13 +188,22 @@ class Board:
                 lines.append(f"  next hint: {command(f'hint KATA={spec.name}', f'hint {spec.name}')}")
         return lines
 
-    def event_line(self, name: str, result: KataResult, seconds: float, style: Style) -> str:
-        """The line for one graded save (its message too, when it is not the next kata)."""
+    def event_line(
+        self, name: str, result: KataResult, seconds: float, style: Style, chain: Sequence[str] = ()
+    ) -> str:
+        """The line for one kata a save re-graded (its message too, when it is not the next kata).
+
+        `chain`: why it was re-graded, the kata then the files it imports down to the saved one
+        (``log_softmax.py imports logsumexp.py``); empty or the kata alone: its own file was saved.
+        """
         spec = self.specs[name]
         stamp = time.strftime("%H:%M:%S")
         state = style.paint(result.state, _STATE_COLOUR.get(result.state, "dim"))
-        verb = "saved" if (self.folder / spec.filename).exists() else "deleted"
-        line = f"{stamp} {spec.filename} {verb} {style.arrow} {name}: {state} ({seconds:.2f} s)"
+        if len(chain) > 1:
+            what = f"{spec.filename} imports " + ", which imports ".join(f"{m}.py" for m in chain[1:])
+        else:
+            what = f"{spec.filename} {'saved' if (self.folder / spec.filename).exists() else 'deleted'}"
+        line = f"{stamp} {what} {style.arrow} {name}: {state} ({seconds:.2f} s)"
         nxt = self.next_unfinished()
         failure = result.first_failure
         if failure is not None and result.state != "todo" and (nxt is None or nxt.name != name):
@@ -207,19 +218,35 @@ def _show(text: str, style: Style, stream: TextIO) -> None:
     stream.flush()
 
 
-def changed_katas(changes: Iterable[tuple[object, str]], folder: Path) -> list[str]:
-    """Kata names whose files in `folder` appear in a batch of watchfiles changes, in lesson order."""
-    names = {Path(path).stem for _, path in changes if Path(path).parent == folder}
-    return [name for name in katas() if name in names]
+def changed_modules(changes: Iterable[tuple[object, str]], folder: Path) -> set[str]:
+    """The module names of the `.py` files directly in `folder` that a batch of watchfiles changes touched."""
+    return {Path(path).stem for _, path in changes if Path(path).parent == folder and path.endswith(".py")}
+
+
+def katas_to_regrade(changes: Iterable[tuple[object, str]], folder: Path) -> list[tuple[str, list[str]]]:
+    """The katas a batch of changes affects, in lesson order, each with its chain of imports.
+
+    A kata is affected when its own file changed (chain ``[kata]``) or when it imports a
+    changed file of the folder, directly or through other files (``[kata, ..., changed]``).
+    """
+    changed = changed_modules(changes, folder)
+    if not changed:
+        return []
+    graph = import_graph(folder, also=changed)
+    affected = []
+    for name in katas():
+        chain = import_chain(graph, name, changed)
+        if chain is not None:
+            affected.append((name, chain))
+    return affected
 
 
 def watch_filter(folder: Path) -> Callable[[Any, str], bool]:
-    """A watchfiles filter that passes only the kata files directly in `folder`."""
-    filenames = {spec.filename for spec in katas().values()}
+    """A watchfiles filter that passes only the `.py` files directly in `folder` (katas and what they import)."""
 
     def accept(change: Any, path: str) -> bool:
         p = Path(path)
-        return p.name in filenames and p.parent == folder
+        return p.suffix == ".py" and p.parent == folder
 
     return accept
 
@@ -234,7 +261,9 @@ def build_parser(progress: bool = False) -> argparse.ArgumentParser:
         else "Re-grade each kata when its file is saved; show progress, the next kata and its hint.",
     )
     parser.add_argument(
-        "--dir", default=str(default_folder()), help=f"folder of kata files (default: {default_folder_help()})"
+        "--dir",
+        default=str(default_folder()),
+        help=f"folder of kata files (default: {default_folder_help()})",
     )
     parser.add_argument("--device", default="cpu", help="device for the checks' inputs (e.g. cuda)")
     if progress:
@@ -278,7 +307,7 @@ def main(argv: list[str] | None = None, progress: bool = False) -> int:
 
 
 def _watch(board: Board, style: Style) -> int:
-    """Wait for saves (watchfiles, not polling) and re-grade the saved katas only."""
+    """Wait for saves (watchfiles, not polling); re-grade the saved katas and the katas importing them."""
     import watchfiles
 
     for changes in watchfiles.watch(
@@ -289,9 +318,9 @@ def _watch(board: Board, style: Style) -> int:
         recursive=False,
     ):
         events = []
-        for name in changed_katas(changes, board.folder):
+        for name, chain in katas_to_regrade(changes, board.folder):
             result, seconds = board.grade(name)
-            events.append(board.event_line(name, result, seconds, style))
+            events.append(board.event_line(name, result, seconds, style, chain))
         if events:
             _show(board.render(style, event="\n".join(events)), style, sys.stdout)
     return 0

@@ -2,8 +2,9 @@
 
 The server's root is the kata folder, so the file browser shows the katas and nothing
 else. A `.py` kata opens as a notebook (jupytext's percent format) on a double click;
-opening one and closing it untouched asks nothing, and saving writes the same file back
-with only the student's edits. No Jupyter news, no update check, nbgrader's instructor
+opening one and closing it untouched asks nothing, running its cells is no edit (no
+"Save changes?" on close: labextensions/backprop-kata-lab), and saving writes the same
+file back with only the student's edits. No Jupyter news, no update check, nbgrader's instructor
 tools hidden. The lab's settings go into this virtualenv (`<venv>/etc/jupyter/labconfig/`),
 never the home folder.
 
@@ -27,6 +28,8 @@ from jupyter_server.services.contents.largefilemanager import AsyncLargeFileMana
 from jupytext.async_contentsmanager import build_async_jupytext_contents_manager_class
 
 ROOT = Path(__file__).resolve().parent.parent
+# make lab's own JupyterLab plugin, prebuilt by hand (a .js file, no build step): see its header.
+LABEXTENSIONS = Path(__file__).resolve().parent / "labextensions"
 
 # JupyterLab's settings, as defaults a student can still change in Settings.
 SETTING_OVERRIDES = {
@@ -41,7 +44,10 @@ SERVER_OPTIONS = [
     # The server side of the news: it never asks the network for news or a newer version.
     "--LabApp.news_url=None",
     "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    *(f"--ServerApp.jpserver_extensions=nbgrader.server_extensions.{name}=False" for name in NBGRADER_SERVER_EXTENSIONS),
+    *(
+        f"--ServerApp.jpserver_extensions=nbgrader.server_extensions.{name}=False"
+        for name in NBGRADER_SERVER_EXTENSIONS
+    ),
 ]
 
 
@@ -63,7 +69,9 @@ class KataContentsManager(build_async_jupytext_contents_manager_class(AsyncLarge
     out of the file on save.
     """
 
-    async def get(self, path: str, content: bool = True, type: str | None = None, **kwargs: Any) -> dict[str, Any]:
+    async def get(
+        self, path: str, content: bool = True, type: str | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
         """The model of `path`; a text notebook's content with the kernel's `language_info`."""
         model = await super().get(path, content=content, type=type, **kwargs)
         if model["type"] == "notebook" and model.get("content") and not path.endswith(".ipynb"):
@@ -75,7 +83,10 @@ def write_settings(prefix: Path = Path(sys.prefix)) -> Path:
     """Write the lab's settings into `prefix`/etc/jupyter/labconfig (this venv) and return that folder."""
     folder = prefix / "etc" / "jupyter" / "labconfig"
     folder.mkdir(parents=True, exist_ok=True)
-    for name, data in [("default_setting_overrides.json", SETTING_OVERRIDES), ("page_config.json", PAGE_CONFIG)]:
+    for name, data in [
+        ("default_setting_overrides.json", SETTING_OVERRIDES),
+        ("page_config.json", PAGE_CONFIG),
+    ]:
         (folder / name).write_text(json.dumps(data, indent=2) + "\n")
     return folder
 
@@ -97,6 +108,7 @@ def server_options(folder: Path, options: Sequence[str] = ()) -> list[str]:
     return [
         f"--ServerApp.root_dir={folder.resolve()}",
         f"--ServerApp.contents_manager_class={manager}",
+        f"--LabApp.extra_labextensions_path={LABEXTENSIONS}",
         *SERVER_OPTIONS,
         *jupytext_options(),
         *as_root,

@@ -8,7 +8,9 @@ its report in OUT (unless `--force`), and writes into OUT, each file atomically
 and each student's as soon as they are graded (so an interrupted run resumes):
 `<student>.json`, `feedback/<student>.md|.html`, then `gradebook.csv` with a row
 for every student of DIR (in the shard) that has a report in OUT, and the class
-report of those rows (`class-report.html|.md|.json`).
+report of those rows (`class-report.html|.md|.json`). OUT also keeps the run's
+shard record (`batch-shard.json`: `plan`) and the late policy (`late-policy.json`:
+`policy`, reused by later runs); each submission's time comes from `times`.
 Exit status: 0 when grading ran, 2 for bad usage or a sandbox that is not full.
 """
 
@@ -23,7 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from grader.batch import due, plan
+from grader.batch import due, plan, policy, times
 from grader.intake.collect import Intake, collect
 from grader.outputs import classreport, feedback, gradebook
 from grader.outputs.report import write_atomic
@@ -76,19 +78,42 @@ def build_parser() -> argparse.ArgumentParser:
         "--due", metavar="WHEN", help="due date, e.g. 2026-12-01T23:59 (local time unless +HH:MM)"
     )
     parser.add_argument("--extensions", metavar="CSV", help="per-student due dates: a CSV with student,due")
-    parser.add_argument("--grace", metavar="TIME", help="not late within this long after the due date (15m, 2h)")
+    parser.add_argument(
+        "--grace", metavar="TIME", help="not late within this long after the due date (15m, 2h)"
+    )
     parser.add_argument(
         "--late-penalty",
         metavar="RULE",
         help="taken off the total per started day or hour late: 10%%/day (of the maximum), 2%%/hour, 5/day",
     )
-    parser.add_argument("--late-cap", metavar="AMOUNT", help="the late penalty at most this: 50%% or 30 (points)")
+    parser.add_argument(
+        "--late-cap", metavar="AMOUNT", help="the late penalty at most this: 50%% or 30 (points)"
+    )
     parser.add_argument("--no-credit-after", metavar="WHEN", help="work handed in after this date scores 0")
+    parser.add_argument(
+        "--late-policy",
+        choices=("keep", "replace"),
+        default="keep",
+        help="the late policy stored in OUTDIR stays (keep, the default) unless you replace it",
+    )
+    parser.add_argument("--no-late-policy", action="store_true", help="drop the late policy stored in OUTDIR")
+    parser.add_argument(
+        "--time-from",
+        choices=times.SOURCES,
+        default="auto",
+        help="where each submission's time comes from: grader collect's record (platform), nbgrader's "
+        "timestamp.txt, the git commit, the files' times; auto: the record, else the files (docs/instructors.md)",
+    )
     return parser
 
 
-def late_policy(args: argparse.Namespace, students: list[str]) -> due.Policy:
-    """The late policy the options state; ValueError for a bad value or an unknown student."""
+LATE_FLAGS = ("due", "extensions", "grace", "late_penalty", "late_cap", "no_credit_after")
+
+
+def late_policy(args: argparse.Namespace, students: list[str]) -> due.Policy | None:
+    """The late policy the options state (None: no late flag); ValueError for a bad value or an unknown student."""
+    if not any(getattr(args, flag) for flag in LATE_FLAGS):
+        return None
     extensions = due.read_extensions(Path(args.extensions)) if args.extensions else {}
     due.check_extensions(extensions, students, args.extensions or "")
     if args.due is None and any((args.grace, args.late_penalty, args.late_cap, args.no_credit_after)):
@@ -155,7 +180,32 @@ def provenance(intake: Intake, sandbox: str) -> dict[str, Any]:
         "submission_hash": intake.digest,
         "files": intake.files,
         "submitted_at": intake.submitted_at.isoformat() if intake.submitted_at else "",
+        "submitted_from": intake.submitted_from,
     }
+
+
+def _times(intakes: list[Intake], root: Path, source: str) -> list[str]:
+    """Set each intake's `submitted_at` from `source` (grader.batch.times); what to tell the instructor."""
+    manifest = times.read_manifest(root)
+    said, counts, unused = [], {}, []
+    for intake in intakes:
+        folder = root / intake.student
+        when, where = times.submitted_at(folder, source, manifest, intake.submitted_at)
+        intake.submitted_at, intake.submitted_from = when, where
+        counts[where] = counts.get(where, 0) + 1
+        if source != "nbgrader" and times.nbgrader_time(folder) is not None:
+            unused.append(intake.student)
+    if counts:
+        said.append(
+            "submission times: "
+            + "; ".join(f"{where or 'none'} for {plural(n, 'student')}" for where, n in counts.items())
+        )
+    if unused:
+        said.append(
+            f"{plural(len(unused), 'submission')} hold a timestamp.txt, not used as the time (a student can write "
+            f"one): {', '.join(unused[:10])}{', …' if len(unused) > 10 else ''}; --time-from nbgrader trusts nbgrader's"
+        )
+    return said
 
 
 def main(argv: list[str]) -> int:
@@ -168,11 +218,13 @@ def main(argv: list[str]) -> int:
         return _usage("--jobs must be at least 1 and --timeout-scale above 0")
     try:
         everyone = plan.find_submissions(root, exclude=Path(args.out) if args.out else None)
-        policy = late_policy(args, [s.name for s in everyone])
+        given = late_policy(args, [s.name for s in everyone])
         selected = _select(args, everyone)
     except (ValueError, OSError) as exc:
         return _usage(str(exc))
     out = Path(args.out) if args.out else root.resolve().parent / f"{root.resolve().name}-grades"
+    if given is not None and args.no_late_policy:
+        return _usage("--no-late-policy drops the late policy: leave out --due and the other late flags")
     if isinstance(selected, str):
         return _usage(selected)
     members, to_grade = selected
@@ -192,18 +244,34 @@ def main(argv: list[str]) -> int:
     from grader.isolation.sandbox import warn_if_root
 
     warn_if_root()
+    try:
+        late, said = policy.decide(
+            out, given, replace=args.late_policy == "replace", drop_it=args.no_late_policy
+        )
+    except ValueError as exc:
+        return _usage(str(exc))
+    if said:
+        print(said)
     out.mkdir(parents=True, exist_ok=True)
+    plan.write_shard_record(out, args.shard or "1/1", [s.name for s in everyone], [s.name for s in members])
 
     def finish(intake: Intake, report: dict[str, Any]) -> None:
         # A report whose grading failed has only the failure as a note: keep intake's too.
         report["notes"] = [*intake.notes, *(n for n in report.get("notes", []) if n not in intake.notes)]
         report.update(provenance(intake, sandbox))
-        report.update(policy.apply(intake.student, report["submitted_at"], report["score"], report["max_score"]))
+        report.update(
+            late.apply(intake.student, report["submitted_at"], report["score"], report["max_score"])
+        )
         write_atomic(gradebook.report_path(out, intake.student), json.dumps(report, indent=2) + "\n")
         feedback.write(out, report)
 
     with tempfile.TemporaryDirectory(prefix="batch-") as work:
         intakes = [_collect(s, Path(work)) for s in to_grade]
+        try:
+            for line in _times(intakes, root, args.time_from):
+                print(line)
+        except ValueError as exc:
+            return _usage(str(exc))
         pending, skipped = [], 0
         for intake in intakes:
             previous = gradebook.read_report(gradebook.report_path(out, intake.student))
@@ -212,10 +280,10 @@ def main(argv: list[str]) -> int:
                 continue
             skipped += 1
             assert previous is not None
-            late = policy.apply(
-                intake.student, previous.get("submitted_at"), previous["score"], previous["max_score"]
-            )
-            if any(previous.get(k) != v for k, v in late.items()):  # the policy changed, not the grade
+            now = provenance(intake, sandbox)
+            fields = late.apply(intake.student, now["submitted_at"], previous["score"], previous["max_score"])
+            # The policy or the time's source changed, not the grade: the same report, new late fields.
+            if any(previous.get(k) != v for k, v in {**now, **fields}.items()):
                 finish(intake, previous)
         if pending and _grade(pending, args, out, finish) is None:
             return 130

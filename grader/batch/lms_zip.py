@@ -3,7 +3,11 @@
 Turns the zip a learning platform gives for "download all submissions" into one
 folder per student, `OUT/<student>/<assignment>/<file>` (nbgrader's
 `submitted/` layout, which `grader batch` reads too), with the submission's time
-in `timestamp.txt` next to the files (nbgrader reads it there; so does batch).
+in `timestamp.txt` next to the files (nbgrader reads it there) and in
+`OUT/submission-times.csv`, outside every student's folder (`grader batch` reads it
+there: `grader.batch.times`). A file the student handed in under the name
+`timestamp.txt` is kept as `student-timestamp.txt`, with a note: the time is the
+platform's, never the student's.
 
 - Canvas names every file `<name>_<userid>_<submissionid>_<file>`, late ones
   `<name>_LATE_<userid>_<submissionid>_<file>`, and a resubmitted file
@@ -20,7 +24,8 @@ platform puts the time in its file names, and extracting the zip with other tool
 resets it, which is why this command exists.
 
 Nothing already in OUT is overwritten: a file that is there with other bytes stops
-the run (exit 2) before anything is written.
+the run (exit 2) before anything is written. A download that holds no submission of
+the platform named by `--from` stops the run too, naming the platform it looks like.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from grader.batch import times
 from grader.intake.collect import NBGRADER_TIMESTAMP
 from grader.wording import plural
 from grader.workspace import prog
@@ -43,6 +49,8 @@ CANVAS = re.compile(r"^(?P<name>.+?)(?P<late>_LATE)?_(?P<user>\d+)_(?P<sub>\d+)_
 MOODLE = re.compile(r"^(?P<name>.+)_(?P<participant>\d+)_assignsubmission_(?P<plugin>[a-z]+)_$")
 _RESUBMITTED = re.compile(r"^(?P<stem>.+)-\d+(?P<ext>\.[^.]+)$")
 _EXTENDED_TIMESTAMP = 0x5455
+STUDENTS_TIMESTAMP = "student-timestamp.txt"  # a student's own timestamp.txt, renamed
+PLATFORMS = {"canvas": "Canvas", "moodle": "Moodle"}
 
 
 @dataclass
@@ -52,6 +60,7 @@ class Submission:
     student: str
     lms_name: str
     files: dict[str, tuple[bytes, datetime.datetime]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def submitted_at(self) -> datetime.datetime:
@@ -59,7 +68,15 @@ class Submission:
         return max(when for _, when in self.files.values())
 
     def add(self, name: str, data: bytes, when: datetime.datetime) -> None:
-        """Keep the newest of two files of one name (a resubmission)."""
+        """Keep the newest of two files of one name (a resubmission); a `timestamp.txt` is renamed."""
+        head, _, base = name.rpartition("/")
+        if base.casefold() == NBGRADER_TIMESTAMP:
+            name = f"{head}/{STUDENTS_TIMESTAMP}" if head else STUDENTS_TIMESTAMP
+            note = (
+                f"{self.student}: handed in {NBGRADER_TIMESTAMP}, kept as {name}; the time is the platform's"
+            )
+            if note not in self.notes:
+                self.notes.append(note)
         if name not in self.files or self.files[name][1] <= when:
             self.files[name] = (data, when)
 
@@ -128,7 +145,35 @@ def read_download(
                     f"{sub.lms_name} and {lms_name} would both be {student}: name them apart with --roster"
                 )
             sub.add(rel, archive.read(info), entry_time(info, zone))
+    if not found:
+        raise ValueError(_mismatch(path, platform, roster=ids is not None))
     return found, skipped
+
+
+def looks_like(names: list[str]) -> str | None:
+    """Which platform's download these zip entry names look like (the most matches), or None."""
+    canvas = sum(bool(CANVAS.match(PurePosixPath(n).name)) for n in names)
+    moodle = sum(any(MOODLE.match(p) for p in PurePosixPath(n).parts[:-1]) for n in names)
+    if not canvas and not moodle:
+        return None
+    return "moodle" if moodle >= canvas else "canvas"
+
+
+def _mismatch(path: Path, platform: str, roster: bool) -> str:
+    """Why a download held no submission of `platform`, and what to do."""
+    with zipfile.ZipFile(path) as archive:
+        names = [i.filename for i in archive.infolist() if not i.is_dir()]
+    seen = looks_like(names)
+    wanted = PLATFORMS[platform]
+    if seen is not None and seen != platform:
+        return f"{path} looks like a {PLATFORMS[seen]} download, not {wanted}: use --from {seen}"
+    if seen == platform and roster:
+        return f"none of the students in {path} is on the roster (each file is listed above as skipped)"
+    example = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+    return (
+        f"{path} holds no {wanted} submission ({len(names)} files, e.g. {example}): is it the "
+        f"platform's 'download all submissions' zip? (--from canvas or --from moodle)"
+    )
 
 
 def roster_ids(path: Path, platform: str) -> dict[str, str]:
@@ -151,7 +196,9 @@ def timestamp_text(when: datetime.datetime) -> str:
     return when.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
 
 
-def write(found: dict[str, Submission], out: Path, assignment: str) -> list[str]:
+def write(
+    found: dict[str, Submission], out: Path, assignment: str, source: str = "the platform's zip"
+) -> list[str]:
     """Write every submission into `out` (see the module docstring); the files that clash, if any."""
     plan: list[tuple[Path, bytes, datetime.datetime | None]] = []
     for sub in found.values():
@@ -169,6 +216,18 @@ def write(found: dict[str, Submission], out: Path, assignment: str) -> list[str]
         target.write_bytes(data)
         if when is not None:  # the LMS's time, for tools that read file times
             os.utime(target, (when.timestamp(), when.timestamp()))
+    times.write_manifest(
+        out,
+        [
+            {
+                "student": sub.student,
+                "assignment": assignment,
+                "submitted_at": sub.submitted_at.astimezone(datetime.UTC).isoformat(),
+                "source": source,
+            }
+            for sub in found.values()
+        ],
+    )
     return []
 
 
@@ -188,27 +247,46 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--roster", metavar="CSV", help="name the folders by the roster's ids")
     parser.add_argument(
-        "--tz", metavar="+HH:MM", help="zone of the zip's times when it records no UTC time (default: local)"
+        "--tz",
+        metavar="ZONE",
+        help="zone of the zip's times when it records no UTC time: +01:00, CET, Europe/Berlin (default: local)",
     )
     return parser
+
+
+def parse_zone(text: str) -> datetime.tzinfo:
+    """`+01:00`, `-05:30`, `Z`, `UTC` or an IANA name (`Europe/Berlin`, `CET`) as a tzinfo; ValueError otherwise.
+
+    Named zones come from the system's zone database or the `tzdata` package.
+    """
+    text = text.strip()
+    if re.fullmatch(r"[+-]\d{2}:?\d{2}|Z", text):
+        zone = datetime.datetime.fromisoformat(f"2000-01-01T00:00{text}").tzinfo
+        assert zone is not None
+        return zone
+    import zoneinfo
+
+    try:
+        return zoneinfo.ZoneInfo(text)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"--tz {text!r} is no zone I know: give an offset like +01:00 or a zone name like Europe/Berlin "
+            "(names need the system's zone database or `pip install tzdata`)"
+        ) from None
 
 
 def main(argv: list[str]) -> int:
     """Entry point of `python -m grader collect`; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        zone = (
-            datetime.datetime.fromisoformat(f"2000-01-01T00:00{args.tz}").tzinfo
-            if args.tz
-            else datetime.datetime.now().astimezone().tzinfo
-        )
+        zone = parse_zone(args.tz) if args.tz else datetime.datetime.now().astimezone().tzinfo
         assert zone is not None
         ids = roster_ids(Path(args.roster), args.platform) if args.roster else None
         found, skipped = read_download(Path(args.zip), args.platform, zone, ids)
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    clashes = write(found, Path(args.out), args.assignment)
+    clashes = write(found, Path(args.out), args.assignment, f"{PLATFORMS[args.platform]}'s zip")
     if clashes:
         print(
             "error: these files are already there with other contents (nothing was written; "
@@ -218,5 +296,8 @@ def main(argv: list[str]) -> int:
         return 2
     for line in skipped:
         print(f"skipped {line}", file=sys.stderr)
+    for sub in found.values():
+        for note in sub.notes:
+            print(note, file=sys.stderr)
     print(f"collected {plural(len(found), 'student')} into {args.out}")
     return 0

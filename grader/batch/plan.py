@@ -1,9 +1,10 @@
-"""Which students a batch run grades: shards, and the rule that skips an unchanged submission."""
+"""Which students a batch run grades: shards (and the record of one), and the rule that skips an unchanged submission."""
 
 from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import json
 import re
 from functools import cache
 from pathlib import Path
@@ -13,10 +14,15 @@ from grader.manifest import ROOT, covered_files, digest
 
 
 def find_submissions(root: Path, exclude: Path | None = None) -> list[Path]:
-    """The student folders of `root`, sorted by name (hidden folders and `exclude` left out)."""
+    """The student folders of `root`, sorted by name (hidden folders, `exclude` and batch outputs left out)."""
     skip = exclude.resolve() if exclude is not None else None
     return sorted(
-        p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "__")) and p.resolve() != skip
+        p
+        for p in root.iterdir()
+        if p.is_dir()
+        and not p.name.startswith((".", "__"))
+        and p.resolve() != skip
+        and not (p / SHARD_RECORD).is_file()  # another shard's output folder, not a student
     )
 
 
@@ -55,3 +61,37 @@ def up_to_date(previous: dict[str, Any] | None, submission_hash: str, sandbox: s
         and previous.get("grader_version") == grader_version()
         and previous.get("sandbox") == sandbox
     )
+
+
+SHARD_RECORD = "batch-shard.json"  # in every output folder: which part of which class it holds
+
+
+def class_digest(students: list[str]) -> str:
+    """A digest of the class a run was cut from: the sorted names of every submission folder."""
+    return hashlib.sha256("\n".join(sorted(students)).encode()).hexdigest()[:16]
+
+
+def write_shard_record(out: Path, shard: str, everyone: list[str], members: list[str]) -> None:
+    """Record in `out` its shard (`i/N`), the grader version and the class (every student) it was cut from."""
+    from grader.outputs.report import write_atomic
+
+    index, count = parse_shard(shard)
+    record = {
+        "shard": f"{index}/{count}",
+        "grader_version": grader_version(),
+        "class": class_digest(everyone),
+        "class_size": len(everyone),
+        "students": sorted(members),
+    }
+    path, text = Path(out) / SHARD_RECORD, json.dumps(record, indent=2) + "\n"
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:  # a rerun leaves it untouched
+        write_atomic(path, text)
+
+
+def read_shard_record(out: Path) -> dict[str, Any] | None:
+    """The shard record of an output folder; None when it has none (not written by `grader batch`)."""
+    try:
+        record = json.loads((Path(out) / SHARD_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and "shard" in record and "class" in record else None

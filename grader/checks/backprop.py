@@ -62,7 +62,7 @@ def expect_grad(
     if isinstance(got, torch.Tensor) and got.shape != expected.shape and got.numel() == expected.numel():
         if same(got.reshape(expected.shape), expected):
             hint = "the right values in the wrong shape — reshape it to the shape of its tensor"
-    expect_close(got, expected, what, dtype=dtype, device=device, variants=found, hint=hint)
+    expect_close(got, expected, what, dtype=dtype, device=device, variants=found, hint=hint, sizes={"N": n})
 
 
 def linear_grads(
@@ -102,4 +102,4 @@ def expect_mse(got: Any, output: torch.Tensor, targ: torch.Tensor, what: str, na
             f"{what} has shape {shape(got)}, expected a 0-d tensor (a single number) — take the mean"
         )
     found = candidates("mse", output=output, targ=targ, n=output.shape[0], pred=name)
-    expect_close(got, mse_value(output, targ), what, variants=found)
+    expect_close(got, mse_value(output, targ), what, variants=found, sizes={"N": output.shape[0]})

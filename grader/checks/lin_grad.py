@@ -223,7 +223,7 @@ def _walk_backward(chain: list[Link], n: int) -> None:
             shown = [line for line in lines[1:] if not line.lstrip().startswith(("expected", "got"))]
             rest = [line for line in lines[1:] if line not in shown]
             shown = shown or [f"  {formula}"]
-            raise CheckFailure("\n".join([heading, *shown, "  " + lines[0], *rest])) from None
+            raise CheckFailure("\n".join([heading, *shown, "  " + lines[0], *rest]), failure.weight) from None
         if name[0] not in "wb":  # the chain itself: out.g, l2.g, l1.g, inp.g
             right.append(name)
 

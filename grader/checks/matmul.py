@@ -27,7 +27,7 @@ def _expect_product(kata: Kata, a: torch.Tensor, b: torch.Tensor) -> None:
         got,
         expected,
         what,
-        hint="out[i, j] is the sum over k of a[i, k] * b[k, j]",
+        formula="out[i, j] is the sum over k of a[i, k] * b[k, j]",
         variants=candidates("matmul", a=a, b=b),
     )
 

@@ -15,14 +15,17 @@ from grader.feedback.variants import candidates
 from grader.kata import Kata
 
 
-def _expect_loss(got: Any, expected: torch.Tensor, what: str, variants: list[Candidate]) -> None:
-    """A 0-d mean loss; a wrong one is named by the first wrong variant it equals."""
+def _expect_loss(
+    got: Any, expected: torch.Tensor, what: str, variants: list[Candidate], n: int, c: int
+) -> None:
+    """A 0-d mean loss of N rows and C classes; a wrong one is named by the first wrong variant it equals."""
+    sizes = {"N": n, "C": c}
     got = expect_tensor(got, what)
     if got.dim() != 0:
         raise CheckFailure(
             f"{what} has shape {shape(got)}, expected a 0-d tensor — take the mean over the batch"
         )
-    expect_close(got, expected, what, variants=variants)
+    expect_close(got, expected, what, variants=variants, sizes=sizes)
 
 
 def _ce_variants(pred: torch.Tensor, target: torch.Tensor) -> list[Candidate]:
@@ -44,7 +47,9 @@ def nll_values(kata: Kata) -> None:
         inp, target = _log_probs(n, c, seed), randint(c, n, seed=seed + 100)
         got = kata.call("nll", inp, target).out
         variants = candidates("nll", inp=inp, target=target, n=n)
-        _expect_loss(got, F.nll_loss(inp.double(), target), f"nll(inp, target) for inp {(n, c)}", variants)
+        _expect_loss(
+            got, F.nll_loss(inp.double(), target), f"nll(inp, target) for inp {(n, c)}", variants, n, c
+        )
 
 
 @check("nll_loss")
@@ -54,11 +59,11 @@ def cross_entropy_values(kata: Kata) -> None:
         pred, target = randn(n, c, seed=seed + 10), randint(c, n, seed=seed + 200)
         got = kata.call("cross_entropy", pred, target).out
         what = f"cross_entropy(pred, target) for pred {(n, c)}"
-        _expect_loss(got, F.cross_entropy(pred.double(), target), what, _ce_variants(pred, target))
+        _expect_loss(got, F.cross_entropy(pred.double(), target), what, _ce_variants(pred, target), n, c)
     pred, target = randn(8, 10, seed=30) * 1000, randint(10, 8, seed=31)
     got = kata.call("cross_entropy", pred, target).out
     what = "cross_entropy(pred * 1000, target)"
-    _expect_loss(got, F.cross_entropy(pred.double(), target), what, _ce_variants(pred, target))
+    _expect_loss(got, F.cross_entropy(pred.double(), target), what, _ce_variants(pred, target), 8, 10)
 
 
 @check("nll_loss")
@@ -68,7 +73,7 @@ def mnist_scores(kata: Kata) -> None:
     pred = x_train[:100] @ (randn(784, 10, seed=40) * 0.05)
     got = kata.call("cross_entropy", pred, y_train[:100]).out
     expected = F.cross_entropy(pred.double(), y_train[:100])
-    _expect_loss(got, expected, "cross_entropy on MNIST scores", _ce_variants(pred, y_train[:100]))
+    _expect_loss(got, expected, "cross_entropy on MNIST scores", _ce_variants(pred, y_train[:100]), 100, 10)
 
 
 @check("nll_loss")
@@ -83,6 +88,7 @@ def inputs_dtype_device(kata: Kata) -> None:
         dtype=torch.float64,
         device=kata.device,
         variants=candidates("nll", inp=inp, target=target, n=inp.shape[0]),
+        sizes={"N": 6, "C": 4},
     )
     expect_unchanged(inp, called.args[0], "`inp`")
     expect_unchanged(target, called.args[1], "`target`")

@@ -221,7 +221,7 @@ def accuracy_values(kata: Kata) -> None:
                 f"accuracy(out, yb) has dtype {got.dtype}; convert the matches with .float() before the mean"
             )
         variants = candidates("accuracy", out=out, yb=yb)
-        expect_close(got, expected, f"accuracy(out, yb) for N = {n}", variants=variants)
+        expect_close(got, expected, f"accuracy(out, yb) for N = {n}", variants=variants, sizes={"N": n})
 
 
 @check("training_loop")

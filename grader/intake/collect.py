@@ -53,7 +53,8 @@ class Intake:
     file it came from (relative to the submission, e.g. `lesson13/backprop.ipynb`);
     `maps` says, for katas from notebooks, which cell each line came from;
     `digest` is the SHA-256 of the graded files (names and bytes); `submitted_at`
-    is nbgrader's `timestamp.txt`, else the newest modification time of the graded files;
+    is the newest modification time of the graded files (`grader.batch.times` says which
+    time a batch run uses: never a `timestamp.txt` the student could write);
     `unread` maps each notebook that could not be read to why (its katas score 0 with that reason).
     """
 
@@ -66,6 +67,7 @@ class Intake:
     unread: dict[str, str] = field(default_factory=dict)
     digest: str = ""
     submitted_at: datetime.datetime | None = None
+    submitted_from: str = ""  # where `submitted_at` comes from, in words (set by grader.batch.times)
 
     @property
     def files(self) -> list[str]:
@@ -264,15 +266,8 @@ def _digest(files: list[_File]) -> str:
     return h.hexdigest()
 
 
-def _timestamp(files: list[_File], graded: list[_File], notes: list[str]) -> datetime.datetime | None:
-    for f in files:
-        if f.path.name == NBGRADER_TIMESTAMP:
-            text = f.path.read_text(errors="replace").strip()
-            try:
-                return datetime.datetime.fromisoformat(text.replace(" UTC", "+00:00"))
-            except ValueError:
-                notes.append(f"{f.rel}: {text[:40]!r} is not a timestamp; used the files' times")
-            break
+def _timestamp(graded: list[_File]) -> datetime.datetime | None:
+    """The newest modification time of the graded files (never a file's own claim: see grader.batch.times)."""
     if not graded:
         return None
     return datetime.datetime.fromtimestamp(max(f.mtime for f in graded), datetime.UTC)
@@ -311,7 +306,7 @@ def collect(submission: Path, work: Path, course: bool = False) -> Intake:
     intake.maps = {kata: c.map for kata, c in chosen.items() if c.map is not None}
     graded_files = [f for f in files if f.rel in intake.files]
     intake.digest = _digest(graded_files)
-    intake.submitted_at = _timestamp(files, graded_files, intake.notes)
+    intake.submitted_at = _timestamp(graded_files)
     if not files:
         intake.notes.append(EMPTY)
     elif not chosen:

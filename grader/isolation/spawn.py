@@ -73,6 +73,7 @@ class SpawnStarter:
             stdout=log_fd,
             stderr=log_fd,
             env=env,
+            start_new_session=True,  # a group to kill from the start, even before the worker is ready
         )
         theirs.close()
         conn = Connection(ours.detach())

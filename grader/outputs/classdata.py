@@ -113,6 +113,7 @@ def build(reports: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "students": n,
         "max_score": max_score,
         "policy": policy,
+        "partial": "; ".join(sorted({r["partial"] for r in reports if r.get("partial")})),
         "mean": round(statistics.fmean(totals), 2) if totals else 0.0,
         "median": statistics.median(totals) if totals else 0.0,
         "totals": {r["student"]: t for r, t in zip(reports, totals, strict=True)},

@@ -77,6 +77,8 @@ def _lists(data: dict[str, Any]) -> list[tuple[str, list[str]]]:
 def markdown(data: dict[str, Any]) -> str:
     """The class report as Markdown (tables; no plots)."""
     out = ["# backprop-kata: the class at a glance", "", _summary(data)]
+    if data.get("partial"):
+        out += ["", f"**Not the whole class — {data['partial']}**"]
     if data["policy"]:
         out += ["", f"Late policy: {data['policy']}"]
     for title, items in _lists(data):
@@ -154,6 +156,8 @@ def to_html(data: dict[str, Any]) -> str:
         f"<h1>{esc(title)}</h1>",
         f"<p>{esc(_summary(data))}</p>",
     ]
+    if data.get("partial"):
+        out.append(f"<p><strong>Not the whole class — {esc(data['partial'])}</strong></p>")
     if data["policy"]:
         out.append(f"<p>Late policy: {esc(data['policy'])}</p>")
     for title_, items in _lists(data):

@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from grader.engine import KataResult, Report, TestResult
+from grader.engine import KataResult, Report, TestResult, lead
 from grader.hidden import is_hidden
 from grader.outputs.report import write_atomic
 from grader.rubric import katas
@@ -77,8 +77,8 @@ def _kata_output(k: KataResult) -> str:
 
 
 def _first_failure(k: KataResult, hidden: bool) -> TestResult | None:
-    """The kata's first failing check among the hidden (or the visible) ones."""
-    return next((t for t in k.tests if t.status != "passed" and is_hidden(k.name, t.name) == hidden), None)
+    """The kata's leading failed check (grader.engine.lead) among the hidden (or the visible) ones."""
+    return lead([t for t in k.tests if t.status != "passed" and is_hidden(k.name, t.name) == hidden])
 
 
 def _gradescope_tests(k: KataResult) -> list[dict[str, Any]]:

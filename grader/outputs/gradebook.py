@@ -3,7 +3,8 @@
 Columns: `student, total` (after any late penalty), one per kata in lesson order
 (kept first, as before), then `max`, `sandbox`, `grader_version`, `submission_hash`,
 `files` (what was graded, `; `-separated), `late` (yes / no / empty without a due
-date), `late_by`, `penalty` (points taken off `total`; empty for none) and `notes`.
+date), `late_by`, `penalty` (points taken off `total`; empty for none) and `notes`
+(led by the mark of a partial merge, `partial merge: shard 2/2 is missing`, if any).
 The rows come from the `<student>.json` files alone, sorted by student, so the
 same reports always give the same bytes, however they were graded.
 """
@@ -20,6 +21,7 @@ from typing import Any
 from grader.rubric import katas
 
 NAME = "gradebook.csv"
+PARTIAL = "partial merge"  # how the mark of a partial merge starts (grader.batch.merge)
 EXTRA = (
     "max",
     "sandbox",
@@ -58,7 +60,7 @@ def row(report: dict[str, Any]) -> list[Any]:
         report.get("late", ""),
         report.get("late_by", ""),
         report.get("penalty", "") or "",
-        "; ".join(report.get("notes", [])),
+        "; ".join([*([report["partial"]] if report.get("partial") else []), *report.get("notes", [])]),
     ]
 
 

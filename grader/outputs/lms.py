@@ -7,9 +7,11 @@ lms_user_id`: Canvas's ID is `lms_user_id`), Canvas's gradebook export (`Student
 ID, SIS User ID, SIS Login ID, Section`) or Moodle's (`First name, Last name, ID
 number, ..., Email address`). A submission folder's name matches the row it
 equals in any identifier (student id, login, e-mail or its user part, SIS id,
-Canvas id), exactly or else ignoring case. Every roster row gets a line (0
-points when nothing was handed in, and those students are listed); a gradebook
-student on no row, or on two, is an error, so no grade is dropped silently.
+Canvas id), exactly or else ignoring case. A roster student with no gradebook row
+stops the export (they are named) unless `--missing zero` writes 0 for them; a
+gradebook student on no row, or on two, is an error, so no grade is dropped
+silently. A gradebook of a partial merge (`grader merge --partial`) is exported to
+`<to>-import-partial.csv`, with the mark on stderr.
 
 The import columns:
 - Canvas (Grades > Import): `Student`, `ID`, `SIS User ID`, `SIS Login ID`,
@@ -30,7 +32,7 @@ import io
 import sys
 from pathlib import Path
 
-from grader.outputs.gradebook import read_gradebook
+from grader.outputs.gradebook import PARTIAL, read_gradebook
 from grader.outputs.report import write_atomic
 from grader.wording import plural
 from grader.workspace import prog
@@ -238,17 +240,40 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--out", metavar="FILE", help="where to write it (default: <to>-import.csv next to the gradebook)"
     )
+    parser.add_argument(
+        "--missing",
+        choices=("refuse", "zero"),
+        default="refuse",
+        help="a roster student with no gradebook row: stop and name them (refuse, the default), or write 0",
+    )
     args = parser.parse_args(argv)
     source = Path(args.gradebook)
     try:
-        text = export(read_gradebook(source), read_roster(Path(args.roster)), args.to, args.assignment)
+        book, roster = read_gradebook(source), read_roster(Path(args.roster))
+        text = export(book, roster, args.to, args.assignment)
     except (OSError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    target = Path(args.out) if args.out else source.with_name(f"{args.to}-import.csv")
+    absent = not_graded(book, roster)
+    if absent and args.missing != "zero":
+        print(
+            f"error: {plural(len(absent), 'student')} on the roster {'has' if len(absent) == 1 else 'have'} no "
+            f"row in {source}: {', '.join(absent)} — grade them (or merge every shard), or write 0 for them "
+            "with --missing zero; nothing was written",
+            file=sys.stderr,
+        )
+        return 2
+    partial = sorted(
+        {n.split("; ")[0] for row in book.values() if (n := row.get("notes", "")).startswith(PARTIAL)}
+    )
+    suffix = "-partial" if partial else ""
+    target = Path(args.out) if args.out else source.with_name(f"{args.to}-import{suffix}.csv")
     write_atomic(target, text)
-    absent = not_graded(read_gradebook(source), read_roster(Path(args.roster)))
     if absent:
-        print(f"on the roster but not graded (0 points): {', '.join(absent)}", file=sys.stderr)
-    print(f"wrote {target} ({plural(text.count(chr(10)) - 1, 'student')})")
+        print(
+            f"on the roster but not graded (0 points, --missing zero): {', '.join(absent)}", file=sys.stderr
+        )
+    if partial:
+        print(f"PARTIAL gradebook — {'; '.join(partial)}", file=sys.stderr)
+    print(f"wrote {target} ({plural(text.count(chr(10)) - 1, 'student')}{', partial' if partial else ''})")
     return 0

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from grader import batch
-from grader.batch import cli, plan, scheduler
+from grader.batch import cli, plan, policy, scheduler
 from grader.intake.collect import Intake
 from grader.outputs import gradebook
 from grader.rubric import katas
@@ -22,6 +22,7 @@ from tests.stubs import stubs_dir
 
 REPO = Path(__file__).resolve().parents[2]
 MATMUL_FIRST_LINE = "    if a.shape[1] != b.shape[0]:\n"
+HANG_S = 600  # a grading process that hangs: far longer than any budget below
 
 
 def _student(root: Path, name: str, source: str = "solutions", matmul_prefix: str = "") -> Path:
@@ -67,12 +68,9 @@ def test_batch_isolates_hanging_and_crashing_submissions(tmp_path: Path) -> None
     shutil.copy(REPO / "course" / "source" / "lesson13" / "backprop.ipynb", notebooks)
     out = tmp_path / "grades"
 
-    start = time.monotonic()
-    result = _run(str(subs), "--out", str(out), "--jobs", "2", "--timeout-scale", "0.5")
-    took = time.monotonic() - start
+    # Twice the time limits: the margin a busy machine needs for the others' reference katas.
+    result = _run(str(subs), "--out", str(out), "--jobs", "2", "--timeout-scale", "2", timeout=600)
     assert result.returncode == 0, result.stderr
-    # A hanging matmul costs its 5 s limit and nothing more.
-    assert took < 90, f"batch took {took:.0f} s"
 
     points = {name: spec.points for name, spec in katas().items()}
     backprop = {"matmul", "lin_grad", "relu", "lin", "mse", "module", "model"}
@@ -90,7 +88,9 @@ def test_batch_isolates_hanging_and_crashing_submissions(tmp_path: Path) -> None
     reports = {s: json.loads((out / f"{s}.json").read_text()) for s in rows}
     assert reports["ada"]["score"] == 100 and reports["ada"]["student"] == "ada"
     messages = {s: [t["message"] for t in r["katas"][0]["tests"]] for s, r in reports.items()}
-    assert any("timed out" in m for m in messages["cy"])
+    # A hanging matmul costs its (scaled) limit and nothing more: the others keep their points.
+    limit = f"timed out after {2 * katas()['matmul'].timeout:g} s"
+    assert any(limit in m for m in messages["cy"]), messages["cy"]
     assert any("crashed" in m and "SIGSEGV" in m for m in messages["dee"])
     # A kata the notebooks do not hold is reported in notebook terms, not as a missing .py file.
     missing = reports["eve"]["katas"][list(katas()).index("logsumexp")]["tests"][0]["message"]
@@ -135,26 +135,26 @@ def test_a_grading_process_that_dies_raises_or_hangs_costs_only_its_row(
         if submission.student == "raises":
             raise RuntimeError("the disk is full")
         if submission.student == "hangs":
-            time.sleep(600)
+            time.sleep(HANG_S)
         return _fake_report(submission.student)
 
     import torch  # noqa: F401 - loaded once here, as `main` does, not in every grading process
 
     monkeypatch.setattr(scheduler, "grade_submission", fake_grade)
-    monkeypatch.setattr(scheduler, "_budget", lambda scale: 5.0)
+    monkeypatch.setattr(scheduler, "_budget", lambda scale: 10.0)  # ample for a fork that returns at once
     names = ["dies", "fine", "hangs", "raises", "well"]
     for name in names:
         (tmp_path / name).mkdir()
 
     start = time.monotonic()
     reports = scheduler.grade_all([Intake(n, tmp_path / n) for n in names], jobs=2)
-    assert time.monotonic() - start < 30
+    assert time.monotonic() - start < HANG_S / 2  # the hanging one was stopped, not waited for
     assert sorted(reports) == names
     assert reports["fine"]["notes"] == [] and reports["well"]["notes"] == []
     assert reports["dies"]["notes"] == ["the grading process died (exit code 3)"]
     assert reports["raises"]["notes"][0].startswith("grading failed")
     assert "RuntimeError: the disk is full" in reports["raises"]["notes"][0]
-    assert reports["hangs"]["notes"] == ["grading did not finish in 5 s"]
+    assert reports["hangs"]["notes"] == ["grading did not finish in 10 s"]
     for name in ("dies", "raises", "hangs"):
         assert reports[name]["score"] == 0
         assert all(k["tests"][0]["status"] == "error" for k in reports[name]["katas"])
@@ -192,6 +192,13 @@ def test_shards_merge_into_the_gradebook_of_one_run_byte_for_byte(tmp_path: Path
         str(tmp_path / "shard1"), str(tmp_path / "shard2"), "--out", str(tmp_path / "m"), command="merge"
     )
     assert merged.returncode == 0, merged.stderr
+    records = [json.loads((tmp_path / f"shard{i}" / plan.SHARD_RECORD).read_text()) for i in (1, 2)]
+    assert [r["shard"] for r in records] == ["1/2", "2/2"]
+    assert records[0]["class"] == records[1]["class"] == plan.class_digest([p.name for p in subs.iterdir()])
+    assert {r["grader_version"] for r in records} == {plan.grader_version()}
+    assert json.loads((tmp_path / "m" / plan.SHARD_RECORD).read_text()) == json.loads(
+        (tmp_path / "one" / plan.SHARD_RECORD).read_text()
+    )  # a complete merge is one run over the class
 
     assert (tmp_path / "m" / "gradebook.csv").read_bytes() == (
         tmp_path / "one" / "gradebook.csv"
@@ -296,10 +303,46 @@ def test_late_flag_from_due_dates_and_extensions(tmp_path: Path) -> None:
     assert _run(str(subs), "--out", str(out), *due).returncode == 0
     late = {s: row["late"] for s, row in gradebook.read_gradebook(out / "gradebook.csv").items()}
     assert late == {"early": "no", "late": "yes", "extended": "no"}
-    # A new due date changes the flag without grading anyone again.
-    result = _run(str(subs), "--out", str(out), "--due", "2026-12-05T00:00+00:00")
-    assert "graded 0 submissions" in result.stdout
+    assert policy.load(out) == cli.late_policy(cli.build_parser().parse_args(["x", *due]), list(stamp))
+
+    # The policy stays with the grades: a run without the flags keeps it, and says so.
+    kept = _run(str(subs), "--out", str(out))
+    assert kept.returncode == 0 and "late policy kept from" in kept.stdout, kept.stdout
+    assert {s: row["late"] for s, row in gradebook.read_gradebook(out / "gradebook.csv").items()} == late
+
+    # Other flags are refused without --late-policy replace; nothing changes.
+    other = ["--due", "2026-12-05T00:00+00:00"]
+    refused = _run(str(subs), "--out", str(out), *other)
+    assert refused.returncode == 2 and "--late-policy replace" in refused.stderr
+    assert {s: row["late"] for s, row in gradebook.read_gradebook(out / "gradebook.csv").items()} == late
+
+    # Replaced on purpose: the flag changes without grading anyone again, and it is announced.
+    result = _run(str(subs), "--out", str(out), *other, "--late-policy", "replace")
+    assert "graded 0 submissions" in result.stdout and "late policy replaced" in result.stdout
     assert {row["late"] for row in gradebook.read_gradebook(out / "gradebook.csv").values()} == {"no"}
+    assert policy.load(out).due.isoformat() == "2026-12-05T00:00:00+00:00"
+
+    # Dropped on purpose: no late column, no stored policy, announced.
+    dropped = _run(str(subs), "--out", str(out), "--no-late-policy")
+    assert "dropped the late policy" in dropped.stdout and policy.load(out) is None
+    assert {row["late"] for row in gradebook.read_gradebook(out / "gradebook.csv").values()} == {""}
+    both = _run(str(subs), "--out", str(out), "--no-late-policy", *other)
+    assert both.returncode == 2 and "leave out --due" in both.stderr
+
+
+def test_a_stored_policy_reads_back_the_same() -> None:
+    args = cli.build_parser().parse_args(
+        ["x", "--due", "2026-12-01T23:59+01:00", "--grace", "15m", "--late-penalty", "2.5%/hour"]
+        + ["--late-cap", "30", "--no-credit-after", "2026-12-08T00:00Z"]
+    )
+    given = cli.late_policy(args, [])
+    assert given is not None
+    back = policy.from_json(json.loads(json.dumps(policy.to_json(given))))
+    assert back == given and back.describe() == given.describe()
+    assert back.apply("s", "2026-12-02T02:00:00+01:00", 100, 100) == given.apply(
+        "s", "2026-12-02T02:00:00+01:00", 100, 100
+    )
+    assert cli.late_policy(cli.build_parser().parse_args(["x"]), []) is None
 
 
 def test_make_batch_of_another_folder_writes_next_to_it_not_into_the_course() -> None:

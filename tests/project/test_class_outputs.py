@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
-from grader.batch import merge
+from grader.batch import merge, plan, policy
 from grader.batch.scheduler import zero_report
 from grader.outputs import compare, feedback, gradebook, lms
 from grader.rubric import katas
@@ -54,6 +55,7 @@ def test_merge_refuses_overlapping_shards(tmp_path: Path) -> None:
         report = _report("ada") if score else zero_report("ada", "x")
         (tmp_path / f"s{i}").mkdir()
         (tmp_path / f"s{i}" / "ada.json").write_text(json.dumps(report))
+        plan.write_shard_record(tmp_path / f"s{i}", f"{i}/2", ["ada"], ["ada"])
     with pytest.raises(ValueError, match="ada has different reports"):
         merge.merge([tmp_path / "s1", tmp_path / "s2"], tmp_path / "out")
 
@@ -90,7 +92,9 @@ def test_canvas_and_moodle_imports_join_the_roster(tmp_path: Path) -> None:
 
     # nbgrader's own roster columns (`nbgrader db student import`) work as well.
     nbgrader_roster = tmp_path / "nbgrader-roster.csv"
-    nbgrader_roster.write_text("id,first_name,last_name,email,sis_id\nada,Ada,Lovelace,ada@example.org,S001\n")
+    nbgrader_roster.write_text(
+        "id,first_name,last_name,email,sis_id\nada,Ada,Lovelace,ada@example.org,S001\n"
+    )
     same = lms.export({"ada": book["ada"]}, lms.read_roster(nbgrader_roster), "moodle", "Lesson 13")
     assert same.splitlines()[1] == "Ada,Lovelace,S001,ada@example.org,100,"
 
@@ -168,8 +172,21 @@ def test_export_lists_who_is_on_the_roster_but_not_graded(
     (tmp_path / "nb.csv").write_text(NBGRADER_ROSTER)
     path = tmp_path / "gradebook.csv"
     path.write_text(gradebook.gradebook_csv([_report("olivia_smith"), _report("john_doe")]))
-    assert lms.main([str(path), "--roster", str(tmp_path / "nb.csv"), "--to", "canvas"]) == 0
-    assert "on the roster but not graded (0 points): Quinn, Zoe (zoe)" in capsys.readouterr().err
+    # No 0 for a rostered student without a report unless asked for: named, nothing written.
+    assert lms.main([str(path), "--roster", str(tmp_path / "nb.csv"), "--to", "canvas"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "1 student on the roster has no row" in err and "Quinn, Zoe (zoe)" in err and "--missing zero" in err
+    )
+    assert not (tmp_path / "canvas-import.csv").exists()
+    assert (
+        lms.main([str(path), "--roster", str(tmp_path / "nb.csv"), "--to", "canvas", "--missing", "zero"])
+        == 0
+    )
+    assert (
+        "on the roster but not graded (0 points, --missing zero): Quinn, Zoe (zoe)" in capsys.readouterr().err
+    )
+    assert (tmp_path / "canvas-import.csv").read_text().splitlines()[3].endswith(",0")
     path.write_text(gradebook.gradebook_csv([_report("olivia_smith"), _report("nobody")]))
     assert lms.main([str(path), "--roster", str(tmp_path / "nb.csv"), "--to", "canvas"]) == 2
     assert "nobody graded but not in the roster" in capsys.readouterr().err
@@ -179,7 +196,7 @@ def test_export_command_writes_next_to_the_gradebook(tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"
     roster.write_text(ROSTER)
     path = _gradebook(tmp_path)
-    assert lms.main([str(path), "--roster", str(roster), "--to", "canvas"]) == 0
+    assert lms.main([str(path), "--roster", str(roster), "--to", "canvas", "--missing", "zero"]) == 0
     assert (tmp_path / "canvas-import.csv").read_text().count("\n") == 4
     (tmp_path / "bad.csv").write_text("who,score\nada,1\n")
     assert lms.main([str(path), "--roster", str(tmp_path / "bad.csv"), "--to", "moodle"]) == 2
@@ -242,6 +259,108 @@ def test_make_clean_course_starts_over_and_keeps_the_source(tmp_path: Path) -> N
     for rel in made:
         (course / rel).parent.mkdir(parents=True, exist_ok=True)
         (course / rel).write_text("x")
-    subprocess.run(["make", "-s", "clean-course", f"COURSE={course}"], cwd=repo, check=True, capture_output=True)
+    subprocess.run(
+        ["make", "-s", "clean-course", f"COURSE={course}"], cwd=repo, check=True, capture_output=True
+    )
     assert sorted(p.name for p in course.iterdir()) == ["nbgrader_config.py", "source"]
     assert (course / "source" / "lesson13" / "backprop.ipynb").is_file()
+
+
+CLASS = ["ada", "bob", "cy", "dee", "eve", "fay"]
+
+
+def _shard(folder: Path, i: int, n: int = 2, students: list[str] = CLASS, graded: bool = True) -> list[str]:
+    """The output folder of `grader batch --shard i/n` over `students` (reports written by hand)."""
+    members = [s for s in students if plan.shard_of(s, n) == i]
+    folder.mkdir(parents=True)
+    for s in members if graded else members[1:]:
+        (folder / f"{s}.json").write_text(json.dumps({**_report(s), "grader_version": plan.grader_version()}))
+    plan.write_shard_record(folder, f"{i}/{n}", students, members)
+    return members
+
+
+def test_merge_refuses_an_incomplete_or_mixed_set_and_marks_a_partial_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = _shard(tmp_path / "g1", 1)
+    second = _shard(tmp_path / "g2", 2)
+    assert first and second  # both shards hold students
+    record = json.loads((tmp_path / "g1" / "batch-shard.json").read_text())
+    assert (record["shard"], record["grader_version"], record["class_size"]) == (
+        "1/2",
+        plan.grader_version(),
+        6,
+    )
+
+    # The forgotten shard is named; nothing is written.
+    with pytest.raises(ValueError, match=r"shard 2/2 is missing .*--partial"):
+        merge.merge([tmp_path / "g1"], tmp_path / "m")
+    assert merge.main([str(tmp_path / "g1"), "--out", str(tmp_path / "m")]) == 2
+    assert "shard 2/2 is missing" in capsys.readouterr().err and not (tmp_path / "m").exists()
+
+    # On purpose: merged, and every output says it is partial.
+    assert merge.main([str(tmp_path / "g1"), "--out", str(tmp_path / "p"), "--partial"]) == 0
+    assert "PARTIAL: shard 2/2 is missing" in capsys.readouterr().err
+    book = gradebook.read_gradebook(tmp_path / "p" / "gradebook.csv")
+    assert sorted(book) == sorted(first)
+    assert all(row["notes"].startswith("partial merge: shard 2/2 is missing") for row in book.values())
+    assert (
+        "Not the whole class — partial merge: shard 2/2 is missing"
+        in (tmp_path / "p" / "class-report.md").read_text()
+    )
+    assert "partial merge: shard 2/2 is missing" in (tmp_path / "p" / "class-report.html").read_text()
+    assert json.loads((tmp_path / "p" / "batch-shard.json").read_text())["partial"].startswith(
+        "partial merge"
+    )
+    assert all(json.loads((tmp_path / "p" / f"{s}.json").read_text())["partial"] for s in first)
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student,name,email\n" + "".join(f"{s},{s.title()},{s}@x.org\n" for s in CLASS))
+    book_path = str(tmp_path / "p" / "gradebook.csv")
+    assert lms.main([book_path, "--roster", str(roster), "--to", "canvas"]) == 2  # the others have no row
+    assert f"{len(second)} students on the roster have no row" in capsys.readouterr().err
+    assert lms.main([book_path, "--roster", str(roster), "--to", "canvas", "--missing", "zero"]) == 0
+    out = capsys.readouterr()
+    assert "PARTIAL gradebook — partial merge: shard 2/2 is missing" in out.err and "partial)" in out.out
+    assert (tmp_path / "p" / "canvas-import-partial.csv").is_file()
+    assert not (tmp_path / "p" / "canvas-import.csv").exists()
+
+    # The whole set merges with no mark.
+    assert merge.merge([tmp_path / "g1", tmp_path / "g2"], tmp_path / "all") == (6, "")
+    assert "partial" not in (tmp_path / "all" / "gradebook.csv").read_text()
+    assert "partial" not in json.loads((tmp_path / "all" / "batch-shard.json").read_text())
+
+    # A shard of another class, of another grader, a shard twice, a shard cut in three: refused.
+    _shard(tmp_path / "other", 2, students=[*CLASS, "zed"])
+    with pytest.raises(ValueError, match="different classes"):
+        merge.merge([tmp_path / "g1", tmp_path / "other"], tmp_path / "x", partial=True)
+    (tmp_path / "g2b").mkdir()
+    stale = json.loads((tmp_path / "g2" / "batch-shard.json").read_text())
+    (tmp_path / "g2b" / "batch-shard.json").write_text(json.dumps({**stale, "grader_version": "0.1+old"}))
+    with pytest.raises(ValueError, match="different grader versions"):
+        merge.merge([tmp_path / "g1", tmp_path / "g2b"], tmp_path / "x", partial=True)
+    shutil.copytree(tmp_path / "g1", tmp_path / "g1-again")
+    with pytest.raises(ValueError, match="shard 1/2 is given twice"):
+        merge.merge([tmp_path / "g1", tmp_path / "g1-again"], tmp_path / "x", partial=True)
+    _shard(tmp_path / "t3", 3, n=3)
+    with pytest.raises(ValueError, match="different shard counts"):
+        merge.merge([tmp_path / "g1", tmp_path / "t3"], tmp_path / "x", partial=True)
+    # Shards with different late policies are not one set either.
+    policy.save(tmp_path / "g1", policy.from_json({"format": 1, "due": "2026-12-01T23:59:00+00:00"}))
+    with pytest.raises(ValueError, match="different late policies"):
+        merge.merge([tmp_path / "g1", tmp_path / "g2"], tmp_path / "x")
+    policy.drop(tmp_path / "g1")
+
+    # A shard whose run did not finish (a student of it without a report) is named too.
+    _shard(tmp_path / "u2", 2, graded=False)
+    with pytest.raises(ValueError, match=rf"has no report for 1 student of its own \({second[0]}\)"):
+        merge.merge([tmp_path / "g1", tmp_path / "u2"], tmp_path / "x")
+    # A folder no batch run wrote has no record.
+    (tmp_path / "bare").mkdir()
+    with pytest.raises(ValueError, match="no batch-shard.json"):
+        merge.merge([tmp_path / "g1", tmp_path / "bare"], tmp_path / "x", partial=True)
+
+
+def test_an_output_folder_inside_the_submissions_is_no_student(tmp_path: Path) -> None:
+    (tmp_path / "subs" / "ada").mkdir(parents=True)
+    _shard(tmp_path / "subs" / "out-2", 2)  # shard 2's output, written next to the students
+    assert [p.name for p in plan.find_submissions(tmp_path / "subs")] == ["ada"]

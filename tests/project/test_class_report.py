@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch import due
+from grader.batch import due, times
 from grader.batch.scheduler import zero_report
 from grader.outputs import classdata, classreport, gradebook
 from grader.rubric import katas
@@ -201,9 +201,13 @@ def make_class(root: Path) -> dict[str, str]:
 def test_batch_writes_the_class_report_and_applies_the_late_policy(tmp_path: Path) -> None:
     subs = tmp_path / "subs"
     made = make_class(subs)
-    (subs / "bob" / "timestamp.txt").write_text("2026-12-03 10:00:00.000000 UTC\n")  # 1 d 10 h late
-    for student in ("ada", "cy", "dee"):
-        (subs / student / "timestamp.txt").write_text("2026-12-01 10:00:00 UTC\n")
+    # The platform's times, as `grader collect` records them (bob: 1 d 10 h late).
+    stamps = {
+        "bob": "2026-12-03T10:00:00+00:00",
+        **dict.fromkeys(("ada", "cy", "dee"), "2026-12-01T10:00:00+00:00"),
+    }
+    rows = [{"student": s, "assignment": "", "submitted_at": t, "source": "LMS"} for s, t in stamps.items()]
+    times.write_manifest(subs, rows)
     (tmp_path / "ext.csv").write_text("student,due\nBob,2026-12-05T00:00Z\n")
     out = tmp_path / "out"
     policy = ["--due", "2026-12-02T00:00Z", "--late-penalty", "10%/day"]

@@ -522,7 +522,9 @@ def test_a_grading_service_that_fails_is_an_error_and_is_replaced(monkeypatch: A
     with pytest.raises(RuntimeError, match="no answer in 1 s"):
         service.grade(notebook, ["relu"], timeout_s=1)
     assert started[1].wait(timeout=10) is not None  # the silent one was stopped
-    assert service.grade(notebook, ["relu"], timeout_s=30)["verdicts"] == {"relu": {"passed": True, "text": "ok"}}
+    assert service.grade(notebook, ["relu"], timeout_s=30)["verdicts"] == {
+        "relu": {"passed": True, "text": "ok"}
+    }
     service.close()
     assert len(started) == 3 and all(p.poll() is not None for p in started)
 
@@ -554,3 +556,79 @@ def test_a_test_cell_missing_from_the_notebook_is_added_back_with_its_verdict(mo
     assert determine_grade(added)[0] == 6.0  # and scores it: the full points of a pass
     added.outputs = autograde.verdict_outputs(Verdict("relu", False, "relu: not implemented yet"))
     assert determine_grade(added)[0] == 0
+
+
+# The docs' `nbgrader zip_collect` recipe for a Canvas download (docs/instructors.md, "Collect").
+CANVAS_REGEXP = (
+    r".*/(?P<student_id>[^/]+?)(?:_LATE)?_[0-9]+_[0-9]+_(?P<file_id>backprop|minibatch)(?:-[0-9]+)?\.ipynb"
+)
+ZIP_COLLECT_PLUGINS = (
+    "--ZipCollectApp.extractor_plugin=grader.course.zipcollect.KeepZipTimes",
+    "--ZipCollectApp.collector_plugin=grader.course.zipcollect.NewestUpload",
+)
+
+
+def test_the_zip_collect_recipe_takes_the_newest_resubmission_and_the_platforms_time(tmp_path: Path) -> None:
+    import datetime
+    import struct
+    import zipfile
+
+    utc = datetime.UTC
+    course = tmp_path / "course"
+    release = course / "release" / ASSIGNMENT
+    release.mkdir(parents=True)
+    for name in ("backprop.ipynb", "minibatch.ipynb"):
+        shutil.copy(REPO / "course" / "source" / ASSIGNMENT / name, release / name)
+    old, new, late = (datetime.datetime(2026, 11, d, 10, tzinfo=utc) for d in (28, 29, 30))
+    entries = [
+        ("olivia_4411_9970_backprop.ipynb", b'{"cells": [], "old": 1}', old),
+        ("olivia_4411_9981_backprop-1.ipynb", b'{"cells": [], "new": 1}', new),  # the resubmission
+        ("olivia_4411_9981_minibatch.ipynb", b'{"cells": []}', old),
+        ("zoe_LATE_4413_9983_backprop.ipynb", b'{"cells": []}', late),
+        ("zoe_LATE_4413_9983_timestamp.txt", b"2026-11-20 09:00:00.000000 UTC\n", late),  # forged
+    ]
+    archive = course / "downloaded" / ASSIGNMENT / "archive"
+    archive.mkdir(parents=True)
+
+    def collect(*extra: str) -> subprocess.CompletedProcess[str]:
+        shutil.rmtree(course / "downloaded" / ASSIGNMENT / "extracted", ignore_errors=True)
+        shutil.rmtree(course / "submitted", ignore_errors=True)
+        with zipfile.ZipFile(archive / "submissions.zip", "w") as z:
+            for name, data, when in entries:
+                info = zipfile.ZipInfo(name, date_time=when.timetuple()[:6])
+                info.extra = struct.pack("<HHBi", 0x5455, 5, 1, int(when.timestamp()))
+                z.writestr(info, data)
+        return subprocess.run(
+            [sys.executable, "-m", "nbgrader", "zip_collect", ASSIGNMENT, f"--CourseDirectory.root={course}"]
+            + [f"--FileNameCollectorPlugin.named_regexp={CANVAS_REGEXP}", *extra],
+            cwd=course,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    # The control: nbgrader's own plugins stop at the resubmission (the recipe's old form).
+    plain = collect()
+    assert plain.returncode != 0
+    assert "Duplicate submission file. No timestamps for comparison" in plain.stdout + plain.stderr
+
+    fixed = collect(*ZIP_COLLECT_PLUGINS)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    olivia = course / "submitted" / "olivia" / ASSIGNMENT
+    assert (olivia / "backprop.ipynb").read_bytes() == entries[1][1]  # the newest upload
+    assert (olivia / "minibatch.ipynb").is_file()
+    from nbgrader.utils import parse_utc
+
+    # nbgrader's timestamp.txt: the platform's time of the newest file, never the student's file.
+    assert parse_utc((olivia / "timestamp.txt").read_text()) == new.replace(tzinfo=None)
+    zoe = course / "submitted" / "zoe" / ASSIGNMENT
+    assert parse_utc((zoe / "timestamp.txt").read_text()) == late.replace(tzinfo=None)
+    assert sorted(p.name for p in zoe.iterdir()) == ["backprop.ipynb", "timestamp.txt"]
+    from grader.batch import times
+
+    assert times.read_manifest(course / "submitted") == {
+        "olivia": (new, "the LMS zip (nbgrader zip_collect)"),
+        "zoe": (late, "the LMS zip (nbgrader zip_collect)"),
+    }
+    docs = (REPO / "docs" / "instructors.md").read_text()
+    assert all(arg in docs for arg in ZIP_COLLECT_PLUGINS) and CANVAS_REGEXP in docs

@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 ATTACKS = REPO / "tests" / "hostile" / "os"
 GRADER_DIR = Path(grader.__file__).resolve().parent
 DAEMON_WAIT_S = 3.0  # the report rewriter strikes 1 s after the report appears
+REWRITE_WAIT_S = 120  # the control waits for the rewrite itself, however busy the machine
 
 pytestmark = pytest.mark.skipif(not sandbox.current().full, reason="needs the full OS sandbox (Linux)")
 
@@ -89,7 +90,8 @@ def grade_attacks(tmp: Path, env: dict[str, str]) -> World:
     out.mkdir()
     marker = f"kata-hostile-{os.getpid()}-{time.monotonic_ns()}"
     listeners = Listeners(tmp)
-    victim = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "kata-victim"])
+    # Outlives any grading (clean_up ends it): only an attack can end it early.
+    victim = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", "kata-victim"])
     report = out / "report.json"
     values = {
         "REPORT": report,
@@ -201,9 +203,8 @@ def test_without_the_sandbox_the_attacks_do_harm(tmp_path: Path) -> None:
     env = {**os.environ, sandbox.OFF_VARIABLE: "off"}
     graded = grade_attacks(tmp_path, env)
     try:
-        time.sleep(DAEMON_WAIT_S)
         # Rewritten to full marks (maybe before the grader had even exited: it is not waited for).
-        rewritten = json.loads(graded.report.read_text())
+        rewritten = _rewritten(graded.report)
         printed = re.search(r"score: (\d+)/(\d+)", graded.stdout)
         assert printed and int(printed[1]) < int(printed[2])  # what the grader found
         assert rewritten["score"] == rewritten["max_score"]  # what the report says now
@@ -215,9 +216,22 @@ def test_without_the_sandbox_the_attacks_do_harm(tmp_path: Path) -> None:
         assert all(value in graded.report_text for value in SECRETS.values())  # credentials leaked
         assert str(graded.folder) in graded.message("module")  # the grader's command line, seen
         assert "RuntimeError: wrote 200 MB" in graded.message("log_softmax")
-        assert "RuntimeError: started 2000 processes" in graded.message("training_loop")
+        assert "RuntimeError: started 1000 processes" in graded.message("training_loop")
     finally:
         clean_up(graded)
+
+
+def _rewritten(report: Path) -> dict:
+    """The report once a daemon has rewritten it to full marks (or as it is after REWRITE_WAIT_S)."""
+    deadline = time.monotonic() + REWRITE_WAIT_S
+    while True:
+        try:
+            now = json.loads(report.read_text())
+        except json.JSONDecodeError:  # caught halfway through the rewrite
+            now = {}
+        if now.get("score") == now.get("max_score", -1) or time.monotonic() > deadline:
+            return now
+        time.sleep(0.1)
 
 
 # What alice's fork bomb and disk filler replace, graded while bob's same katas are (--jobs 2).

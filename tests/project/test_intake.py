@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -262,13 +263,18 @@ def test_zip_collect_regex_in_the_docs_keeps_hyphens_and_underscores_in_ids() ->
                 assert match and match["student_id"] == student and match["file_id"] == part, path
 
 
-def test_nbgrader_timestamp_wins_over_file_times(tmp_path: Path) -> None:
+def test_a_timestamp_txt_in_the_folder_is_read_only_when_nbgrader_is_trusted(tmp_path: Path) -> None:
+    from grader.batch import times
+
     sub = tmp_path / "jo" / "lesson13"
     sub.mkdir(parents=True)
     shutil.copy(NOTEBOOK, sub)
+    os.utime(sub / NOTEBOOK.name, (1_800_000_000, 1_800_000_000))
     (sub / "timestamp.txt").write_text("2026-12-01 10:30:00.000000 UTC")
     intake = collect(tmp_path / "jo", tmp_path / "work")
-    assert intake.submitted_at is not None and intake.submitted_at.isoformat() == "2026-12-01T10:30:00+00:00"
+    assert intake.submitted_at is not None and intake.submitted_at.timestamp() == 1_800_000_000  # the file's
+    when, where = times.submitted_at(tmp_path / "jo", "nbgrader", {}, intake.submitted_at)
+    assert (when.isoformat(), where) == ("2026-12-01T10:30:00+00:00", "nbgrader timestamp.txt")
 
 
 def test_submission_hash_ignores_listing_order_and_files_not_graded(tmp_path: Path) -> None:

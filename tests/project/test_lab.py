@@ -80,6 +80,27 @@ def test_the_options_carry_pyprojects_jupytext_config() -> None:
         assert f"--JupytextConfiguration.{key}={value}" in options
 
 
+def test_the_lab_loads_its_plugin() -> None:
+    """The options put make lab's plugin on JupyterLab's extension path, where the server finds it.
+
+    What the plugin does (running a kata's cells is no edit) only a browser shows:
+    tests/browser/test_lab.py.
+    """
+    from jupyterlab.labapp import LabApp
+    from jupyterlab_server.config import get_federated_extensions
+
+    options = [o for o in lab.server_options(REPO / "exercises") if o.startswith("--LabApp.")]
+    app = LabApp(config=KVArgParseConfigLoader(options, classes=[LabApp]).load_config())
+    assert [Path(p) for p in app.extra_labextensions_path] == [lab.LABEXTENSIONS]
+    found = get_federated_extensions([str(lab.LABEXTENSIONS)])
+    assert list(found) == ["backprop-kata-lab"]
+    build = found["backprop-kata-lab"]["jupyterlab"]["_build"]
+    script = lab.LABEXTENSIONS / "backprop-kata-lab" / build["load"]
+    assert build["extension"] == "./extension"
+    text = script.read_text()
+    assert 'const NAME = "backprop-kata-lab";' in text and "window._JUPYTERLAB[NAME] = {" in text
+
+
 def test_settings_name_real_plugins_and_values(tmp_path: Path) -> None:
     """Each setting `make lab` writes is one JupyterLab knows (a typo would be ignored silently)."""
     from jupyterlab.commands import get_app_dir
@@ -95,7 +116,10 @@ def test_settings_name_real_plugins_and_values(tmp_path: Path) -> None:
         for key, value in values.items():
             allowed = [choice["const"] for choice in schema[key].get("oneOf", [])]
             assert not allowed or value in allowed, f"{plugin} {key}: {value!r} is not one of {allowed}"
-            assert type(value).__name__ == {"string": "str", "boolean": "bool", "object": "dict"}[schema[key]["type"]]
+            assert (
+                type(value).__name__
+                == {"string": "str", "boolean": "bool", "object": "dict"}[schema[key]["type"]]
+            )
     page_config = json.loads((folder / "page_config.json").read_text())
     labextensions = Path(sys.prefix) / "share" / "jupyter" / "labextensions"
     for extension in page_config["disabledExtensions"]:
@@ -127,8 +151,12 @@ def test_saving_an_edit_writes_only_the_edit(manager: lab.KataContentsManager, s
     root = Path(manager.root_dir)
     model = asyncio.run(manager.get("matmul.py"))
     cell = next(c for c in model["content"].cells if "raise NotImplementedError()" in c.source)
-    cell.source = cell.source.replace("raise NotImplementedError()", "return (a[:, :, None] * b[None]).sum(1)")
+    cell.source = cell.source.replace(
+        "raise NotImplementedError()", "return (a[:, :, None] * b[None]).sum(1)"
+    )
     asyncio.run(manager.save({"type": "notebook", "content": model["content"]}, "matmul.py"))
-    expected = stubs["matmul.py"].replace("raise NotImplementedError()", "return (a[:, :, None] * b[None]).sum(1)")
+    expected = stubs["matmul.py"].replace(
+        "raise NotImplementedError()", "return (a[:, :, None] * b[None]).sum(1)"
+    )
     assert (root / "matmul.py").read_text() == expected
     (root / "matmul.py").write_text(stubs["matmul.py"])

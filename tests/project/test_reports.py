@@ -272,3 +272,41 @@ def test_notebook_submissions_are_graded_in_isolation(tmp_path: Path) -> None:
         timeout=120,
     )
     assert "score: 6/100 · 1/11 katas done" in single.stdout
+
+
+def test_a_rubric_whose_points_do_not_add_up_to_100_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grader import rubric
+
+    original = rubric.RUBRIC
+    text = original.read_text(encoding="utf-8")
+    first = next(iter(katas().values()))
+    line = f"points = {first.points}\n"
+    assert line in text
+    bumped = tmp_path / "rubric.toml"
+    bumped.write_text(text.replace(line, f"points = {first.points + 2}\n", 1), encoding="utf-8")
+
+    def load(path: Path) -> dict:
+        monkeypatch.setattr(rubric, "RUBRIC", path)
+        rubric._raw.cache_clear()
+        rubric.katas.cache_clear()
+        try:
+            return rubric.katas()
+        finally:
+            rubric._raw.cache_clear()
+            rubric.katas.cache_clear()
+
+    try:
+        with pytest.raises(ValueError, match=r"add up to 102, not 100 .*total_points = 102"):
+            load(bumped)
+        # Stated on purpose, another total is accepted: the report is then out of 102.
+        stated = tmp_path / "stated.toml"
+        stated.write_text(bumped.read_text().replace("[defaults]\n", "[defaults]\ntotal_points = 102\n", 1))
+        assert sum(spec.points for spec in load(stated).values()) == 102
+        assert sum(spec.points for spec in load(original).values()) == 100  # the shipped rubric
+    finally:
+        monkeypatch.undo()
+        rubric._raw.cache_clear()
+        rubric.katas.cache_clear()
+    assert sum(spec.points for spec in katas().values()) == 100

@@ -324,21 +324,24 @@ def test_without_namespaces_confine_still_applies_landlock_and_seccomp(tmp_path:
 
 
 COUNT_FORKS = """
-import os, sys, time
+import os, sys
 from grader.isolation import sandbox
 if sys.argv[1] == "confined":
     sandbox.confine(sandbox.current(), {scratch!r}, processes=40)
+hold, release = os.pipe()  # each child lives until this process ends: no count depends on speed
 started = 0
 try:
     for _ in range(100):
         if os.fork() == 0:
-            time.sleep(2)
+            os.close(release)
+            os.read(hold, 1)
             os._exit(0)
         started += 1
 except OSError as exc:
     print("refused", exc.errno)
 print("started", started)
 """
+NOBODY = 65534
 
 
 @needs_namespaces
@@ -346,12 +349,12 @@ print("started", started)
 def test_an_ordinary_users_worker_has_at_most_its_processes(confined: bool) -> None:
     """RLIMIT_NPROC counted in the worker's own user namespace: 40 in all, whatever else the uid runs.
 
-    As root the kernel exempts uid 0 from RLIMIT_NPROC, so the worker runs as `nobody` there
-    (in a scratch folder outside pytest's, which only root may enter).
+    As root the kernel exempts uid 0 from RLIMIT_NPROC, so the worker runs as `nobody` there,
+    in a folder outside pytest's (which only root may enter) holding what it needs.
     The control (not confined) starts all 100.
     """
     with tempfile.TemporaryDirectory(prefix="kata-nproc-") as folder:
-        os.chmod(folder, 0o777)
+        os.chmod(folder, 0o755)
         out = _count_forks(Path(folder), confined)
     if confined:
         # Its relay and PID 1 (this spawn-style worker is both) are two of the 40: 38 more, then EAGAIN.
@@ -360,16 +363,47 @@ def test_an_ordinary_users_worker_has_at_most_its_processes(confined: bool) -> N
         assert out.stdout.split() == ["started", "100"], out.stdout + out.stderr
 
 
-def _count_forks(scratch: Path, confined: bool) -> subprocess.CompletedProcess[str]:
+def _count_forks(folder: Path, confined: bool) -> subprocess.CompletedProcess[str]:
+    scratch = folder / "scratch"
+    scratch.mkdir()
     prefix: list[str] = []
+    python, cwd = sys.executable, REPO
     if os.geteuid() == 0:
         setpriv = shutil.which("setpriv")
         if setpriv is None:
             pytest.skip("root, and no setpriv to become an ordinary user")
-        prefix = [setpriv, "--reuid", "65534", "--regid", "65534", "--clear-groups"]
+        prefix = [setpriv, "--reuid", str(NOBODY), "--regid", str(NOBODY), "--clear-groups"]
+        os.chown(scratch, NOBODY, NOBODY)
+        python, cwd = _as_nobody(prefix, folder)
     code = COUNT_FORKS.format(scratch=str(scratch))
-    args = [*prefix, sys.executable, "-c", code, "confined" if confined else "free"]
-    return subprocess.run(args, capture_output=True, text=True, timeout=60, cwd=REPO)
+    args = [*prefix, python, "-c", code, "confined" if confined else "free"]
+    return subprocess.run(args, capture_output=True, text=True, timeout=60, cwd=cwd)
+
+
+def _as_nobody(prefix: list[str], folder: Path) -> tuple[str, Path]:
+    """(an interpreter `nobody` can start, a folder holding the grader it can import).
+
+    This clone may sit where only root may enter (`mktemp -d`, root's home): `nobody` then
+    reaches neither its grader nor its virtualenv's interpreter. So the grader is copied to
+    `folder` (the sandbox module needs nothing outside the standard library), and the
+    interpreter is the first of the virtualenv's, the one it was made from, and this
+    Python version's on the system PATH that `nobody` can start.
+    """
+    closed = [p for p in (folder, *folder.parents) if not p.stat().st_mode & 0o001]
+    if closed:
+        pytest.skip(f"the user nobody may not enter {closed[0]} (the temporary folder: set TMPDIR)")
+    code = folder / "code"
+    skip = shutil.ignore_patterns("__pycache__", "resources")
+    shutil.copytree(REPO / "grader", code / "grader", ignore=skip)
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    candidates = [sys.executable, os.path.realpath(sys.executable), getattr(sys, "_base_executable", "")]
+    candidates.append(shutil.which(version, path="/usr/local/bin:/usr/bin:/bin") or "")
+    probe = "import grader.isolation.sandbox"
+    for python in filter(None, dict.fromkeys(candidates)):
+        ran = subprocess.run([*prefix, python, "-c", probe], capture_output=True, timeout=60, cwd=code)
+        if ran.returncode == 0:
+            return python, code
+    pytest.skip(f"no {version} that the user nobody can start (tried {', '.join(filter(None, candidates))})")
 
 
 def test_a_root_grader_is_told_once_how_to_avoid_it(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-SLEEP = ["-c", "import time; time.sleep(60)", "@MARKER@"]
+SLEEP = ["-c", "import time; time.sleep(600)", "@MARKER@"]
 subprocess.Popen([sys.executable, *SLEEP])
 subprocess.Popen([sys.executable, *SLEEP], process_group=0)
 subprocess.Popen([sys.executable, *SLEEP], start_new_session=True)

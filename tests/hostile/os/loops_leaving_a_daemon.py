@@ -5,6 +5,6 @@ import sys
 
 if os.fork() == 0:
     os.setsid()
-    os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(60)", "@MARKER@"])
+    os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(600)", "@MARKER@"])
 while True:
     pass

@@ -1,0 +1,198 @@
+"""The error model: which small edit of the reference reproduces the student's wrong result.
+
+When a check fails without a known cause (or only with a relation between got
+and expected), `diagnose` replays that same check against the reference
+solution with one edit applied (grader/feedback/mutants.py), in this process,
+on the check's own inputs. An edit whose check fails at the same comparison
+with the same value as the student's (grader.expect.same, or the very same
+message where the failure is not a comparison) reproduces the mistake: its
+cause, in the lesson's words, becomes the message's second line. When no single
+edit does, pairs of the edits whose values came closest are tried.
+
+The student's code is never imported here: the grader only compares the values
+their worker returned with the values of the edited reference.
+
+Costs are bounded: the model runs only on a failure without a hand-written
+cause; the reference is replayed first (a check slower than `SLOW` seconds is not
+modelled, and only edits of lines that check runs are tried), then at most
+`REPLAYS` edited replays per kata (capped at `SECONDS` too); the `PAIRS_OF` singles
+closest to the student's value are combined in pairs. Compiled edits are cached
+per process. The number of replays, not the clock, decides what is tried, so a
+busy machine gets the same message, later.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import torch
+
+from grader.errors import CheckFailure, StudentError, WorkerEnded
+from grader.expect import _LAST, Comparison, last_comparison, same
+from grader.feedback import mutants
+from grader.kata import Kata, LocalKata
+
+REPLAYS = 200  # replays of edited references for one kata, all its failed checks together
+SECONDS = 6.0  # and a wall-clock cap on them (lin_grad: about 0.05 s a replay)
+SLOW = 0.8  # a check whose reference replay takes longer is not modelled (fit on MNIST)
+PAIRS_OF = 6  # the closest singles combined in pairs
+
+
+@dataclass
+class Budget:
+    """What the model may still spend on one kata: replays (deterministic), and a time cap."""
+
+    replays: int = REPLAYS
+    deadline: float = field(default_factory=lambda: time.perf_counter() + SECONDS)
+
+    def spend(self) -> bool:
+        """Take one replay; False when none is left."""
+        if self.replays <= 0 or time.perf_counter() > self.deadline:
+            return False
+        self.replays -= 1
+        return True
+
+
+_REFERENCE: dict[tuple[str, str], tuple[float, frozenset[int]] | None] = {}
+
+
+def _replay(check: Any, kata: Kata, chosen: tuple[mutants.Edit, ...]) -> tuple[Comparison | None, str] | None:
+    """Run `check` against the reference with `chosen` edits: (its failed comparison, message),
+    where an exception the edited code raised reads `raised_key(err)`.
+
+    None when it passes, cannot be built, or ends another way.
+    """
+    module = mutants.module(kata.name, chosen)
+    if module is None:
+        return None
+    local = LocalKata(replace(kata.spec, forbidden=(), allowed=()), module, device=kata.device)
+    token = _LAST.set(None)
+    try:
+        check.func(local)
+    except CheckFailure as failure:
+        return last_comparison(), str(failure)
+    except StudentError as err:
+        return None, raised_key(err)
+    except (WorkerEnded, Exception):  # noqa: BLE001 - an edit may break anything
+        return None
+    finally:
+        _LAST.reset(token)
+    return None
+
+
+def raised_key(err: StudentError) -> str:
+    """What identifies an exception raised by kata code: its type and message (not its file)."""
+    return f"raised {err.kind}: {err.message}"
+
+
+def _reference(check: Any, kata: Kata) -> tuple[float, frozenset[int]] | None:
+    """Seconds one replay of `check` takes on the unedited reference, and the reference's lines
+    it runs (None: the reference does not pass, or there is none). Cached per check."""
+    key = (kata.name, check.name)
+    if key not in _REFERENCE:
+        _REFERENCE[key] = None
+        start = time.perf_counter()
+        if mutants.module(kata.name, ()) is None or _replay(check, kata, ()) is not None:
+            return None
+        took = time.perf_counter() - start
+        lines: set[int] = set()
+        if took <= SLOW:
+            name = mutants.filename(kata.name)
+
+            def trace(frame: Any, event: str, arg: Any) -> Any:
+                if frame.f_code.co_filename != name:
+                    return None
+                lines.add(frame.f_lineno)
+                return trace
+
+            previous = sys.gettrace()
+            sys.settrace(trace)
+            try:
+                _replay(check, kata, ())
+            finally:
+                sys.settrace(previous)
+        _REFERENCE[key] = (took, frozenset(lines))
+    return _REFERENCE[key]
+
+
+def _reproduces(
+    outcome: tuple[Comparison | None, str] | None, student: Comparison | None, message: str
+) -> bool:
+    if outcome is None:
+        return False
+    found, text = outcome
+    if student is None or found is None:
+        return student is None and found is None and text == message
+    return found.what == student.what and same(student.got, found.got)
+
+
+def _distance(outcome: tuple[Comparison | None, str] | None, student: Comparison | None) -> float:
+    """How far an edit's value is from the student's at the same comparison (inf: not comparable)."""
+    if outcome is None or student is None or outcome[0] is None or outcome[0].what != student.what:
+        return math.inf
+    got, theirs = outcome[0].got, student.got
+    if not isinstance(got, torch.Tensor) or not isinstance(theirs, torch.Tensor) or got.shape != theirs.shape:
+        return math.inf
+    a, b = got.double().reshape(-1), theirs.double().reshape(-1)
+    if not (torch.isfinite(a).all() and torch.isfinite(b).all()):
+        return math.inf
+    na, nb = float(a.norm()), float(b.norm())
+    if na == 0 or nb == 0:
+        return math.inf
+    cosine = float(a @ b) / (na * nb)
+    return (1 - cosine) + 0.1 * abs(math.log(na / nb))
+
+
+def cost(check: Any, kata: Kata) -> float:
+    """Seconds one replay of `check` takes (inf where the model cannot replay it)."""
+    reference = _reference(check, kata)
+    return reference[0] if reference is not None else math.inf
+
+
+def diagnose(check: Any, kata: Kata, message: str, budget: Budget | None = None) -> str | None:
+    """The cause of a failed check's result as an edit of the reference, or None.
+
+    `message` is the failure's text; the failed comparison is `last_comparison()`.
+    """
+    budget = Budget() if budget is None else budget
+    student = last_comparison()
+    reference = _reference(check, kata)
+    if reference is None or reference[0] > SLOW:
+        return None
+    singles = [e for e in mutants.edits(kata.name) if e.line in reference[1]]  # lines the check runs
+    scored: list[tuple[float, mutants.Edit]] = []
+    raised: list[str] = []  # an exception is weak evidence: every edit that raises it is collected
+    try:
+        for edit in singles:
+            if not budget.spend():
+                break
+            outcome = _replay(check, kata, (edit,))
+            if _reproduces(outcome, student, message):
+                if student is not None or not message.startswith("raised "):
+                    return f"your code behaves like the lesson's with one change: {edit.cause}"
+                if edit.cause not in raised:
+                    raised.append(edit.cause)
+            if not edit.statement:
+                scored.append((_distance(outcome, student), edit))
+        if len(raised) == 1:
+            return f"your code behaves like the lesson's with one change: {raised[0]}"
+        if raised:
+            return f"your code behaves like the lesson's with one change, one of: {raised[0]}; or {raised[1]}"
+        if budget.replays <= 0:
+            return None
+        closest = [e for d, e in sorted(scored, key=lambda pair: pair[0]) if d < math.inf][:PAIRS_OF]
+        for first, second in itertools.combinations(closest, 2):
+            if not budget.spend():
+                return None
+            if _reproduces(_replay(check, kata, (first, second)), student, message):
+                return (
+                    f"your code behaves like the lesson's with two changes: {first.cause}; and {second.cause}"
+                )
+    finally:
+        _LAST.set(student)
+    return None

@@ -1,0 +1,251 @@
+"""The error model (grader/feedback/model.py, mutants.py), the relations between got and
+expected (grader/feedback/relations.py), which failure leads, and the generality harness
+(bench/named.py): each names the mistakes of issue 24, and none fires on a correct answer."""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from grader.checks import checks_for
+from grader.engine import KataResult, grade
+from grader.engine import TestResult as Result
+from grader.errors import KNOWN, MINOR, RELATED, UNKNOWN
+from grader.feedback import model, mutants
+from grader.feedback.relations import relate
+from grader.kata import LocalKata
+from grader.rubric import katas
+from tests.corpus import REPO, grade_mistake
+
+
+def _named_module():  # bench/ is not a package
+    spec = importlib.util.spec_from_file_location("named", REPO / "bench" / "named.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _lead(kata: str, find: str, replace: str, tmp_path: Path) -> Result:
+    result = grade_mistake({"kata": kata, "name": "test", "find": find, "replace": replace}, tmp_path)
+    assert result.score == 0
+    lead = result.first_failure
+    assert lead is not None
+    return lead
+
+
+# -- the issue's examples -------------------------------------------------------------
+
+
+def test_mse_backward_without_the_2_and_the_division_by_n_is_named(tmp_path: Path) -> None:
+    lead = _lead(
+        "mse",
+        "self.inp.g = 2.0 * (self.inp[:, 0] - self.targ)[:, None] / self.targ.shape[0]",
+        "self.inp.g = (self.inp[:, 0] - self.targ)[:, None]",
+        tmp_path,
+    )
+    assert lead.weight == KNOWN
+    text = lead.message
+    # either the two edits of the reference, or the factor N/2 with both causes
+    assert ("division by `self.targ.shape[0]` is missing" in text and "factor `2.0` is missing" in text) or (
+        "N/2" in text and "factor 2 is missing" in text
+    ), text
+
+
+def test_a_loss_n_times_too_large_is_named() -> None:
+    expected = torch.tensor(29.67, dtype=torch.float64)
+    cause = relate(torch.tensor(29.67 * 64), expected, {"N": 64})
+    assert cause.startswith("N = 64 times too large"), cause
+
+
+def test_a_loss_n_times_too_large_is_named_when_graded(tmp_path: Path) -> None:
+    lead = _lead(
+        "lin_grad",
+        "return (output[:, 0] - targ).pow(2).mean()",
+        "return (output[:, 0] - targ).pow(2).mean() * output.shape[0]",
+        tmp_path,
+    )
+    assert "times too large" in lead.message and lead.weight == KNOWN
+
+
+def test_a_correct_triple_loop_matmul_is_told_first_that_it_is_too_slow(tmp_path: Path) -> None:
+    loops = """out = torch.zeros(a.shape[0], b.shape[1])
+    for i in range(a.shape[0]):
+        for j in range(b.shape[1]):
+            for k in range(a.shape[1]):
+                out[i, j] += a[i, k] * b[k, j]
+    return out"""
+    result = grade_mistake(
+        {
+            "kata": "matmul",
+            "name": "loops",
+            "find": "return (a[:, :, None] * b[None]).sum(dim=1)",
+            "replace": loops,
+        },
+        tmp_path,
+    )
+    dtype = [t for t in result.failures if "dtype" in t.message]
+    assert all(t.weight == MINOR for t in dtype)  # its cause is said, but worth fixing after the rest
+    lead = result.first_failure.message
+    # the speed check says why; on a machine so busy that the kata's whole time budget runs out
+    # before it, the timeout is what every later check reports — never the dtype first
+    assert "too slow" in lead or lead.startswith("timed out"), lead
+
+
+# -- the error model --------------------------------------------------------------------
+
+
+def test_the_model_names_a_mistake_no_table_lists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    edit = ("return (a[:, :, None] * b[None]).sum(dim=1)", "return (a[:, :, None] * b[None]).mean(dim=1)")
+    (tmp_path / "on").mkdir()
+    lead = _lead("matmul", *edit, tmp_path / "on")
+    assert "a `mean` where the lesson takes the `sum`" in lead.message and lead.weight == KNOWN
+    monkeypatch.setenv("KATA_ERROR_MODEL", "off")
+    (tmp_path / "off").mkdir()
+    off = _lead("matmul", *edit, tmp_path / "off")
+    assert "mean" not in off.message and off.weight == UNKNOWN  # the model, not a table, named it
+
+
+def test_the_model_explains_an_exception_the_lesson_code_would_raise_with_one_edit(tmp_path: Path) -> None:
+    lead = _lead("matmul", "if a.shape[1] != b.shape[0]:", "if a.shape[1] != b.shape[1]:", tmp_path)
+    assert lead.message.startswith("matmul.py:") and "raised ValueError" in lead.message
+    # (3, 5) @ (5, 2) raises with either edit of the shape check: the inputs cannot tell which
+    assert "one of: the size of another axis:" in lead.message and lead.weight == KNOWN
+
+
+def test_the_model_quotes_only_the_fragment_it_concerns() -> None:
+    causes = [e.cause for e in mutants.edits("lin_grad")]
+    assert any("the division by `inp.shape[0]` is missing" in c for c in causes)
+    quoted = [part.split("`")[1] for c in causes for part in c.split(", in ")[1:]]
+    assert all(len(q) <= mutants.SHOWN for q in quoted)
+
+
+@pytest.mark.parametrize("kata", list(katas()))
+def test_the_unedited_reference_passes_every_check_in_process(kata: str) -> None:
+    """The model's replays start from a reference that passes: a match always means a mistake."""
+    local = LocalKata(katas()[kata], None)
+    for check in checks_for(kata)[1:]:
+        if check.name.startswith("fit_mnist"):
+            continue  # seconds long; the model skips it (model.SLOW)
+        assert model._replay(check, local, ()) is None, check.name
+
+
+def test_no_edit_is_the_reference_itself() -> None:
+    for kata in ("matmul", "mse", "log_softmax"):
+        reference = mutants.unparsed(kata, ())
+        assert all(mutants.unparsed(kata, (e,)) != reference for e in mutants.edits(kata))
+
+
+def test_the_model_is_bounded_by_its_budget() -> None:
+    budget = model.Budget(replays=2)
+    assert budget.spend() and budget.spend() and not budget.spend()
+    check = checks_for("matmul")[1]
+    start = time.perf_counter()
+    assert (
+        model.diagnose(check, LocalKata(katas()["matmul"], None), "message", model.Budget(replays=0)) is None
+    )
+    assert time.perf_counter() - start < 2.0  # one reference replay at most
+
+
+def test_correct_alternative_solutions_keep_full_marks() -> None:
+    report = grade(REPO / "tests" / "styles")
+    assert report.score == report.max_score, {k.name: k.first_failure for k in report.katas if not k.passed}
+
+
+# -- relations between got and expected -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "sizes", "words"),
+    [
+        (lambda e: e * 10, {"N": 10}, "N = 10 times too large"),
+        (lambda e: e / 10, {"N": 10}, "N = 10 times too small"),
+        (lambda e: e * 5, {"N": 10}, "N/2 = 5 times too large"),
+        (lambda e: -e, {}, "wrong sign"),
+        (lambda e: e / 4, {"C": 4}, "C = 4 times too small"),
+        (lambda e: e - torch.log(torch.tensor(4.0)), {"C": 4}, "minus log C"),
+        (lambda e: e + e.max(-1, keepdim=True).values, {}, "each row is off by its own constant"),
+        (lambda e: e.t(), {}, "transposed"),
+        (lambda e: torch.cat([e[:2], torch.zeros_like(e[2:])]), {}, "rows 0–1 are right, the others zero"),
+        (lambda e: e.reshape(-1), {}, "wrong shape"),
+    ],
+)
+def test_each_relation_is_named(make, sizes: dict, words: str) -> None:
+    expected = torch.randn(5, 5, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert words in relate(make(expected), expected, sizes)
+
+
+def test_a_broadcast_to_the_wrong_shape_is_named() -> None:
+    out = torch.randn(5, 1, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    targ = torch.randn(5, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    expected = out - targ[:, None]
+    assert "a broadcast to the wrong shape: (5, 1) became (5, 5)" in relate(out - targ, expected)
+
+
+def test_no_relation_for_an_unrelated_value() -> None:
+    g = torch.Generator().manual_seed(1)
+    expected = torch.randn(6, 4, generator=g)
+    assert relate(torch.randn(6, 4, generator=g), expected, {"N": 6}) == ""
+
+
+# -- which failure leads ------------------------------------------------------------------
+
+
+def test_the_first_failure_that_names_a_cause_leads() -> None:
+    result = KataResult(
+        "matmul",
+        10,
+        [
+            Result("values", "failed", "off", weight=UNKNOWN),
+            Result("dtype", "failed", "float32", weight=MINOR),
+            Result("factor", "failed", "N times too large", weight=RELATED),
+            Result("speed", "failed", "too slow", weight=KNOWN),
+        ],
+    )
+    assert result.first_failure.name == "factor"  # a cause named, the first in check order
+    del result.tests[2]
+    assert result.first_failure.name == "speed"
+    result.tests = result.tests[:2]
+    assert result.first_failure.name == "dtype"  # a minor cause beats none
+    result.tests = result.tests[:1]
+    assert result.first_failure.name == "values"
+
+
+# -- the harness --------------------------------------------------------------------------
+
+
+def test_the_harness_counts_only_specific_messages_with_a_cause_word(tmp_path: Path) -> None:
+    named = _named_module()
+    path = tmp_path / "mistakes.toml"
+    path.write_text(
+        """[[mistake]]
+kata = "lin"
+name = "w.g divided by N"
+find = "self.w.g = self.inp.t() @ self.out.g"
+replace = "self.w.g = self.inp.t() @ self.out.g / self.inp.shape[0]"
+cause_words = ["Too Small"]
+
+[[mistake]]
+kata = "lin"
+name = "same edit, words the message never says"
+find = "self.w.g = self.inp.t() @ self.out.g"
+replace = "self.w.g = self.inp.t() @ self.out.g / self.inp.shape[0]"
+cause_words = ["transposed"]
+
+[[mistake]]
+kata = "lin"
+name = "catalogue style: message"
+find = "self.w.g = self.inp.t() @ self.out.g"
+replace = "self.w.g = self.inp.t() @ self.out.g / self.inp.shape[0]"
+message = "times too small"
+"""
+    )
+    summary = named.measure(path, quiet=True)
+    assert (summary["named"], summary["total"], summary["caught"]) == (2, 3, 3)
+    assert summary["misses"] == ["lin: same edit, words the message never says"]
+    generic = KataResult("lin", 1, [Result("x", "failed", "`w.g` is off: too small", weight=UNKNOWN)])
+    assert not named.named(generic, ["too small"])  # the generic fallback never counts
