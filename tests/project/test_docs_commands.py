@@ -178,6 +178,7 @@ def run(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     drop = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "VIRTUAL_ENV", "PYTHONPATH"}
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
+    env["TMPDIR"] = str(bindir)  # what a block's mktemp makes goes with the scratch clone
     return subprocess.run(
         ["bash", "-e", "-o", "pipefail", "-c", script],
         cwd=cwd,
