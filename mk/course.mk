@@ -22,7 +22,9 @@ BATCH_FLAGS ?=
 # LATE_FLAGS="--due 2026-12-01T23:59+01:00 --late-penalty 10%/day --late-cap 50%".
 LATE_FLAGS  ?=
 # The late flags reach nbgrader's late-penalty plugin (grader/course/late.py) through the environment.
+# Without LATE_FLAGS, the policy a `make batch` stored in BATCH_OUT applies (grader/course/late.py).
 NBGRADER    = cd $(COURSE) && KATA_LATE_FLAGS='$(LATE_FLAGS)' KATA_LATE_BASE='$(CURDIR)' \
+              KATA_LATE_POLICY_FROM='$(if $(BATCH_OUT),$(abspath $(BATCH_OUT)))' \
               PATH="$(abspath $(VENV))/bin:$$PATH" "$(abspath $(VENV))/bin/nbgrader"
 
 notebooks: $(STAMP) ## regenerate course/source/ from solutions/ and rubric.toml (never edit it by hand)

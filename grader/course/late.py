@@ -35,6 +35,9 @@ from grader.batch.due import Policy
 
 FLAGS_ENV = "KATA_LATE_FLAGS"
 BASE_ENV = "KATA_LATE_BASE"  # the folder that relative paths in the flags (--extensions) start from
+# Without flags: the late policy `grader batch` stored in this output folder (grader/batch/policy.py),
+# so a policy given once to `make batch` applies to `make autograde` too.
+STORED_ENV = "KATA_LATE_POLICY_FROM"
 
 
 def policy_from_flags(flags: str, students: list[str], base: Path | None = None) -> Policy:
@@ -83,11 +86,23 @@ class KataLatePenalty(LateSubmissionPlugin):
         return os.environ.get(FLAGS_ENV, "")
 
     def policy(self, students: list[str]) -> Policy | None:
-        """The policy of `flags` (None when there are none)."""
+        """The policy of `flags`, else the one batch stored in $KATA_LATE_POLICY_FROM (None: neither)."""
         if not self.flags.strip():
-            return None
+            stored = os.environ.get(STORED_ENV, "")
+            from grader.batch import policy as stored_policy
+
+            return stored_policy.load(Path(stored)) if stored else None
         base = os.environ.get(BASE_ENV)
         return policy_from_flags(self.flags, students, Path(base) if base else None)
+
+    def active(self) -> bool:
+        """Whether batch's late policy decides (flags given, or a stored policy found)."""
+        if self.flags.strip():
+            return True
+        stored = os.environ.get(STORED_ENV, "")
+        from grader.batch import policy as stored_policy
+
+        return bool(stored) and (Path(stored) / stored_policy.FILE).is_file()
 
     def penalty_for(
         self,
@@ -111,7 +126,7 @@ class KataLatePenalty(LateSubmissionPlugin):
     ) -> float | None:
         """nbgrader's hook: the batch policy's penalty for the notebook being graded (else nbgrader's method)."""
         parent = self.parent
-        if not self.flags.strip() or not isinstance(parent, KataAssignLatePenalties):
+        if not self.active() or not isinstance(parent, KataAssignLatePenalties):
             return super().late_submission_penalty(student_id, score, total_seconds_late)
         return parent.batch_penalty
 
@@ -134,7 +149,7 @@ class KataAssignLatePenalties(AssignLatePenalties):
         """Record this notebook's share of the batch late penalty (nbgrader's own rule without flags)."""
         ids = resources["nbgrader"]
         plugin = self.plugin_class(parent=self)
-        if not isinstance(plugin, KataLatePenalty) or not plugin.flags.strip():
+        if not isinstance(plugin, KataLatePenalty) or not plugin.active():
             return super().preprocess(nb, resources)
         with Gradebook(ids["db_url"]) as gb:
             policy = plugin.policy(sorted({s.id for s in gb.students} | set(self.submitted_students())))

@@ -891,3 +891,27 @@ def test_collect_names_the_submissions_that_do_not_fit_the_course_notebooks(tmp_
     assert result.returncode == 0, result.stderr
     assert "bob: no backprop.ipynb or minibatch.ipynb (handed in: matmul.py)" in result.stderr
     assert "ann:" not in result.stderr
+
+
+def test_without_flags_nbgrader_applies_the_late_policy_batch_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grader.batch import policy as stored
+    from grader.course.late import STORED_ENV, KataLatePenalty, policy_from_flags
+
+    monkeypatch.delenv("KATA_LATE_FLAGS", raising=False)
+    out = tmp_path / "batch-grades"
+    monkeypatch.setenv(STORED_ENV, str(out))
+    plugin = KataLatePenalty()
+    assert not plugin.active() and plugin.policy([]) is None  # no flags, nothing stored: nbgrader's own rule
+    given = policy_from_flags("--due 2026-12-01T23:59+00:00 --late-penalty 10%/day", [])
+    stored.save(out, given)
+    assert plugin.active()
+    applied = plugin.policy([])
+    assert applied is not None
+    late = "2026-12-03T10:00+00:00"
+    assert applied.apply("ann", late, 100, 100) == given.apply("ann", late, 100, 100)
+    assert given.apply("ann", late, 100, 100)["penalty"] > 0  # the control: the policy does bite
+    # Flags given to nbgrader win over what batch stored.
+    plugin = KataLatePenalty(flags="--due 2026-12-31T23:59+00:00 --late-penalty 10%/day")
+    assert plugin.policy([]).apply("ann", late, 100, 100)["penalty"] == 0
