@@ -171,21 +171,23 @@ def _unexplained(check: Check, result: TestResult, comparison: Comparison | None
     return result.status == "error" and result.weight == MINOR
 
 
-DEFER_S = 0.1  # a failed check whose reference replay is slower (and 3× the cheapest) is modelled last
+DEFER = 3  # a failed check whose declared replay cost is higher (and 3× the cheapest) is modelled last
 
 
 def _model(kata: Kata, failed: list[_Unexplained]) -> None:
     """Explain the first of `failed` (in check order) the error model can, within one budget
-    (grader/feedback/model.py); a check that replays slower than DEFER_S and over 3 times
-    slower than the cheapest of them is tried after the others (it would eat the budget)."""
+    (grader/feedback/model.py); a check whose declared replay cost (`model_cost`) is over
+    DEFER and over 3 times the cheapest of them is tried after the others (it would eat the
+    budget). Declared costs, not measured times: the order never depends on the machine's load."""
+    failed = [f for f in failed if getattr(f.check, "model_cost", 1) > 0]
     if not failed or not model_on():
         return
     from grader.expect import _LAST
     from grader.feedback.model import Budget, cost, diagnose
 
     budget = Budget()
-    slow = max(3 * min(cost(f.check, kata) for f in failed), DEFER_S)
-    for item in sorted(failed, key=lambda f: cost(f.check, kata) > slow):
+    slow = max(3 * min(cost(f.check) for f in failed), DEFER)
+    for item in sorted(failed, key=lambda f: cost(f.check) > slow):
         token = _LAST.set(item.comparison)
         try:
             cause = diagnose(item.check, kata, item.key, budget)

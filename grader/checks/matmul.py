@@ -32,14 +32,14 @@ def _expect_product(kata: Kata, a: torch.Tensor, b: torch.Tensor) -> None:
     )
 
 
-@check("matmul")
+@check("matmul", model_cost=2)
 def small_odd_shapes(kata: Kata) -> None:
     """Products of small, odd shapes, including single rows and columns."""
     for seed, (n, k, m) in enumerate([(3, 5, 2), (1, 7, 1), (4, 1, 3), (2, 3, 6)]):
         _expect_product(kata, randn(n, k, seed=seed), randn(k, m, seed=seed + 100))
 
 
-@check("matmul")
+@check("matmul", model_cost=7)
 def lesson_shapes(kata: Kata) -> None:
     """Five MNIST digits times a (784, 10) weight matrix, as in the lesson."""
     x_valid = mnist_sample()[2]
@@ -84,7 +84,7 @@ def rejects_mismatched_shapes(kata: Kata) -> None:
     )
 
 
-@check("matmul")
+@check("matmul", model_cost=0)
 def fast_enough(kata: Kata) -> None:
     """(128, 784) @ (784, 50) in well under a second: vectorised, not three loops."""
     a, b = randn(128, 784, seed=21), randn(784, 50, seed=22)

@@ -224,7 +224,7 @@ def accuracy_values(kata: Kata) -> None:
         expect_close(got, expected, f"accuracy(out, yb) for N = {n}", variants=variants, sizes={"N": n})
 
 
-@check("training_loop")
+@check("training_loop", model_cost=9)
 def fit_trajectory(kata: Kata) -> None:
     """230 rows, bs 50, 2 epochs: same batches, parameters and history as plain SGD."""
     state = initial_state(20, 8, 3, seed=1)
@@ -232,7 +232,7 @@ def fit_trajectory(kata: Kata) -> None:
     _expect_fit(kata, state, x, y, 0.1, 2, 50, {"lr": 0.1, "epochs": 2, "bs": 50})
 
 
-@check("training_loop")
+@check("training_loop", model_cost=7)
 def fit_defaults(kata: Kata) -> None:
     """Called without options, fit uses lr = 0.5, epochs = 3, bs = 50."""
     state = initial_state(12, 6, 4, seed=4)
@@ -240,7 +240,7 @@ def fit_defaults(kata: Kata) -> None:
     _expect_fit(kata, state, x, y, 0.5, 3, 50, {})
 
 
-@check("training_loop")
+@check("training_loop", model_cost=0)
 def fit_mnist(kata: Kata) -> None:
     """The lesson's 784-50-10 MLP on the MNIST sample: >= 85% held-out after 3 epochs."""
     x_train, y_train, x_valid, y_valid = mnist_sample()
