@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader.checks import Check, checks_for
-from grader.errors import KNOWN, MINOR, RELATED, UNKNOWN, CheckFailure, StudentError, WorkerEnded
+from grader.errors import KNOWN, MINOR, RELATED, SYMPTOM, UNKNOWN, CheckFailure, StudentError, WorkerEnded
 from grader.expect import Comparison, forget_comparison, last_comparison, model_on
 from grader.feedback.explain import explain
 from grader.feedback.model import raised_key
@@ -168,7 +168,7 @@ def _unexplained(check: Check, result: TestResult, comparison: Comparison | None
         return False
     if result.status == "failed":
         return result.weight in (UNKNOWN, RELATED)
-    return result.status == "error" and result.weight == MINOR
+    return result.status == "error" and result.weight in (MINOR, SYMPTOM) and bool(result.raised)
 
 
 DEFER = 3  # a failed check whose declared replay cost is higher (and 3× the cheapest) is modelled last
@@ -218,12 +218,14 @@ def run_check(check: Check, kata: Kata, model: bool = True) -> TestResult:
     except StudentError as err:
         status, message = describe_student_error(err, kata.spec)
         bare = message.startswith(raised(err, kata.spec.name)) and "\n" not in message  # no explanation
-        weight = MINOR if bare else KNOWN  # a bare exception points at a line, but names no cause
+        # a bare exception points at a line, but names no cause; an explained one tells its usual
+        # cause, a symptom that an edit of the reference may make precise
+        weight = MINOR if bare else SYMPTOM if message == raised(err, kata.spec.name) else KNOWN
         result = TestResult(
             check.name, status, message, err.details, whole_kata=err.kind == "import", weight=weight
         )
         result.raised = raised_key(err)
-        if model and bare and _unexplained(check, result, None):
+        if model and _unexplained(check, result, None):
             _model(kata, [_Unexplained(check, result, None, result.raised)])
         return result
     except WorkerEnded as ended:
