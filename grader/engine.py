@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -76,12 +76,10 @@ class KataResult:
 
 
 def lead(failed: list[TestResult]) -> TestResult | None:
-    """Of failed checks (in check order), the first that names a cause, else the most telling."""
+    """Of failed checks (in check order), the first of the most telling: a known cause before a
+    relation or a symptom, before a minor cause, before none."""
     if not failed:
         return None
-    named = [t for t in failed if t.weight >= RELATED]
-    if named:
-        return named[0]
     most = max(t.weight for t in failed)
     return next(t for t in failed if t.weight == most)
 
@@ -171,26 +169,23 @@ def _unexplained(check: Check, result: TestResult, comparison: Comparison | None
     return result.status == "error" and result.weight in (MINOR, SYMPTOM) and bool(result.raised)
 
 
-DEFER = 3  # a failed check whose declared replay cost is higher (and 3× the cheapest) is modelled last
-
-
-def _model(kata: Kata, failed: list[_Unexplained]) -> None:
-    """Explain the first of `failed` (in check order) the error model can, within one budget
-    (grader/feedback/model.py); a check whose declared replay cost (`model_cost`) is over
-    DEFER and over 3 times the cheapest of them is tried after the others (it would eat the
-    budget). Declared costs, not measured times: the order never depends on the machine's load."""
+def _model(kata: Kata, failed: list[_Unexplained], passed: Sequence[Check] = ()) -> None:
+    """Explain the first of `failed` the error model can, within one budget
+    (grader/feedback/model.py): the cheapest to replay first (their declared `model_cost`,
+    not measured times: the order never depends on the machine's load), then in check order.
+    The lines the `passed` checks run are suspected last."""
     failed = [f for f in failed if getattr(f.check, "model_cost", 1) > 0]
     if not failed or not model_on():
         return
     from grader.expect import _LAST
-    from grader.feedback.model import Budget, cost, diagnose
+    from grader.feedback.model import Budget, cost, covered, diagnose
 
     budget = Budget()
-    slow = max(3 * min(cost(f.check) for f in failed), DEFER)
-    for item in sorted(failed, key=lambda f: cost(f.check) > slow):
+    passed_lines = covered(passed, kata, budget)
+    for item in sorted(failed, key=lambda f: cost(f.check)):  # stable: the cheapest first, then in order
         token = _LAST.set(item.comparison)
         try:
-            cause = diagnose(item.check, kata, item.key, budget)
+            cause = diagnose(item.check, kata, item.key, budget, passed_lines)
         finally:
             _LAST.reset(token)
         if cause:
@@ -277,7 +272,10 @@ def grade_kata(folder: Path, spec: KataSpec, device: str = "cpu") -> KataResult:
     # first failure already names its cause.
     first = next((t for t in result.tests if t.status != "passed"), None)
     if first is not None and first.weight != KNOWN:
-        _model(kata, failed)
+        passed = [
+            c for c, t in zip(checks, result.tests, strict=True) if t.status == "passed" and c.name != "rules"
+        ]
+        _model(kata, failed, passed)
     return result
 
 

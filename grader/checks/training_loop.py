@@ -258,5 +258,6 @@ def fit_mnist(kata: Kata) -> None:
     if acc < MIN_MNIST_ACCURACY:
         raise CheckFailure(
             f"after 3 epochs the model gets {acc:.1%} of the held-out digits right, "
-            f"expected at least {MIN_MNIST_ACCURACY:.0%} (the reference gets about 88%)"
+            f"expected at least {MIN_MNIST_ACCURACY:.0%} (the reference gets about 88%)",
+            SYMPTOM,
         )

@@ -29,6 +29,7 @@ from __future__ import annotations
 import itertools
 import math
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -149,10 +150,25 @@ def cost(check: Any) -> int:
     return max(int(getattr(check, "model_cost", 1)), 0)
 
 
-def diagnose(check: Any, kata: Kata, message: str, budget: Budget | None = None) -> str | None:
+def covered(passed: Sequence[Any], kata: Kata, budget: Budget) -> frozenset[int]:
+    """The reference's lines that the checks the student passed run (each charged its two
+    reference replays): an edit there would likely have failed one of them too."""
+    lines: set[int] = set()
+    for check in passed:
+        units = cost(check)
+        if units and budget.spend(2 * units):
+            lines |= _reference(check, kata) or frozenset()
+    return frozenset(lines)
+
+
+def diagnose(
+    check: Any, kata: Kata, message: str, budget: Budget | None = None, suspect: frozenset[int] = frozenset()
+) -> str | None:
     """The cause of a failed check's result as an edit of the reference, or None.
 
-    `message` is the failure's text; the failed comparison is `last_comparison()`.
+    `message` is the failure's text; the failed comparison is `last_comparison()`. Edits of
+    the lines the check runs are tried in the reference's order, those of lines no passed
+    check runs first (`suspect` holds the lines passed checks run: see `covered`).
     """
     budget = Budget() if budget is None else budget
     student = last_comparison()
@@ -163,6 +179,7 @@ def diagnose(check: Any, kata: Kata, message: str, budget: Budget | None = None)
     if reference is None:
         return None
     singles = [e for e in mutants.edits(kata.name) if e.line in reference]  # lines the check runs
+    singles.sort(key=lambda e: e.line in suspect)  # stable: lines no passed check runs first
     scored: list[tuple[float, mutants.Edit]] = []
     raised: list[str] = []  # an exception is weak evidence: every edit that raises it is collected
     try:
