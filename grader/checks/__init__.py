@@ -38,7 +38,7 @@ def check(kata: str, model_cost: int = 1) -> Callable[[CheckFunc], CheckFunc]:
     """Register a check for `kata`; its name is the function's, its description the docstring.
 
     `model_cost`: what one replay of the check against an edited reference costs the error
-    model (grader/feedback/model.py), in units of a replay on small inputs (about 20 ms of
+    model (grader/feedback/model.py), in units of a replay on small inputs (about 5 ms of
     work: the inputs' size and the training steps it runs, declared, never measured); 0 for a
     check the model never replays (a full training run, a speed test).
     """

@@ -13,7 +13,7 @@ def _expected(x: torch.Tensor) -> torch.Tensor:
     return torch.log_softmax(x.double(), dim=-1)
 
 
-@check("log_softmax", model_cost=2)
+@check("log_softmax")
 def values(kata: Kata) -> None:
     """Matches torch.log_softmax over the last axis for several shapes."""
     for x in ordinary_inputs():

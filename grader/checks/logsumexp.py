@@ -13,7 +13,7 @@ def _expected(x: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(x.double(), dim=-1)
 
 
-@check("logsumexp", model_cost=3)
+@check("logsumexp")
 def values(kata: Kata) -> None:
     """Matches torch.logsumexp over the last axis for several shapes."""
     for x in ordinary_inputs():
@@ -27,7 +27,7 @@ def values(kata: Kata) -> None:
         )
 
 
-@check("logsumexp", model_cost=2)
+@check("logsumexp")
 def stable_for_large_inputs(kata: Kata) -> None:
     """Finite and correct for inputs around +1e4, -1e4 and x * 1000."""
     for label, x in extreme_inputs():

@@ -228,7 +228,7 @@ def accuracy_values(kata: Kata) -> None:
         expect_close(got, expected, f"accuracy(out, yb) for N = {n}", variants=variants, sizes={"N": n})
 
 
-@check("training_loop", model_cost=9)
+@check("training_loop", model_cost=4)
 def fit_trajectory(kata: Kata) -> None:
     """230 rows, bs 50, 2 epochs: same batches, parameters and history as plain SGD."""
     state = initial_state(20, 8, 3, seed=1)
@@ -236,7 +236,7 @@ def fit_trajectory(kata: Kata) -> None:
     _expect_fit(kata, state, x, y, 0.1, 2, 50, {"lr": 0.1, "epochs": 2, "bs": 50})
 
 
-@check("training_loop", model_cost=7)
+@check("training_loop", model_cost=4)
 def fit_defaults(kata: Kata) -> None:
     """Called without options, fit uses lr = 0.5, epochs = 3, bs = 50."""
     state = initial_state(12, 6, 4, seed=4)

@@ -40,7 +40,7 @@ from grader.expect import _LAST, Comparison, last_comparison, same
 from grader.feedback import mutants
 from grader.kata import Kata, LocalKata
 
-REPLAYS = 300  # units (grader/checks `model_cost`) for one kata, all its failed checks together
+REPLAYS = 1000  # units (grader/checks `model_cost`) for one kata, all its failed checks together
 PAIRS_OF = 6  # the closest singles combined in pairs
 
 

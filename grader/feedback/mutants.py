@@ -55,6 +55,7 @@ class Edit:
     cause: str
     statement: bool = False  # replaces a statement list (never combined with another edit)
     line: int = 0  # the reference's line it edits: an edit of a line a check never runs cannot matter
+    twins: tuple[Path_, ...] = ()  # the same sub-expression elsewhere in the statement, edited alike
 
 
 def _code(node: ast.AST) -> str:
@@ -347,6 +348,15 @@ def _subscript_edits(path: Path_, node: ast.Subscript) -> list[Edit]:
                 )
                 found.append(Edit(path, lambda n, j=i, v=new: _with_item(n, j, _const(v)), cause))
         elif isinstance(item, ast.Slice):
+            if item.lower is not None and item.upper is not None:
+                for op, word in ((ast.Add, "+ 1"), (ast.Sub, "- 1")):
+                    found.append(
+                        Edit(
+                            path,
+                            lambda n, j=i, o=op: _with_bound(_with_bound(n, j, "lower", o), j, "upper", o),
+                            f"the slice shifted by one (both bounds {word}){where}",
+                        )
+                    )
             for bound in ("lower", "upper"):
                 b = getattr(item, bound)
                 if b is None:
@@ -620,9 +630,35 @@ def edits(kata: str) -> tuple[Edit, ...]:
                 by_kind["value"] += _value_edits((*path, ("value", None)), node.value)
         by_kind["names"] += _names_edits(path, node, *scope)
     found = by_kind["expr"] + by_kind["value"] + by_kind["statements"] + by_kind["names"]
-    return tuple(
-        e if e.statement else replace(e, line=getattr(_get(tree, e.path), "lineno", 0)) for e in found
-    )
+    found = [e if e.statement else replace(e, line=getattr(_get(tree, e.path), "lineno", 0)) for e in found]
+    twins = {id(e): t for e, t in _twinned(tree, found)}
+    return tuple(edit for e in found for edit in (e, *([twins[id(e)]] if id(e) in twins else [])))
+
+
+def _twinned(tree: ast.Module, found: list[Edit]) -> list[tuple[Edit, Edit]]:
+    """Each edit of a sub-expression that its statement holds more than once (`i + bs` in
+    `x[i:i + bs], y[i:i + bs]`), applied to every copy: a student edits them alike."""
+    copies: dict[tuple[int, str], list[Path_]] = {}
+    for path, node in _walk(tree):
+        if isinstance(node, ast.BinOp | ast.Call | ast.Subscript) and hasattr(node, "lineno"):
+            copies.setdefault((node.lineno, ast.dump(node)), []).append(path)
+    twinned = []
+    for edit in found:
+        if edit.statement:
+            continue
+        node = _get(tree, edit.path)
+        paths = copies.get((getattr(node, "lineno", 0), ast.dump(node)), [])
+        others = tuple(p for p in paths if p != edit.path and p[: len(edit.path)] != edit.path)
+        if others and all(edit.path[: len(p)] != p for p in others):
+            twinned.append(
+                (
+                    edit,
+                    replace(
+                        edit, twins=others, cause=f"{edit.cause} (in each of its {len(others) + 1} places)"
+                    ),
+                )
+            )
+    return twinned
 
 
 def apply(kata: str, chosen: tuple[Edit, ...]) -> ast.Module | None:
@@ -631,13 +667,14 @@ def apply(kata: str, chosen: tuple[Edit, ...]) -> ast.Module | None:
     if text is None:
         return None
     tree = ast.parse(text)  # a fresh tree: faster than a deep copy
-    ordered = sorted(chosen, key=lambda e: len(e.path), reverse=True)
-    for i, edit in enumerate(ordered):
-        for later in ordered[i + 1 :]:
-            if edit.path == later.path:
-                return None
+    places = sorted(
+        ((p, e) for e in chosen for p in (e.path, *e.twins)), key=lambda pe: len(pe[0]), reverse=True
+    )
+    if len({p for p, _ in places}) < len(places):
+        return None  # two edits of one place clash
+    for path, edit in places:
         try:
-            _set(tree, edit.path, edit.make(_get(tree, edit.path)))
+            _set(tree, path, edit.make(_get(tree, path)))
         except (AttributeError, IndexError, TypeError):
             return None
     return ast.fix_missing_locations(tree)
