@@ -240,6 +240,29 @@ def _method_edits(path: Path_, node: ast.Call) -> list[Edit]:
                 path, lambda n, w=new: renamed(n, w), f"a `{new}` where the lesson takes the `{name}`{where}"
             )
         )
+    inner = node.func.value  # type: ignore[attr-defined]
+    if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute):
+        first = inner.func.attr
+        found.append(
+            Edit(
+                path,
+                lambda n: ast.Call(
+                    ast.Attribute(
+                        ast.Call(
+                            ast.Attribute(n.func.value.func.value, n.func.attr, ast.Load()),  # type: ignore[attr-defined]
+                            n.args,
+                            n.keywords,
+                        ),
+                        n.func.value.func.attr,  # type: ignore[attr-defined]
+                        ast.Load(),
+                    ),
+                    n.func.value.args,  # type: ignore[attr-defined]
+                    n.func.value.keywords,  # type: ignore[attr-defined]
+                ),
+                f"two calls in the wrong order: `.{name}()` before `.{first}()`, where the lesson takes "
+                f"`.{first}()` first{where}",
+            )
+        )
     if name in _CLOSE:
         new, args = _CLOSE[name]
         shown = f"{new}({', '.join(map(str, args))})" if args is not None else new
