@@ -169,7 +169,12 @@ def _unexplained(check: Check, result: TestResult, comparison: Comparison | None
     return result.status == "error" and result.weight in (MINOR, SYMPTOM) and bool(result.raised)
 
 
-def _model(kata: Kata, failed: list[_Unexplained], passed: Sequence[Check] = ()) -> None:
+def _model(
+    kata: Kata,
+    failed: list[_Unexplained],
+    passed: Sequence[Check] = (),
+    others: Sequence[tuple[Check, bool]] = (),
+) -> None:
     """Explain the first of `failed` the error model can, within one budget
     (grader/feedback/model.py): the cheapest to replay first (their declared `model_cost`,
     not measured times: the order never depends on the machine's load), then in check order.
@@ -185,7 +190,8 @@ def _model(kata: Kata, failed: list[_Unexplained], passed: Sequence[Check] = ())
     for item in sorted(failed, key=lambda f: cost(f.check)):  # stable: the cheapest first, then in order
         token = _LAST.set(item.comparison)
         try:
-            cause = diagnose(item.check, kata, item.key, budget, passed_lines)
+            rest = [(c, bad) for c, bad in others if c is not item.check]
+            cause = diagnose(item.check, kata, item.key, budget, passed_lines, rest)
         finally:
             _LAST.reset(token)
         if cause:
@@ -275,7 +281,12 @@ def grade_kata(folder: Path, spec: KataSpec, device: str = "cpu") -> KataResult:
         passed = [
             c for c, t in zip(checks, result.tests, strict=True) if t.status == "passed" and c.name != "rules"
         ]
-        _model(kata, failed, passed)
+        others = [
+            (c, t.status != "passed")
+            for c, t in zip(checks, result.tests, strict=True)
+            if c.name != "rules" and t.status in ("passed", "failed", "error")
+        ]
+        _model(kata, failed, passed, others)
     return result
 
 

@@ -161,14 +161,34 @@ def covered(passed: Sequence[Any], kata: Kata, budget: Budget) -> frozenset[int]
     return frozenset(lines)
 
 
+def _consistent(
+    chosen: tuple[mutants.Edit, ...], kata: Kata, others: Sequence[tuple[Any, bool]], budget: Budget
+) -> bool:
+    """Whether the edited reference fails the same other checks as the student's code (each
+    `(check, failed)`): an edit that passes a check they failed, or fails one they passed,
+    is not their mistake. A check the budget cannot pay for is not held against it."""
+    for other, failed in others:
+        units = cost(other)
+        if units and budget.spend(units) and (_replay(other, kata, chosen) is not None) != failed:
+            return False
+    return True
+
+
 def diagnose(
-    check: Any, kata: Kata, message: str, budget: Budget | None = None, suspect: frozenset[int] = frozenset()
+    check: Any,
+    kata: Kata,
+    message: str,
+    budget: Budget | None = None,
+    suspect: frozenset[int] = frozenset(),
+    others: Sequence[tuple[Any, bool]] = (),
 ) -> str | None:
     """The cause of a failed check's result as an edit of the reference, or None.
 
     `message` is the failure's text; the failed comparison is `last_comparison()`. Edits of
     the lines the check runs are tried in the reference's order, those of lines no passed
-    check runs first (`suspect` holds the lines passed checks run: see `covered`).
+    check runs first (`suspect` holds the lines passed checks run: see `covered`). An edit
+    that reproduces the failure must also fail the `others` the student failed and pass those
+    they passed (`_consistent`).
     """
     budget = Budget() if budget is None else budget
     student = last_comparison()
@@ -187,7 +207,7 @@ def diagnose(
             if not budget.spend(units):
                 break
             outcome = _replay(check, kata, (edit,))
-            if _reproduces(outcome, student, message):
+            if _reproduces(outcome, student, message) and _consistent((edit,), kata, others, budget):
                 if student is not None or not message.startswith("raised "):
                     return f"your code behaves like the lesson's with one change: {edit.cause}"
                 if edit.cause not in raised:
@@ -204,7 +224,8 @@ def diagnose(
         for first, second in itertools.combinations(closest, 2):
             if not budget.spend(units):
                 return None
-            if _reproduces(_replay(check, kata, (first, second)), student, message):
+            outcome = _replay(check, kata, (first, second))
+            if _reproduces(outcome, student, message) and _consistent((first, second), kata, others, budget):
                 return (
                     f"your code behaves like the lesson's with two changes: {first.cause}; and {second.cause}"
                 )
