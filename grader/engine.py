@@ -76,10 +76,12 @@ class KataResult:
 
 
 def lead(failed: list[TestResult]) -> TestResult | None:
-    """Of failed checks (in check order), the first of the most telling: a known cause before a
-    relation or a symptom, before a minor cause, before none."""
+    """Of failed checks (in check order), the first that names a cause, else the most telling."""
     if not failed:
         return None
+    named = [t for t in failed if t.weight >= RELATED]
+    if named:
+        return named[0]
     most = max(t.weight for t in failed)
     return next(t for t in failed if t.weight == most)
 
@@ -169,16 +171,21 @@ def _unexplained(check: Check, result: TestResult, comparison: Comparison | None
     return result.status == "error" and result.weight in (MINOR, SYMPTOM) and bool(result.raised)
 
 
+DEFER = 3  # a failed check whose declared replay cost is higher (and 3× the cheapest) is modelled last
+
+
 def _model(
     kata: Kata,
     failed: list[_Unexplained],
     passed: Sequence[Check] = (),
     others: Sequence[tuple[Check, bool]] = (),
 ) -> None:
-    """Explain the first of `failed` the error model can, within one budget
-    (grader/feedback/model.py): the cheapest to replay first (their declared `model_cost`,
-    not measured times: the order never depends on the machine's load), then in check order.
-    The lines the `passed` checks run are suspected last."""
+    """Explain the first of `failed` (in check order) the error model can, within one budget
+    (grader/feedback/model.py); a check whose declared replay cost (`model_cost`, not a
+    measured time: the order never depends on the machine's load) is over DEFER and over 3
+    times the cheapest of them is tried after the others (it would eat the budget). The lines
+    the `passed` checks run are suspected last; `others` (each check and whether it failed)
+    must agree with an edit before it explains anything."""
     failed = [f for f in failed if getattr(f.check, "model_cost", 1) > 0]
     if not failed or not model_on():
         return
@@ -187,7 +194,8 @@ def _model(
 
     budget = Budget()
     passed_lines = covered(passed, kata, budget)
-    for item in sorted(failed, key=lambda f: cost(f.check)):  # stable: the cheapest first, then in order
+    slow = max(3 * min(cost(f.check) for f in failed), DEFER)
+    for item in sorted(failed, key=lambda f: cost(f.check) > slow):
         token = _LAST.set(item.comparison)
         try:
             rest = [(c, bad) for c, bad in others if c is not item.check]
