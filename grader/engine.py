@@ -171,21 +171,18 @@ def _unexplained(check: Check, result: TestResult, comparison: Comparison | None
     return result.status == "error" and result.weight in (MINOR, SYMPTOM) and bool(result.raised)
 
 
-DEFER = 3  # a failed check whose declared replay cost is higher (and 3× the cheapest) is modelled last
-
-
 def _model(
     kata: Kata,
     failed: list[_Unexplained],
     passed: Sequence[Check] = (),
     others: Sequence[tuple[Check, bool]] = (),
 ) -> None:
-    """Explain the first of `failed` (in check order) the error model can, within one budget
-    (grader/feedback/model.py); a check whose declared replay cost (`model_cost`, not a
-    measured time: the order never depends on the machine's load) is over DEFER and over 3
-    times the cheapest of them is tried after the others (it would eat the budget). The lines
-    the `passed` checks run are suspected last; `others` (each check and whether it failed)
-    must agree with an edit before it explains anything."""
+    """Explain one of `failed` (in check order) with the error model, within one budget
+    (grader/feedback/model.py): the cheapest to replay first (each check's declared
+    `model_cost`, not a measured time: the order never depends on the machine's load).
+    The lines the `passed` checks run are suspected last; `others` (each check and whether it
+    failed) must agree with an edit before it explains anything, and then the edit is the
+    cause of every unexplained failure before the one it reproduces as well."""
     failed = [f for f in failed if getattr(f.check, "model_cost", 1) > 0]
     if not failed or not model_on():
         return
@@ -194,8 +191,7 @@ def _model(
 
     budget = Budget()
     passed_lines = covered(passed, kata, budget)
-    slow = max(3 * min(cost(f.check) for f in failed), DEFER)
-    for item in sorted(failed, key=lambda f: cost(f.check) > slow):
+    for item in sorted(failed, key=lambda f: cost(f.check)):  # stable: the cheapest first
         token = _LAST.set(item.comparison)
         try:
             rest = [(c, bad) for c, bad in others if c is not item.check]
@@ -203,8 +199,12 @@ def _model(
         finally:
             _LAST.reset(token)
         if cause:
-            item.result.message = _with_cause(item.result.message, item.comparison, cause)
-            item.result.weight = KNOWN
+            # the edit fails the same checks as the student's code: the cause of each failure
+            # before this one too, so that the one that leads says it
+            for earlier in failed[: failed.index(item) + 1]:
+                if earlier is item or earlier.result.weight in (UNKNOWN, RELATED):
+                    earlier.result.message = _with_cause(earlier.result.message, earlier.comparison, cause)
+                    earlier.result.weight = KNOWN
             return
 
 
