@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader import notebook_run
 from grader.checks import Check, checks_for
-from grader.errors import KNOWN, MINOR, RELATED, UNKNOWN, CheckFailure, StudentError, WorkerEnded
+from grader.errors import KNOWN, MINOR, RELATED, SYMPTOM, UNKNOWN, CheckFailure, StudentError, WorkerEnded
 from grader.expect import Comparison, forget_comparison, last_comparison, model_on
 from grader.feedback.explain import explain
 from grader.feedback.model import raised_key
@@ -170,32 +170,43 @@ def _unexplained(check: Check, result: TestResult, comparison: Comparison | None
         return False
     if result.status == "failed":
         return result.weight in (UNKNOWN, RELATED)
-    return result.status == "error" and result.weight == MINOR
+    return result.status == "error" and result.weight in (MINOR, SYMPTOM) and bool(result.raised)
 
 
-DEFER_S = 0.1  # a failed check whose reference replay is slower (and 3× the cheapest) is modelled last
-
-
-def _model(kata: Kata, failed: list[_Unexplained]) -> None:
-    """Explain the first of `failed` (in check order) the error model can, within one budget
-    (grader/feedback/model.py); a check that replays slower than DEFER_S and over 3 times
-    slower than the cheapest of them is tried after the others (it would eat the budget)."""
+def _model(
+    kata: Kata,
+    failed: list[_Unexplained],
+    passed: Sequence[Check] = (),
+    others: Sequence[tuple[Check, bool]] = (),
+) -> None:
+    """Explain one of `failed` (in check order) with the error model, within one budget
+    (grader/feedback/model.py): the cheapest to replay first (each check's declared
+    `model_cost`, not a measured time: the order never depends on the machine's load).
+    The lines the `passed` checks run are suspected last; `others` (each check and whether it
+    failed) must agree with an edit before it explains anything, and then the edit is the
+    cause of every unexplained failure before the one it reproduces as well."""
+    failed = [f for f in failed if getattr(f.check, "model_cost", 1) > 0]
     if not failed or not model_on():
         return
     from grader.expect import _LAST
-    from grader.feedback.model import Budget, cost, diagnose
+    from grader.feedback.model import Budget, cost, covered, diagnose
 
     budget = Budget()
-    slow = max(3 * min(cost(f.check, kata) for f in failed), DEFER_S)
-    for item in sorted(failed, key=lambda f: cost(f.check, kata) > slow):
+    passed_lines = covered(passed, kata, budget)
+    for item in sorted(failed, key=lambda f: cost(f.check)):  # stable: the cheapest first
         token = _LAST.set(item.comparison)
         try:
-            cause = diagnose(item.check, kata, item.key, budget)
+            rest = [(c, bad) for c, bad in others if c is not item.check]
+            cause = diagnose(item.check, kata, item.key, budget, passed_lines, rest)
         finally:
             _LAST.reset(token)
         if cause:
-            item.result.message = _with_cause(item.result.message, item.comparison, cause)
-            item.result.weight = KNOWN
+            # the edit fails the same checks as the student's code: the cause of each failure
+            # before this one too, so that the one that leads says it
+            for earlier in failed[: failed.index(item) + 1]:
+                if earlier is item or earlier.result.weight in (UNKNOWN, RELATED):
+                    earlier.result.message = _with_cause(earlier.result.message, earlier.comparison, cause)
+                    earlier.result.weight = KNOWN
             return
 
 
@@ -218,12 +229,14 @@ def run_check(check: Check, kata: Kata, model: bool = True) -> TestResult:
     except StudentError as err:
         status, message = describe_student_error(err, kata.spec)
         bare = message.startswith(raised(err, kata.spec.name)) and "\n" not in message  # no explanation
-        weight = MINOR if bare else KNOWN  # a bare exception points at a line, but names no cause
+        # a bare exception points at a line, but names no cause; an explained one tells its usual
+        # cause, a symptom that an edit of the reference may make precise
+        weight = MINOR if bare else SYMPTOM if message == raised(err, kata.spec.name) else KNOWN
         result = TestResult(
             check.name, status, message, err.details, whole_kata=err.kind == "import", weight=weight
         )
         result.raised = raised_key(err)
-        if model and bare and _unexplained(check, result, None):
+        if model and _unexplained(check, result, None):
             _model(kata, [_Unexplained(check, result, None, result.raised)])
         return result
     except WorkerEnded as ended:
@@ -262,7 +275,7 @@ def grade_kata(folder: Path, spec: KataSpec, device: str = "cpu") -> KataResult:
         kata.close()
         result.output = kata.output
         result.dropped = kata.raised
-    _explain(kata, result, failed)
+    _explain(kata, result, checks, failed)
     return result
 
 
@@ -282,13 +295,21 @@ def _run_checks(result: KataResult, checks: list[Check], kata: Kata) -> list[_Un
     return failed
 
 
-def _explain(kata: Kata, result: KataResult, failed: list[_Unexplained]) -> None:
+def _explain(kata: Kata, result: KataResult, checks: list[Check], failed: list[_Unexplained]) -> None:
     """After the worker is done (its time is not the student's): the error model, unless the
     first failure already names its cause, and the cause of a NameError on a helper that lives
     in the main block (as check() says it)."""
     first = next((t for t in result.tests if t.status != "passed"), None)
     if first is not None and first.weight != KNOWN:
-        _model(kata, failed)
+        passed = [
+            c for c, t in zip(checks, result.tests, strict=True) if t.status == "passed" and c.name != "rules"
+        ]
+        others = [
+            (c, t.status != "passed")
+            for c, t in zip(checks, result.tests, strict=True)
+            if c.name != "rules" and t.status in ("passed", "failed", "error")
+        ]
+        _model(kata, failed, passed, others)
     source = kata.source
     for test in result.failures if source is not None else ():
         cause = name_error_cause(source, test.message)
@@ -306,13 +327,13 @@ def grade_notebook(folder: Path, group: notebook_run.Group, device: str = "cpu")
     try:
         while (kata := run.next_kata()) is not None:
             result = results[kata.name] = KataResult(kata.name, kata.spec.points)
-            failed: list[_Unexplained] = []
+            checks, failed = checks_for(kata.name), []
             try:
-                failed = _run_checks(result, checks_for(kata.name), kata)
+                failed = _run_checks(result, checks, kata)
             finally:
                 kata.close()
                 result.output, result.dropped = kata.output, kata.raised
-            _explain(kata, result, failed)
+            _explain(kata, result, checks, failed)
     finally:
         run.close()
     why = run.stopped or WorkerEnded("error", "the notebook's cells ended before this kata's section did")

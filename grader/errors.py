@@ -6,6 +6,8 @@ from __future__ import annotations
 UNKNOWN = 0  # what is wrong, expected and got, but no cause
 MINOR = 1  # a cause, for a dtype or a device, or a bare exception: worth fixing after the values
 RELATED = 2  # how a wrong value relates to the right one (N times too large …), with its usual cause
+SYMPTOM = RELATED  # a symptom told by hand (a call order, batch sizes, an exception's usual
+# cause) that the error model may refine with an edit of the reference
 KNOWN = 3  # the cause of a wrong value (a known mistake, an edit of the reference), a timeout explained
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from grader.errors import KNOWN, MINOR, RELATED, UNKNOWN, CheckFailure
+from grader.errors import KNOWN, MINOR, RELATED, SYMPTOM, UNKNOWN, CheckFailure
 from grader.transport import device_of
 
 RTOL = 1e-4
@@ -292,7 +292,9 @@ def expect_close(
     if not isinstance(got, torch.Tensor):
         told = got is None or isinstance(got, int | float | bool)  # _kind says the cause
         raise failure(
-            f"{what} should be a tensor, got {_kind(got)}", hint, weight=KNOWN if told or hint else UNKNOWN
+            f"{what} should be a tensor, got {_kind(got)}",
+            hint,
+            weight=KNOWN if hint else SYMPTOM if told else UNKNOWN,  # _kind's guess: a symptom
         )
 
     def fail(problem: str) -> CheckFailure:

@@ -25,6 +25,7 @@ class Check:
     name: str
     func: CheckFunc
     description: str
+    model_cost: int = 1  # units of the error model's budget one replay spends; 0: never replayed
 
     def __call__(self, kata: Kata) -> None:
         self.func(kata)
@@ -33,12 +34,18 @@ class Check:
 _REGISTRY: dict[str, list[Check]] = {}
 
 
-def check(kata: str) -> Callable[[CheckFunc], CheckFunc]:
-    """Register a check for `kata`; its name is the function's, its description the docstring."""
+def check(kata: str, model_cost: int = 1) -> Callable[[CheckFunc], CheckFunc]:
+    """Register a check for `kata`; its name is the function's, its description the docstring.
+
+    `model_cost`: what one replay of the check against an edited reference costs the error
+    model (grader/feedback/model.py), in units of a replay on small inputs (about 5 ms of
+    work: the inputs' size and the training steps it runs, declared, never measured); 0 for a
+    check the model never replays (a full training run, a speed test).
+    """
 
     def register(func: CheckFunc) -> CheckFunc:
         doc = (func.__doc__ or func.__name__).strip().splitlines()[0]
-        _REGISTRY.setdefault(kata, []).append(Check(kata, func.__name__, func, doc))
+        _REGISTRY.setdefault(kata, []).append(Check(kata, func.__name__, func, doc, model_cost))
         return func
 
     return register

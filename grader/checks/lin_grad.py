@@ -55,7 +55,7 @@ def _lin_grad(
     return {"inp.g": getattr(inp, "g", None), "w.g": getattr(w, "g", None), "b.g": getattr(b, "g", None)}
 
 
-@check("lin_grad")
+@check("lin_grad", model_cost=2)
 def lin_grad_sets_grads(kata: Kata) -> None:
     """lin_grad sets inp.g, w.g and b.g from out.g."""
     # N = 6 first: with N = 1 a b.g not summed and one summed with keepdim are the same tensor
@@ -303,14 +303,14 @@ def _expect_forward_and_backward(
         expect_unchanged(before, after, f"`{name}`")
 
 
-@check("lin_grad")
+@check("lin_grad", model_cost=4)
 def forward_and_backward_lesson(kata: Kata) -> None:
     """784-50-1 on 64 MNIST digits: loss and every .g match autograd."""
     x_train, y_train = mnist_sample()[:2]
     _expect_forward_and_backward(kata, x_train[:64], y_train[:64].float(), nh=50, seed=5)
 
 
-@check("lin_grad")
+@check("lin_grad", model_cost=2)
 def forward_and_backward_small(kata: Kata) -> None:
     """Small odd shapes and a single example (N = 1)."""
     _expect_forward_and_backward(kata, randn(7, 5, seed=8), randn(7, seed=9), nh=3, seed=10)

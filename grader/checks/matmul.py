@@ -84,7 +84,7 @@ def rejects_mismatched_shapes(kata: Kata) -> None:
     )
 
 
-@check("matmul")
+@check("matmul", model_cost=0)
 def fast_enough(kata: Kata) -> None:
     """(128, 784) @ (784, 50) in well under a second: vectorised, not three loops."""
     a, b = randn(128, 784, seed=21), randn(784, 50, seed=22)

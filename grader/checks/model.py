@@ -9,7 +9,7 @@ import torch
 
 from grader.checks import check
 from grader.checks.inputs import randn
-from grader.errors import CheckFailure
+from grader.errors import KNOWN, SYMPTOM, CheckFailure
 from grader.expect import expect_close, failure
 from grader.feedback.variants import candidates, model_backward_orders
 from grader.kata import Kata
@@ -93,7 +93,8 @@ def forward_through_layers(kata: Kata) -> None:
     if got["forward_log"] != expected_log:
         raise CheckFailure(
             f"the forward pass called {got['forward_log']}, expected {expected_log} "
-            "— each layer once, in order, then the loss"
+            "— each layer once, in order, then the loss",
+            SYMPTOM,
         )
     if not got["layers_stored"] or not got["loss_stored"]:
         raise CheckFailure("Model must keep self.layers (the layers, as a list) and self.loss")
@@ -130,6 +131,7 @@ def backward_in_reverse(kata: Kata) -> None:
             cause or "the loss's backward() first, then each layer's, in reverse order",
             expected_log,
             got["backward_log"],
+            weight=KNOWN if cause else SYMPTOM,
         )
     expect_close(got["x.g"], _expected(x, targ)[1], "`x.g` after model.backward()")
 

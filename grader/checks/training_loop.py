@@ -20,7 +20,7 @@ from torch import nn
 
 from grader.checks import check
 from grader.checks.inputs import mnist_sample, randint, randn
-from grader.errors import CheckFailure
+from grader.errors import SYMPTOM, CheckFailure
 from grader.expect import errors, expect_close, expect_tensor, failure, is_close, shape
 from grader.feedback.variants import FIT, candidates
 from grader.kata import Kata
@@ -128,14 +128,16 @@ def _expect_batches(got: list[list[int]], expected: list[list[int]], bs: int) ->
         raise CheckFailure(
             f"fit trained on batches of sizes {sizes[:8]}{'…' if len(sizes) > 8 else ''}, "
             f"expected {expected_sizes[:8]}{'…' if len(expected_sizes) > 8 else ''} "
-            f"(batches x[i:i+bs] for i = 0, bs, 2*bs, …, every epoch)"
+            f"(batches x[i:i+bs] for i = 0, bs, 2*bs, …, every epoch)",
+            SYMPTOM,
         )
     if got != expected:
         same_rows = sorted(sum(got, [])) == sorted(sum(expected, []))
         raise CheckFailure(
             "batches out of order — take x[i:i+bs], y[i:i+bs] for i = 0, bs, 2*bs, … without shuffling"
             if same_rows
-            else "the batches did not hold the expected rows — slice x[i:i+bs] and y[i:i+bs] together"
+            else "the batches did not hold the expected rows — slice x[i:i+bs] and y[i:i+bs] together",
+            SYMPTOM,
         )
 
 
@@ -160,7 +162,8 @@ def _expect_history(history: Any, expected: list[tuple[float, float]], epochs: i
             raise CheckFailure(
                 f"history[{epoch}] is ({pair[0]:.5g}, {pair[1]:.4g}), expected ({loss:.5g}, "
                 f"{acc:.4g}) — report the loss and accuracy of the epoch's last batch, from its "
-                "forward pass before the update"
+                "forward pass before the update",
+                SYMPTOM,
             )
 
 
@@ -202,6 +205,7 @@ def _expect_fit(
             problem,
             f"each step should be p -= lr * p.grad with lr = {lr}, inside torch.no_grad(), "
             "then zero the gradients",
+            weight=SYMPTOM,
         )
     _expect_history(got["history"], expected.history, epochs)
     return got
@@ -224,7 +228,7 @@ def accuracy_values(kata: Kata) -> None:
         expect_close(got, expected, f"accuracy(out, yb) for N = {n}", variants=variants, sizes={"N": n})
 
 
-@check("training_loop")
+@check("training_loop", model_cost=4)
 def fit_trajectory(kata: Kata) -> None:
     """230 rows, bs 50, 2 epochs: same batches, parameters and history as plain SGD."""
     state = initial_state(20, 8, 3, seed=1)
@@ -232,7 +236,7 @@ def fit_trajectory(kata: Kata) -> None:
     _expect_fit(kata, state, x, y, 0.1, 2, 50, {"lr": 0.1, "epochs": 2, "bs": 50})
 
 
-@check("training_loop")
+@check("training_loop", model_cost=4)
 def fit_defaults(kata: Kata) -> None:
     """Called without options, fit uses lr = 0.5, epochs = 3, bs = 50."""
     state = initial_state(12, 6, 4, seed=4)
@@ -240,7 +244,7 @@ def fit_defaults(kata: Kata) -> None:
     _expect_fit(kata, state, x, y, 0.5, 3, 50, {})
 
 
-@check("training_loop")
+@check("training_loop", model_cost=0)
 def fit_mnist(kata: Kata) -> None:
     """The lesson's 784-50-10 MLP on the MNIST sample: >= 85% held-out after 3 epochs."""
     x_train, y_train, x_valid, y_valid = mnist_sample()
@@ -254,5 +258,6 @@ def fit_mnist(kata: Kata) -> None:
     if acc < MIN_MNIST_ACCURACY:
         raise CheckFailure(
             f"after 3 epochs the model gets {acc:.1%} of the held-out digits right, "
-            f"expected at least {MIN_MNIST_ACCURACY:.0%} (the reference gets about 88%)"
+            f"expected at least {MIN_MNIST_ACCURACY:.0%} (the reference gets about 88%)",
+            SYMPTOM,
         )

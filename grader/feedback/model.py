@@ -12,13 +12,16 @@ edit does, pairs of the edits whose values came closest are tried.
 The student's code is never imported here: the grader only compares the values
 their worker returned with the values of the edited reference.
 
-Costs are bounded: the model runs only on a failure without a hand-written
-cause; the reference is replayed first (a check slower than `SLOW` seconds is not
-modelled, and only edits of lines that check runs are tried), then at most
-`REPLAYS` edited replays per kata (capped at `SECONDS` too); the `PAIRS_OF` singles
-closest to the student's value are combined in pairs. Compiled edits are cached
-per process. The number of replays, not the clock, decides what is tried, so a
-busy machine gets the same message, later.
+Costs are bounded, and decided by mechanism, never by the clock (the same submission
+gets the same message on an idle or a busy machine): the model runs only on a
+failure without a hand-written cause; each check declares what one replay of it
+costs (`model_cost` in grader/checks/*, in units of a replay on small inputs; 0
+for a check never replayed, such as a full training run), and one kata's
+replays, the reference's own included, spend at most `REPLAYS` units together;
+only edits of lines the check runs on the reference are tried, earliest first;
+the `PAIRS_OF` singles closest to the student's value are combined in pairs.
+Compiled edits are cached per process, which saves time but never changes what
+is tried.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ from __future__ import annotations
 import itertools
 import math
 import sys
-import time
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -37,28 +40,25 @@ from grader.expect import _LAST, Comparison, last_comparison, same
 from grader.feedback import mutants
 from grader.kata import Kata, LocalKata
 
-REPLAYS = 200  # replays of edited references for one kata, all its failed checks together
-SECONDS = 6.0  # and a wall-clock cap on them (lin_grad: about 0.05 s a replay)
-SLOW = 0.8  # a check whose reference replay takes longer is not modelled (fit on MNIST)
+REPLAYS = 1000  # units (grader/checks `model_cost`) for one kata, all its failed checks together
 PAIRS_OF = 6  # the closest singles combined in pairs
 
 
 @dataclass
 class Budget:
-    """What the model may still spend on one kata: replays (deterministic), and a time cap."""
+    """What the model may still spend on one kata, in units of replay cost: a count, not a time."""
 
     replays: int = REPLAYS
-    deadline: float = field(default_factory=lambda: time.perf_counter() + SECONDS)
 
-    def spend(self) -> bool:
-        """Take one replay; False when none is left."""
-        if self.replays <= 0 or time.perf_counter() > self.deadline:
+    def spend(self, units: int = 1) -> bool:
+        """Take one replay costing `units`; False when not enough is left (nothing is taken)."""
+        if units <= 0 or self.replays < units:
             return False
-        self.replays -= 1
+        self.replays -= units
         return True
 
 
-_REFERENCE: dict[tuple[str, str], tuple[float, frozenset[int]] | None] = {}
+_REFERENCE: dict[tuple[str, str], frozenset[int] | None] = {}
 
 
 def _replay(check: Any, kata: Kata, chosen: tuple[mutants.Edit, ...]) -> tuple[Comparison | None, str] | None:
@@ -90,33 +90,30 @@ def raised_key(err: StudentError) -> str:
     return f"raised {err.kind}: {err.message}"
 
 
-def _reference(check: Any, kata: Kata) -> tuple[float, frozenset[int]] | None:
-    """Seconds one replay of `check` takes on the unedited reference, and the reference's lines
-    it runs (None: the reference does not pass, or there is none). Cached per check."""
+def _reference(check: Any, kata: Kata) -> frozenset[int] | None:
+    """The reference's lines `check` runs (None: the reference does not pass, or there is
+    none). Cached per check; `diagnose` charges its two replays to every budget all the same."""
     key = (kata.name, check.name)
     if key not in _REFERENCE:
         _REFERENCE[key] = None
-        start = time.perf_counter()
         if mutants.module(kata.name, ()) is None or _replay(check, kata, ()) is not None:
             return None
-        took = time.perf_counter() - start
         lines: set[int] = set()
-        if took <= SLOW:
-            name = mutants.filename(kata.name)
+        name = mutants.filename(kata.name)
 
-            def trace(frame: Any, event: str, arg: Any) -> Any:
-                if frame.f_code.co_filename != name:
-                    return None
-                lines.add(frame.f_lineno)
-                return trace
+        def trace(frame: Any, event: str, arg: Any) -> Any:
+            if frame.f_code.co_filename != name:
+                return None
+            lines.add(frame.f_lineno)
+            return trace
 
-            previous = sys.gettrace()
-            sys.settrace(trace)
-            try:
-                _replay(check, kata, ())
-            finally:
-                sys.settrace(previous)
-        _REFERENCE[key] = (took, frozenset(lines))
+        previous = sys.gettrace()
+        sys.settrace(trace)
+        try:
+            _replay(check, kata, ())
+        finally:
+            sys.settrace(previous)
+        _REFERENCE[key] = frozenset(lines)
     return _REFERENCE[key]
 
 
@@ -148,31 +145,69 @@ def _distance(outcome: tuple[Comparison | None, str] | None, student: Comparison
     return (1 - cosine) + 0.1 * abs(math.log(na / nb))
 
 
-def cost(check: Any, kata: Kata) -> float:
-    """Seconds one replay of `check` takes (inf where the model cannot replay it)."""
-    reference = _reference(check, kata)
-    return reference[0] if reference is not None else math.inf
+def cost(check: Any) -> int:
+    """What one replay of `check` costs the budget (0: the model never replays it)."""
+    return max(int(getattr(check, "model_cost", 1)), 0)
 
 
-def diagnose(check: Any, kata: Kata, message: str, budget: Budget | None = None) -> str | None:
+def covered(passed: Sequence[Any], kata: Kata, budget: Budget) -> frozenset[int]:
+    """The reference's lines that the checks the student passed run (each charged its two
+    reference replays): an edit there would likely have failed one of them too."""
+    lines: set[int] = set()
+    for check in passed:
+        units = cost(check)
+        if units and budget.spend(2 * units):
+            lines |= _reference(check, kata) or frozenset()
+    return frozenset(lines)
+
+
+def _consistent(
+    chosen: tuple[mutants.Edit, ...], kata: Kata, others: Sequence[tuple[Any, bool]], budget: Budget
+) -> bool:
+    """Whether the edited reference fails the same other checks as the student's code (each
+    `(check, failed)`): an edit that passes a check they failed, or fails one they passed,
+    is not their mistake. A check the budget cannot pay for is not held against it."""
+    for other, failed in others:
+        units = cost(other)
+        if units and budget.spend(units) and (_replay(other, kata, chosen) is not None) != failed:
+            return False
+    return True
+
+
+def diagnose(
+    check: Any,
+    kata: Kata,
+    message: str,
+    budget: Budget | None = None,
+    suspect: frozenset[int] = frozenset(),
+    others: Sequence[tuple[Any, bool]] = (),
+) -> str | None:
     """The cause of a failed check's result as an edit of the reference, or None.
 
-    `message` is the failure's text; the failed comparison is `last_comparison()`.
+    `message` is the failure's text; the failed comparison is `last_comparison()`. Edits of
+    the lines the check runs are tried in the reference's order, those of lines no passed
+    check runs first (`suspect` holds the lines passed checks run: see `covered`). An edit
+    that reproduces the failure must also fail the `others` the student failed and pass those
+    they passed (`_consistent`).
     """
     budget = Budget() if budget is None else budget
     student = last_comparison()
-    reference = _reference(check, kata)
-    if reference is None or reference[0] > SLOW:
+    units = cost(check)
+    if units == 0 or not budget.spend(2 * units):  # the reference's replay and its traced one
         return None
-    singles = [e for e in mutants.edits(kata.name) if e.line in reference[1]]  # lines the check runs
+    reference = _reference(check, kata)
+    if reference is None:
+        return None
+    singles = [e for e in mutants.edits(kata.name) if e.line in reference]  # lines the check runs
+    singles.sort(key=lambda e: e.line in suspect)  # stable: lines no passed check runs first
     scored: list[tuple[float, mutants.Edit]] = []
     raised: list[str] = []  # an exception is weak evidence: every edit that raises it is collected
     try:
         for edit in singles:
-            if not budget.spend():
+            if not budget.spend(units):
                 break
             outcome = _replay(check, kata, (edit,))
-            if _reproduces(outcome, student, message):
+            if _reproduces(outcome, student, message) and _consistent((edit,), kata, others, budget):
                 if student is not None or not message.startswith("raised "):
                     return f"your code behaves like the lesson's with one change: {edit.cause}"
                 if edit.cause not in raised:
@@ -183,13 +218,14 @@ def diagnose(check: Any, kata: Kata, message: str, budget: Budget | None = None)
             return f"your code behaves like the lesson's with one change: {raised[0]}"
         if raised:
             return f"your code behaves like the lesson's with one change, one of: {raised[0]}; or {raised[1]}"
-        if budget.replays <= 0:
+        if budget.replays < units:
             return None
         closest = [e for d, e in sorted(scored, key=lambda pair: pair[0]) if d < math.inf][:PAIRS_OF]
         for first, second in itertools.combinations(closest, 2):
-            if not budget.spend():
+            if not budget.spend(units):
                 return None
-            if _reproduces(_replay(check, kata, (first, second)), student, message):
+            outcome = _replay(check, kata, (first, second))
+            if _reproduces(outcome, student, message) and _consistent((first, second), kata, others, budget):
                 return (
                     f"your code behaves like the lesson's with two changes: {first.cause}; and {second.cause}"
                 )

@@ -32,6 +32,15 @@ SHOWN = 40  # the longest reference fragment a message quotes
 
 _SYMBOL = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _SWAP = {"sum": "mean", "mean": "sum", "max": "min", "min": "max", "argmax": "argmin", "argmin": "argmax"}
+_CLOSE = {  # a function swapped for a close one: (method, its arguments) -> the other
+    "exp": ("log", []),
+    "log": ("exp", []),
+    "clamp_min": ("clamp_max", None),
+    "clamp_max": ("clamp_min", None),
+    "abs": ("pow", [2]),
+    "pow": ("abs", []),
+    "sqrt": ("pow", [2]),
+}
 _REDUCTIONS = {"sum", "mean", "max", "min", "argmax", "argmin", "logsumexp", "log_softmax", "softmax"}
 
 Path_ = tuple[tuple[str, int | None], ...]  # fields (and list indices) from the module to a node
@@ -46,6 +55,7 @@ class Edit:
     cause: str
     statement: bool = False  # replaces a statement list (never combined with another edit)
     line: int = 0  # the reference's line it edits: an edit of a line a check never runs cannot matter
+    twins: tuple[Path_, ...] = ()  # the same sub-expression elsewhere in the statement, edited alike
 
 
 def _code(node: ast.AST) -> str:
@@ -170,9 +180,52 @@ def _binop_edits(path: Path_, node: ast.BinOp) -> list[Edit]:
 
 
 def _call_edits(path: Path_, node: ast.Call) -> list[Edit]:
+    found = _argument_edits(path, node)
     if not isinstance(node.func, ast.Attribute):
-        return []
-    name, ref, where = node.func.attr, _code(node), _in(node)
+        return found
+    return found + _method_edits(path, node)
+
+
+def _argument_edits(path: Path_, node: ast.Call) -> list[Edit]:
+    """Two neighbouring arguments swapped; an integer argument off by one (not a `dim`)."""
+    found: list[Edit] = []
+    ref, where = _code(node), _in(node)
+    args = node.args
+    for i in range(len(args) - 1):
+        if ast.unparse(args[i]) == ast.unparse(args[i + 1]) or isinstance(args[i], ast.Starred):
+            continue
+        found.append(
+            Edit(
+                path,
+                lambda n, k=i: ast.Call(
+                    n.func, [*n.args[:k], n.args[k + 1], n.args[k], *n.args[k + 2 :]], n.keywords
+                ),
+                f"two arguments in the wrong order: `{_code(args[i + 1])}` before `{_code(args[i])}`, "
+                f"where the lesson calls `{ref}`",
+            )
+        )
+    if isinstance(node.func, ast.Name) and node.func.id == "range":
+        for i, arg in enumerate(args):
+            value = _int(arg)
+            if value is None:
+                continue
+            for step in (1, -1):
+                if value + step < 0:
+                    continue
+                found.append(
+                    Edit(
+                        path,
+                        lambda n, k=i, v=value + step: ast.Call(
+                            n.func, [*n.args[:k], _const(v), *n.args[k + 1 :]], n.keywords
+                        ),
+                        f"a bound off by one: {value + step} where the lesson has {value}{where}",
+                    )
+                )
+    return found
+
+
+def _method_edits(path: Path_, node: ast.Call) -> list[Edit]:
+    name, ref, where = node.func.attr, _code(node), _in(node)  # type: ignore[attr-defined]
     found: list[Edit] = []
 
     def renamed(n: ast.Call, new: str) -> ast.Call:
@@ -187,6 +240,45 @@ def _call_edits(path: Path_, node: ast.Call) -> list[Edit]:
                 path, lambda n, w=new: renamed(n, w), f"a `{new}` where the lesson takes the `{name}`{where}"
             )
         )
+    inner = node.func.value  # type: ignore[attr-defined]
+    if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute):
+        first = inner.func.attr
+        found.append(
+            Edit(
+                path,
+                lambda n: ast.Call(
+                    ast.Attribute(
+                        ast.Call(
+                            ast.Attribute(n.func.value.func.value, n.func.attr, ast.Load()),  # type: ignore[attr-defined]
+                            n.args,
+                            n.keywords,
+                        ),
+                        n.func.value.func.attr,  # type: ignore[attr-defined]
+                        ast.Load(),
+                    ),
+                    n.func.value.args,  # type: ignore[attr-defined]
+                    n.func.value.keywords,  # type: ignore[attr-defined]
+                ),
+                f"two calls in the wrong order: `.{name}()` before `.{first}()`, where the lesson takes "
+                f"`.{first}()` first{where}",
+            )
+        )
+    if name in _CLOSE:
+        new, args = _CLOSE[name]
+        shown = f"{new}({', '.join(map(str, args))})" if args is not None else new
+        found.append(
+            Edit(
+                path,
+                lambda n, w=new, a=args: ast.Call(
+                    ast.Attribute(n.func.value, w, ast.Load()),  # type: ignore[attr-defined]
+                    [ast.Constant(v) for v in a] if a is not None else n.args,
+                    n.keywords,
+                ),
+                f"`.{shown}` where the lesson has `.{name}`{where}",
+            )
+        )
+    if not node.args and not node.keywords and name not in ("t", "item"):
+        found.append(Edit(path, lambda n: n.func.value, f"the `.{name}()` is missing{where}"))  # type: ignore[attr-defined]
     if name == "t" and not node.args:
         found.append(Edit(path, lambda n: n.func.value, f"the transpose is missing: the lesson's `{ref}`"))  # type: ignore[attr-defined]
     if name in _REDUCTIONS:
@@ -279,6 +371,15 @@ def _subscript_edits(path: Path_, node: ast.Subscript) -> list[Edit]:
                 )
                 found.append(Edit(path, lambda n, j=i, v=new: _with_item(n, j, _const(v)), cause))
         elif isinstance(item, ast.Slice):
+            if item.lower is not None and item.upper is not None:
+                for op, word in ((ast.Add, "+ 1"), (ast.Sub, "- 1")):
+                    found.append(
+                        Edit(
+                            path,
+                            lambda n, j=i, o=op: _with_bound(_with_bound(n, j, "lower", o), j, "upper", o),
+                            f"the slice shifted by one (both bounds {word}){where}",
+                        )
+                    )
             for bound in ("lower", "upper"):
                 b = getattr(item, bound)
                 if b is None:
@@ -321,6 +422,47 @@ def _with_bound(node: ast.Subscript, index: int, bound: str, op: type[ast.operat
     return ast.Subscript(
         node.value, items[0] if len(items) == 1 else ast.Tuple(items, ast.Load()), ast.Load()
     )
+
+
+def _attribute_edits(path: Path_, node: ast.Attribute) -> list[Edit]:
+    """`.g` dropped: the tensor where the lesson uses its gradient (`out` for `out.g`)."""
+    if node.attr != "g" or not isinstance(node.ctx, ast.Load):
+        return []
+    return [
+        Edit(
+            path,
+            lambda n: n.value,
+            f"`{_code(node.value)}` used where the lesson uses its gradient `{_code(node)}`",
+        )
+    ]
+
+
+def _loop_edits(path: Path_, node: ast.For) -> list[Edit]:
+    """The loop's sequence cut short: its first or its last item skipped."""
+    target: Path_ = (*path, ("iter", None))
+    seq = node.iter
+    if (
+        isinstance(seq, ast.Call)
+        and isinstance(seq.func, ast.Name)
+        and seq.func.id in ("reversed", "enumerate", "list")
+    ):
+        if not seq.args:
+            return []
+        target, seq = (*target, ("args", 0)), seq.args[0]
+    if not isinstance(seq, ast.Name | ast.Attribute):
+        return []
+    shown = _code(seq)
+    return [
+        Edit(
+            target,
+            lambda n, s=s: ast.Subscript(n, ast.Slice(*s), ast.Load()),
+            f"the {which} item is skipped: the loop runs over `{shown}{text}` where the lesson takes all of `{shown}`",
+        )
+        for s, which, text in (
+            ((ast.Constant(1), None), "first", "[1:]"),
+            ((None, _const(-1)), "last", "[:-1]"),
+        )
+    ]
 
 
 def _value_edits(path: Path_, node: ast.expr) -> list[Edit]:
@@ -502,14 +644,44 @@ def edits(kata: str) -> tuple[Edit, ...]:
             by_kind["expr"] += _subscript_edits(path, node)
         elif isinstance(node, ast.UnaryOp):
             by_kind["value"] += _value_edits(path, node)
+        elif isinstance(node, ast.Attribute):
+            by_kind["expr"] += _attribute_edits(path, node)
+        if isinstance(node, ast.For):
+            by_kind["expr"] += _loop_edits(path, node)
         if isinstance(node, ast.Return | ast.Assign | ast.AugAssign) and node.value is not None:
             if not isinstance(node.value, ast.UnaryOp | ast.Name | ast.Attribute | ast.Constant):
                 by_kind["value"] += _value_edits((*path, ("value", None)), node.value)
         by_kind["names"] += _names_edits(path, node, *scope)
     found = by_kind["expr"] + by_kind["value"] + by_kind["statements"] + by_kind["names"]
-    return tuple(
-        e if e.statement else replace(e, line=getattr(_get(tree, e.path), "lineno", 0)) for e in found
-    )
+    found = [e if e.statement else replace(e, line=getattr(_get(tree, e.path), "lineno", 0)) for e in found]
+    twins = {id(e): t for e, t in _twinned(tree, found)}
+    return tuple(edit for e in found for edit in (e, *([twins[id(e)]] if id(e) in twins else [])))
+
+
+def _twinned(tree: ast.Module, found: list[Edit]) -> list[tuple[Edit, Edit]]:
+    """Each edit of a sub-expression that its statement holds more than once (`i + bs` in
+    `x[i:i + bs], y[i:i + bs]`), applied to every copy: a student edits them alike."""
+    copies: dict[tuple[int, str], list[Path_]] = {}
+    for path, node in _walk(tree):
+        if isinstance(node, ast.BinOp | ast.Call | ast.Subscript) and hasattr(node, "lineno"):
+            copies.setdefault((node.lineno, ast.dump(node)), []).append(path)
+    twinned = []
+    for edit in found:
+        if edit.statement:
+            continue
+        node = _get(tree, edit.path)
+        paths = copies.get((getattr(node, "lineno", 0), ast.dump(node)), [])
+        others = tuple(p for p in paths if p != edit.path and p[: len(edit.path)] != edit.path)
+        if others and all(edit.path[: len(p)] != p for p in others):
+            twinned.append(
+                (
+                    edit,
+                    replace(
+                        edit, twins=others, cause=f"{edit.cause} (in each of its {len(others) + 1} places)"
+                    ),
+                )
+            )
+    return twinned
 
 
 def apply(kata: str, chosen: tuple[Edit, ...]) -> ast.Module | None:
@@ -518,13 +690,14 @@ def apply(kata: str, chosen: tuple[Edit, ...]) -> ast.Module | None:
     if text is None:
         return None
     tree = ast.parse(text)  # a fresh tree: faster than a deep copy
-    ordered = sorted(chosen, key=lambda e: len(e.path), reverse=True)
-    for i, edit in enumerate(ordered):
-        for later in ordered[i + 1 :]:
-            if edit.path == later.path:
-                return None
+    places = sorted(
+        ((p, e) for e in chosen for p in (e.path, *e.twins)), key=lambda pe: len(pe[0]), reverse=True
+    )
+    if len({p for p, _ in places}) < len(places):
+        return None  # two edits of one place clash
+    for path, edit in places:
         try:
-            _set(tree, edit.path, edit.make(_get(tree, edit.path)))
+            _set(tree, path, edit.make(_get(tree, path)))
         except (AttributeError, IndexError, TypeError):
             return None
     return ast.fix_missing_locations(tree)

@@ -4,7 +4,8 @@
 student's tensor and the expected one, in this order: a scalar factor (a
 product of the sizes in play — N, the number of classes — 2, their inverses and
 −1), a constant offset (log N, log C, …), a shift per row or per column, some
-rows or columns right while the others are zero, a transpose or another order
+rows or columns right while the others are zero, entries right exactly where the
+lesson's value is non-zero (or positive) and wrong elsewhere (a mask), a transpose or another order
 of the axes, the right values in another shape, a broadcast to a larger shape.
 Each relation comes with the mistake that usually makes it, in the lesson's
 terms. It is the fallback of `grader.expect.expect_close` when no wrong variant
@@ -181,6 +182,40 @@ def partly_right(got: torch.Tensor, expected: torch.Tensor) -> str:
     return ""
 
 
+def masked(got: torch.Tensor, expected: torch.Tensor) -> str:
+    """The cause when got is right exactly where the lesson's value is non-zero (or positive)
+    and wrong elsewhere, or right where it is zero and zeroed elsewhere: a mask missing,
+    inverted or taken with the wrong test."""
+    if got.numel() < 2:
+        return ""
+    g, e = got.double().reshape(-1), expected.double().reshape(-1)
+    close = torch.isclose(g, e, rtol=1e-4, atol=1e-6)
+    if bool(close.all()) or not bool(close.any()):
+        return ""
+    for where, kept, rest, test in (
+        (
+            e != 0,
+            "non-zero",
+            "zero",
+            "a mask is missing: the lesson zeroes these entries (ReLU's (inp > 0)?)",
+        ),
+        (
+            e > 0,
+            "positive",
+            "zero or negative",
+            "a mask is missing or uses another test than the lesson's > 0",
+        ),
+    ):
+        if bool(where.any()) and bool((~where).any()) and bool(torch.equal(close, where)):
+            return f"right where the lesson's value is {kept}, wrong where it is {rest} — {test}"
+    if bool(((g == 0) | close).all()) and bool((e[~close] != 0).all()) and bool((e[close] != 0).any()):
+        return (
+            "right in places and zero where the lesson's value is not — a mask zeroes entries it should keep "
+            "(inverted, or taken from another tensor?)"
+        )
+    return ""
+
+
 def _span(right: list[bool]) -> str:
     idx = [i for i, ok in enumerate(right) if ok]
     if idx == list(range(idx[0], idx[-1] + 1)) and len(idx) > 1:
@@ -232,6 +267,7 @@ def relate(got: torch.Tensor, expected: torch.Tensor, sizes: dict[str, int] | No
             constant_offset(got, expected, sizes),
             per_row_shift(got, expected),
             partly_right(got, expected),
+            masked(got, expected),
             other_shape(got, expected) if got.dim() == 2 and got.shape[0] == got.shape[1] else "",
         ):
             if found:
