@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from grader.batch import times  # noqa: E402
+
 # Which checks the release leaves out is the grader's fact (Gradescope hides them too).
 from grader.hidden import hidden_checks, is_hidden  # noqa: E402
 
@@ -116,9 +118,11 @@ SAMPLES = {
     "late": "reference, handed in {late} after SAMPLE_DUE: with LATE_FLAGS, the late penalty",
     "habits": "reference, with scratch cells checking each kata as the lesson does (@, autograd, %timeit); full marks",
 }
-# Every sample carries nbgrader's timestamp.txt (as its exchange and `grader collect` write one):
-# on time, except the `late` student's. `make autograde` / `make batch` with
-# LATE_FLAGS="--due <SAMPLE_DUE> --late-penalty 10%/day" take 20 points off `late` (2 started days).
+# Every sample carries nbgrader's timestamp.txt (as its exchange and `grader collect` write one)
+# and a row of submitted/submission-times.csv (the platform's record `grader batch` reads, as
+# `grader collect` writes it; grader/batch/times.py): on time, except the `late` student's.
+# `make autograde` / `make batch` with LATE_FLAGS="--due <SAMPLE_DUE> --late-penalty 10%/day"
+# take 20 points off `late` (2 started days).
 SAMPLE_DUE = "2026-12-01T23:59+00:00"
 ON_TIME = "2026-12-01 10:00:00.000000 UTC"
 LATE_AT = "2026-12-03 10:00:00.000000 UTC"
@@ -543,7 +547,19 @@ def write_samples(course: Path = COURSE) -> list[str]:
         if student == "py-files":
             for spec in _katas().values():
                 shutil.copy(ROOT / "solutions" / spec.filename, target / spec.filename)
-        (target / "timestamp.txt").write_text((LATE_AT if student == "late" else ON_TIME) + "\n")
+        when = LATE_AT if student == "late" else ON_TIME
+        (target / "timestamp.txt").write_text(when + "\n")
+        times.write_manifest(
+            course / "submitted",
+            [
+                {
+                    "student": student,
+                    "assignment": ASSIGNMENT,
+                    "submitted_at": when,
+                    "source": "make sample-submissions",
+                }
+            ],
+        )
         written.append(student)
     return written
 
