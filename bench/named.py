@@ -126,6 +126,11 @@ def section() -> str:
         if r["model"] and r["misses"]:
             lines += ["", f"Not named ({label}): " + "; ".join(r["misses"]) + "."]
     lines += ["", *SETS]
+    if (READINGS := ROOT / "tests" / "heldout" / "READINGS.md").is_file():
+        lines += [
+            "",
+            f"A person's reading of the held-out messages, run by run: `{READINGS.relative_to(ROOT)}`.",
+        ]
     return "\n".join(lines) + "\n"
 
 
