@@ -176,7 +176,7 @@ def write_section() -> None:
     if HEADING in text:
         start = text.index(HEADING)
         end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + new + (text[end + 1 :] if end >= 0 else "")
+        text = text[:start] + new + ("\n" + text[end + 1 :] if end >= 0 else "")
     else:
         at = text.find("## Known costs")
         at = at if at >= 0 else text.find("## GPU")
