@@ -9,8 +9,8 @@ import torch
 from grader.checks import check
 from grader.checks.backprop import expect_linear_grads
 from grader.checks.inputs import randn
-from grader.errors import CheckFailure
-from grader.expect import expect_close, expect_dtype_device, expect_unchanged
+from grader.errors import KNOWN, CheckFailure
+from grader.expect import expect_close, expect_dtype_device, expect_unchanged, preview
 from grader.feedback.variants import candidates
 from grader.kata import Kata
 
@@ -32,10 +32,19 @@ def _lin_round_trip(
     if not report["out_stored"]:
         return report
     out.g = out_g
+    kept = out_g.detach().clone()
     layer.backward()
-    report.update(
-        {"inp.g": getattr(inp, "g", None), "w.g": getattr(w, "g", None), "b.g": getattr(b, "g", None)}
-    )
+    grads = {"inp.g": getattr(inp, "g", None), "w.g": getattr(w, "g", None), "b.g": getattr(b, "g", None)}
+    report.update(grads)
+    report["out.g_before"], report["out.g_after"] = kept, getattr(out, "g", None)
+    first = {k: v.detach().clone() if isinstance(v, torch.Tensor) else v for k, v in grads.items()}
+    layer.backward()  # backward sets the gradients: a second call must give the same ones
+    report["second"] = {
+        "inp.g": getattr(inp, "g", None),
+        "w.g": getattr(w, "g", None),
+        "b.g": getattr(b, "g", None),
+    }
+    report.update(first)
     return report
 
 
@@ -62,6 +71,18 @@ def _expect_lin(
         if not got[key]:
             raise CheckFailure(f"Lin must store {attr} (the same tensor, not a copy)")
     expect_linear_grads(got, inp, w, b, out_g)
+    expect_unchanged(got["out.g_before"], got["out.g_after"], "`out.g` in backward()")
+    for key in ("inp.g", "w.g", "b.g"):
+        again = got["second"][key]
+        if not (
+            isinstance(again, torch.Tensor) and again.shape == got[key].shape and torch.equal(again, got[key])
+        ):
+            raise CheckFailure(
+                f"a second call of backward() changed `{key}` (first {preview(got[key])}, then {preview(again)})\n"
+                f"  backward() sets the gradients — `{key} = ...` — it does not add to the old ones "
+                "(the lesson's layers have no zero_grad)",
+                KNOWN,
+            )
     return got
 
 

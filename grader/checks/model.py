@@ -66,6 +66,7 @@ def _recorded_run(
     if backward:
         model.backward()
     return {
+        "layers_kept": list(getattr(model, "layers", [])) == layers,
         "loss": loss,
         "forward_log": forward_log,
         "fed": fed,
@@ -134,6 +135,12 @@ def backward_in_reverse(kata: Kata) -> None:
             weight=KNOWN if cause else SYMPTOM,
         )
     expect_close(got["x.g"], _expected(x, targ)[1], "`x.g` after model.backward()")
+    if not got["layers_kept"]:
+        raise CheckFailure(
+            "model.backward() changed self.layers — the next forward pass would run the layers "
+            "in another order\n  walk a reversed copy instead: `for l in reversed(self.layers)`",
+            KNOWN,
+        )
 
 
 @check("model")

@@ -29,8 +29,10 @@ def _relu_round_trip(module: Any, inp: torch.Tensor, out_g: torch.Tensor) -> dic
     if stored_out is None:
         return report
     stored_out.g = out_g
+    kept = out_g.detach().clone()
     layer.backward()
     report["inp.g"] = getattr(inp, "g", None)
+    report["out.g_before"], report["out.g_after"] = kept, getattr(stored_out, "g", None)
     return report
 
 
@@ -46,6 +48,8 @@ def _expect_relu(kata: Kata, inp: torch.Tensor, seed: int) -> None:
     expected = out_g.double() * (inp > 0)
     variants = candidates("relu.inp.g", inp=inp, out_g=out_g, x="inp", above="out")
     expect_grad(got.get("inp.g"), expected, "`inp.g`", inp.shape[0], variants=variants)
+    # out.g belongs to the layer after this one: zeroing it in place would corrupt its gradient.
+    expect_unchanged(got["out.g_before"], got["out.g_after"], "`out.g` in backward()")
 
 
 @check("relu")
