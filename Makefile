@@ -14,7 +14,7 @@ INSTRUCTOR_TARGETS := notebooks release sample-submissions autograde feedback gr
                       gradescope feedback-report clean-course
 
 .DEFAULT_GOAL := help
-.PHONY: help venv grade test test-package test-browser test-setup lint stubs sample-data data bench named clean
+.PHONY: help venv grade test test-slow test-package test-browser test-setup lint stubs sample-data data bench named clean
 
 help: ## list the targets, the students' first
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' \
@@ -55,8 +55,13 @@ venv: $(STAMP) ## create .venv/ with the pinned dependencies (done on first use)
 grade: $(STAMP) ## grade exercises/ (DIR=folder, KATA=name for one kata, V=1 every check in full)
 	@$(PY) -m grader $(DIR) $(KATA_ARG) $(if $(filter-out 0,$(V)),-v)
 
-test: $(STAMP) ## the project's own tests: reference 100, stubs 0, sync, mistakes
-	$(PY) -m pytest --katas solutions $(PYTEST_ARGS)
+# `make test` and `make test-slow` split one suite by the `slow` marker (pyproject.toml): together
+# they run every test once (tests/project/test_split.py checks it).
+test: $(STAMP) ## the project's own tests: reference 100, stubs 0, sync, mistakes, attacks (about 9 min)
+	$(PY) -m pytest --katas solutions -m "not slow" $(PYTEST_ARGS)
+
+test-slow: $(STAMP) ## the whole workflows make test leaves out: nbgrader course, Gradescope, spawn (about 8 min)
+	$(PY) -m pytest --katas solutions -m slow $(PYTEST_ARGS)
 
 test-package: $(STAMP) ## build the wheel, install it in a fresh venv with another torch, grade from outside (slow)
 	BACKPROP_KATA_TEST_PACKAGE=1 $(PY) -m pytest tests/project/test_package.py $(PYTEST_ARGS)

@@ -177,6 +177,7 @@ def _class(root: Path) -> Path:
     return subs
 
 
+@pytest.mark.slow
 def test_shards_merge_into_the_gradebook_of_one_run_byte_for_byte(tmp_path: Path) -> None:
     subs = _class(tmp_path)
     one = _run(str(subs), "--out", str(tmp_path / "one"), "--jobs", "2")
@@ -219,6 +220,7 @@ def test_shards_merge_into_the_gradebook_of_one_run_byte_for_byte(tmp_path: Path
     assert {s: plan.shard_of(s, 3) for s in [*rows, "zed"] if s != "zed"} == before
 
 
+@pytest.mark.slow
 def test_rerun_grades_only_what_changed_and_student_merges_one_row(tmp_path: Path) -> None:
     subs = _class(tmp_path)
     out = tmp_path / "out"

@@ -191,6 +191,7 @@ def _page_text(path: Path) -> str:
     return unescape(re.sub(r"<[^>]+>", "", path.read_text()))
 
 
+@pytest.mark.slow
 def test_course_workflow_end_to_end(tmp_path: Path) -> None:
     start = time.monotonic()
     course = tmp_path / "course"
@@ -374,6 +375,7 @@ LATE_FLAGS = f"--due {make_notebooks.SAMPLE_DUE} --late-penalty 10%/day"
 LATE_PENALTY = 20  # the `late` sample: 34 hours late, 2 started days at 10% of 100
 
 
+@pytest.mark.slow
 def test_course_grades_everyone_with_feedback_and_batchs_late_policy(tmp_path: Path) -> None:
     """The samples nbgrader alone would drop or zero, and the late one, with the same late flags
     for `make autograde` and `grader batch`: every student graded kata by kata as batch grades

@@ -267,6 +267,7 @@ def test_schema_rejects_what_gradescope_would_not_read() -> None:
             validate(results)
 
 
+@pytest.mark.slow
 def test_samples_score_as_under_batch(
     graded: dict[str, dict[str, Any]], batch_scores: dict[str, dict[str, int]]
 ) -> None:
@@ -285,6 +286,7 @@ def test_samples_score_as_under_batch(
         assert kata_scores(graded[f"nb-{student}"]) == make_notebooks.expected_scores(student), student
 
 
+@pytest.mark.slow
 def test_a_visible_failure_shows_the_make_grade_message(graded: dict[str, dict[str, Any]]) -> None:
     tests = {t["name"]: t for t in graded["py-visible-mistake"]["tests"]}
     test = tests[f"{katas()[VISIBLE_MISTAKE['kata']].number}. {VISIBLE_MISTAKE['kata']}"]
@@ -293,6 +295,7 @@ def test_a_visible_failure_shows_the_make_grade_message(graded: dict[str, dict[s
     assert not any(t["visibility"] != "visible" for t in tests.values())
 
 
+@pytest.mark.slow
 def test_a_hidden_failure_waits_for_publication(graded: dict[str, dict[str, Any]]) -> None:
     name = f"{katas()[HIDDEN_MISTAKE['kata']].number}. {HIDDEN_MISTAKE['kata']}"
     tests = {t["name"]: t for t in graded["py-hidden-mistake"]["tests"]}
@@ -305,6 +308,7 @@ def test_a_hidden_failure_waits_for_publication(graded: dict[str, dict[str, Any]
     assert HIDDEN_MISTAKE["message"] in later["output"]
 
 
+@pytest.mark.slow
 def test_results_name_the_sandbox(graded: dict[str, dict[str, Any]]) -> None:
     for results in graded.values():
         assert results["extra_data"]["sandbox"] == current().name

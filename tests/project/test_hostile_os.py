@@ -3,7 +3,8 @@
 Each test asserts on the world after grading — the report seconds later, files on
 disk, processes alive, connections received — never on the grader's internals.
 `test_without_the_sandbox_the_attacks_do_harm` is the control: with the sandbox
-switched off the same submissions do the harm, so the other tests can fail.
+switched off the same submissions do the harm, so the other tests can fail (it runs in `make test-slow`,
+with the spawn variant of the attacks; `make test` grades them with forked workers).
 """
 
 from __future__ import annotations
@@ -136,7 +137,8 @@ def clean_up(world: World) -> None:
         planted.unlink()
 
 
-@pytest.fixture(scope="module", params=["fork", "spawn"])
+# `make test` grades the attacks with forked workers; spawn, the same attacks again, is `make test-slow`'s.
+@pytest.fixture(scope="module", params=["fork", pytest.param("spawn", marks=pytest.mark.slow)])
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """The attacks graded once per start method, sandboxed; each test below checks one property."""
     env = {k: v for k, v in os.environ.items() if k != sandbox.OFF_VARIABLE}
@@ -198,6 +200,7 @@ def test_disk_and_process_limits_cost_the_kata_with_a_clear_message(world: World
     assert f"your code started more than {spec.processes} processes and threads at once" in bomb, bomb
 
 
+@pytest.mark.slow
 def test_without_the_sandbox_the_attacks_do_harm(tmp_path: Path) -> None:
     """The control: KATA_SANDBOX=off, the same submissions do what the tests above forbid."""
     env = {**os.environ, sandbox.OFF_VARIABLE: "off"}
@@ -283,6 +286,7 @@ def _holds_a_secret(path: Path) -> bool:
     return any(value.encode() in text for value in SECRETS.values())
 
 
+@pytest.mark.slow
 def test_in_batch_without_the_sandbox_the_classmate_is_harmed(tmp_path: Path) -> None:
     """The control for the test above."""
     rows, bob, out = grade_class(tmp_path, {**os.environ, sandbox.OFF_VARIABLE: "off"})

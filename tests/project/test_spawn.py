@@ -67,6 +67,7 @@ def graded(folder: Path, method: str, tmp: Path) -> dict:
     return json.loads(report.read_text())
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="the worker needs POSIX process groups")
 def test_spawn_gives_the_same_scores_and_messages_as_fork(tmp_path: Path) -> None:
     folder = tmp_path / "submission"
@@ -92,6 +93,7 @@ SLOW_START = (
 )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="the worker needs POSIX process groups")
 def test_a_workers_own_start_is_not_the_katas_time(tmp_path: Path) -> None:
     """The kata's clock starts when its worker is ready: one that takes longer than the whole

@@ -106,6 +106,7 @@ def test_ci_workflow_runs_make_test_upstream_only() -> None:
     assert "fork" in job["if"]
     runs = [s["run"] for s in job["steps"] if "run" in s]
     assert any(r.strip().startswith("make test") for r in runs)
+    assert any(r.strip().startswith("make test-slow") for r in runs)
     assert any("download.pytorch.org/whl/cpu" in r for r in runs)
 
 
@@ -410,6 +411,7 @@ def test_grade_class_commands_parse_with_the_grader_parsers() -> None:
     assert args.folders == ["shards/shard-*"] and args.out == "gradebook"
 
 
+@pytest.mark.slow
 def test_grade_class_shards_and_merge_run_here(tmp_path: Path) -> None:
     """The grade and merge steps of grade-class.yml, run with bash on a class of three in two shards.
 
