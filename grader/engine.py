@@ -196,16 +196,19 @@ def _model(
     if not failed or not model_on():
         return
     from grader.expect import _LAST
+    from grader.feedback import mutants
     from grader.feedback.model import Budget, cost, covered, diagnose
 
     budget = Budget()
     passed_lines = covered(passed, kata, budget)
+    source = kata.source
+    written = mutants.statements(source.read_text(errors="replace")) if source is not None else frozenset()
     for item in sorted(failed, key=lambda f: cost(f.check)):  # stable: the cheapest first
         token = _LAST.set(item.comparison)
         try:
             rest = [(c, bad) for c, bad in others if c is not item.check]
             where = item.result.message.split(" ", 1)[0] if item.result.raised else ""
-            cause = diagnose(item.check, kata, item.key, budget, passed_lines, rest, where)
+            cause = diagnose(item.check, kata, item.key, budget, passed_lines, rest, where, written)
         finally:
             _LAST.reset(token)
         if cause:

@@ -73,7 +73,8 @@ def _replay(check: Any, kata: Kata, chosen: tuple[mutants.Edit, ...]) -> Outcome
     module = mutants.module(kata.name, chosen)
     if module is None:
         return None
-    local = LocalKata(replace(kata.spec, forbidden=(), allowed=()), module, device=kata.device)
+    spec = replace(kata.spec, forbidden=(), allowed=())
+    local = LocalKata(spec, module, device=kata.device, student_file=mutants.filename(kata.name))
     token = _LAST.set(None)
     try:
         check.func(local)
@@ -189,6 +190,7 @@ def diagnose(
     suspect: frozenset[int] = frozenset(),
     others: Sequence[tuple[Any, bool]] = (),
     where: str = "",
+    written: frozenset[str] = frozenset(),
 ) -> str | None:
     """The cause of a failed check's result as an edit of the reference, or None.
 
@@ -198,6 +200,9 @@ def diagnose(
     that reproduces the failure must also fail the `others` the student failed and pass those
     they passed (`_consistent`). An exception (`where`: the student's `file.py:41` it was raised
     at) is weak evidence: every edit that raises the same is collected, and `_likeliest` names one.
+    `written`: the student's statements as text (mutants.statements); an edit that makes one of the
+    reference's statements read as one of them is tried first (the text only orders the search:
+    the values decide).
     """
     budget = Budget() if budget is None else budget
     student = last_comparison()
@@ -208,9 +213,17 @@ def diagnose(
     if reference is None:
         return None
     singles = [e for e in mutants.edits(kata.name) if e.line in reference]  # lines the check runs
-    singles.sort(key=lambda e: e.line in suspect)  # stable: lines no passed check runs first
+    if written:
+        written = written - mutants.statements(mutants.source(kata.name) or "")
+
+    def theirs(edit: mutants.Edit) -> bool:
+        return bool(written) and mutants.edited_statement(kata.name, edit) in written
+
+    singles.sort(key=lambda e: (not theirs(e), e.line in suspect))  # stable: theirs, then unsuspected
     scored: list[tuple[float, mutants.Edit]] = []
-    raised: list[tuple[mutants.Edit, int]] = []  # each edit that raises the student's exception, and where
+    raised: list[
+        tuple[mutants.Edit, int, bool]
+    ] = []  # each edit raising the student's exception: where, theirs
     try:
         for edit in singles:
             if not budget.spend(units):
@@ -219,8 +232,8 @@ def diagnose(
             if _reproduces(outcome, student, message) and _consistent((edit,), kata, others, budget):
                 if student is not None or not message.startswith("raised "):
                     return f"your code behaves like the lesson's with one change: {edit.cause}"
-                if all(edit.cause != e.cause for e, _ in raised):
-                    raised.append((edit, outcome[2] if outcome is not None else 0))
+                if all(edit.cause != e.cause for e, _, _ in raised):
+                    raised.append((edit, outcome[2] if outcome is not None else 0, theirs(edit)))
             if not edit.statement:
                 scored.append((_distance(outcome, student), edit))
         if raised:
@@ -241,15 +254,16 @@ def diagnose(
     return None
 
 
-def _likeliest(raised: list[tuple[mutants.Edit, int]], line: int) -> str:
-    """The message for the edits that raise the student's exception, likeliest first: those that
-    raise it on the line the student's traceback points to (`line`; 0: unknown), then the
-    smallest (one place before several, an expression before a whole statement), then the
-    reference's order. One cause when it alone is likeliest, else the first two."""
+def _likeliest(raised: list[tuple[mutants.Edit, int, bool]], line: int) -> str:
+    """The message for the edits that raise the student's exception, likeliest first: an edit
+    that makes a statement read as the student's, then those that raise it on the line the
+    student's traceback points to (`line`; 0: unknown), then the smallest (one place before
+    several, an expression before a whole statement), then the reference's order. One cause
+    when it alone is likeliest, else the first two."""
 
-    def rank(pair: tuple[mutants.Edit, int]) -> tuple[int, int]:
-        edit, at = pair
-        return (0 if line and at == line else 1, int(edit.statement) + len(edit.twins))
+    def rank(found: tuple[mutants.Edit, int, bool]) -> tuple[int, int, int]:
+        edit, at, theirs = found
+        return (int(not theirs), 0 if line and at == line else 1, int(edit.statement) + len(edit.twins))
 
     ranked = sorted(raised, key=rank)  # stable: the reference's order among equals
     first = ranked[0][0]

@@ -160,6 +160,14 @@ def _binop_edits(path: Path_, node: ast.BinOp) -> list[Edit]:
         if other is not kind
     ]
     right, left = _code(node.right), _code(node.left)
+    if kind is ast.Mult:  # a matrix product where the lesson multiplies elementwise
+        found.append(
+            Edit(
+                path,
+                lambda n: ast.BinOp(n.left, ast.MatMult(), n.right),
+                f"a `@` where the lesson has `*`{where}",
+            )
+        )
     if kind is ast.Div:
         found.append(Edit(path, lambda n: n.left, f"the division by `{right}` is missing{where}"))
         found.append(
@@ -764,7 +772,8 @@ def edits(kata: str) -> tuple[Edit, ...]:
             if isinstance(node.value, ast.BinOp | ast.UnaryOp | ast.Call | ast.Subscript):
                 by_kind["scaled"] += _scaled_edits((*path, ("value", None)), node.value, node, in_scope)
         by_kind["names"] += _names_edits(path, node, *scope)
-    found = by_kind["expr"] + by_kind["value"] + by_kind["statements"] + by_kind["names"] + by_kind["scaled"]
+    # a name for another comes last: there are many, and each is less likely than a factor too many
+    found = by_kind["expr"] + by_kind["value"] + by_kind["statements"] + by_kind["scaled"] + by_kind["names"]
     found = [e if e.statement else replace(e, line=getattr(_get(tree, e.path), "lineno", 0)) for e in found]
     twins = {id(e): t for e, t in _twinned(tree, found)}
     return tuple(edit for e in found for edit in (e, *([twins[id(e)]] if id(e) in twins else [])))
@@ -838,3 +847,37 @@ def unparsed(kata: str, chosen: tuple[Edit, ...]) -> str:
     """The edited reference as source (for tests and debugging)."""
     tree = apply(kata, chosen)
     return ast.unparse(tree) if tree is not None else ""
+
+
+@functools.lru_cache(maxsize=8192)
+def edited_statement(kata: str, edit: Edit) -> str:
+    """The simple statement `edit` changes, as source after the edit ("" for a statement edit).
+
+    The model tries first the edits whose statement the student's code holds word for word.
+    """
+    tree = apply(kata, (edit,)) if not edit.statement else None
+    if tree is None:
+        return ""
+    statement = None
+    for depth in range(len(edit.path) + 1):
+        node = _get(tree, edit.path[:depth])
+        if isinstance(node, ast.stmt):
+            statement = node
+    if statement is None or isinstance(statement, ast.For | ast.While | ast.With | ast.If):
+        return ""
+    return ast.unparse(statement)
+
+
+def statements(text: str) -> frozenset[str]:
+    """The simple statements of a source text, as `ast.unparse` writes them (empty if it does not parse)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return frozenset()
+    return frozenset(
+        ast.unparse(node)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.stmt)
+        and not isinstance(node, ast.For | ast.While | ast.With | ast.If)
+        and not isinstance(node, ast.FunctionDef | ast.ClassDef)
+    )
