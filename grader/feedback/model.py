@@ -234,6 +234,8 @@ def diagnose(
                     return f"your code behaves like the lesson's with one change: {edit.cause}"
                 if all(edit.cause != e.cause for e, _, _ in raised):
                     raised.append((edit, outcome[2] if outcome is not None else 0, theirs(edit)))
+                    if raised[-1][2] and raised[-1][1] == line_of(where) and not edit.statement:
+                        return _likeliest(raised[-1:], line_of(where))  # no other edit can rank higher
             if not edit.statement:
                 scored.append((_distance(outcome, student), edit))
         if raised:

@@ -61,28 +61,31 @@ def test_each_new_edit_kind_names_a_wrong_submission(
     assert ONE + cause in lead.message, lead.message
 
 
+def _lead_lines(kata: str, find: str, replace: str, folder: Path) -> list[str]:
+    result = grade_mistake({"kata": kata, "name": "test", "find": find, "replace": replace}, folder)
+    assert result.first_failure is not None
+    return result.first_failure.message.splitlines()
+
+
 def test_the_models_edit_comes_before_a_relations_guess_about_a_loss(tmp_path: Path) -> None:
     """A loss halved: the relation guesses 'the 2 from the derivative'; the edit found leads."""
-    mistake = {
-        "kata": "mse",
-        "name": "test",
-        "find": "self.out = (inp[:, 0] - targ).pow(2).mean()",
-        "replace": "self.out = 0.5 * (inp[:, 0] - targ).pow(2).mean()",
-    }
-    lines = grade_mistake(mistake, tmp_path).first_failure.message.splitlines()
+    lines = _lead_lines(
+        "mse",
+        "self.out = (inp[:, 0] - targ).pow(2).mean()",
+        "self.out = 0.5 * (inp[:, 0] - targ).pow(2).mean()",
+        tmp_path,
+    )
     assert lines[1].strip() == ONE + "an extra `/ 2` that the lesson does not have", lines
     assert "2 times too small" in lines[2], lines  # the relation stays, below
 
 
 def test_a_checks_hint_is_refined_by_the_edit_that_reproduces_the_value(tmp_path: Path) -> None:
-    mistake = {
-        "kata": "logsumexp",
-        "name": "test",
-        "find": "m = x.max(dim=-1, keepdim=True).values",
-        "replace": "m = x.min(dim=-1, keepdim=True).values",
-    }
-    lead = grade_mistake(mistake, tmp_path).first_failure
-    lines = lead.message.splitlines()
+    lines = _lead_lines(
+        "logsumexp",
+        "m = x.max(dim=-1, keepdim=True).values",
+        "m = x.min(dim=-1, keepdim=True).values",
+        tmp_path,
+    )
     assert lines[1].strip().startswith(ONE + "a `min` where the lesson takes the `max`"), lines
     assert "subtract the max first" in lines[2], lines  # the hint stays, below
 
