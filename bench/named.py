@@ -154,7 +154,7 @@ SETS = (
     "itself never looks at the clock).",
     "",
     "Costs: the relations cost microseconds and run on every failed comparison. The error model runs "
-    "only when a kata's first failure names no cause or only a symptom, after the kata's worker is done "
+    "only when a kata's first failure names no cause, only a symptom or only its check's hint, after the kata's worker is done "
     "(its time is not the student's). What it tries is decided by counts, never by the clock, so a busy "
     "machine gives the same message, later: each check declares what one replay of it costs "
     "(`model_cost` in grader/checks/*, in units of about 5 ms of work on small inputs; 0 for a check "
