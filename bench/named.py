@@ -143,14 +143,18 @@ SETS = (
     '"expected"), then used by the model\'s second round (tuned on since); `tests/model_dev/fresh2.toml`, '
     "15 written by the second round's author before changing the code for them (committed first, never "
     "edited: 4/15 named before that round), but by the same person who then added the edit kinds they "
-    "exercise, so also optimistic; `heldout`, where present, the lead's held-out set, never read by the "
+    "exercise, so also optimistic; `tests/model_dev/fresh3.toml`, 20 written the same way by the third "
+    "round's author (a factor or a term the lesson does not have, the wrong statistic, a loss off by a "
+    "factor, exceptions several edits raise; 5/20 named before that round; its cause words were set "
+    "before, some stricter than the hand-written sentences that name the same cause in other words); "
+    "`heldout`, where present, the lead's held-out set, never read by the "
     "model's authors: the honest estimate of the share on mistakes nobody has seen. The triple-loop "
     "entries depend on the machine's load: on a busy machine the student's loops use up the kata's 10 s "
     'budget before the speed check says "too slow", and the entry flips to not named (the error model '
     "itself never looks at the clock).",
     "",
     "Costs: the relations cost microseconds and run on every failed comparison. The error model runs "
-    "only when a kata's first failure names no cause or only a symptom, after the kata's worker is done "
+    "only when a kata's first failure names no cause, only a symptom or only its check's hint, after the kata's worker is done "
     "(its time is not the student's). What it tries is decided by counts, never by the clock, so a busy "
     "machine gives the same message, later: each check declares what one replay of it costs "
     "(`model_cost` in grader/checks/*, in units of about 5 ms of work on small inputs; 0 for a check "

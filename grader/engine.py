@@ -139,17 +139,24 @@ def raised(err: StudentError, kata: str) -> str:
 
 
 def _with_cause(message: str, comparison: Comparison | None, cause: str) -> str:
-    """`message` with the model's `cause` after its first line: below a relation it refines,
-    in place of a formula that named no cause."""
+    """`message` with the model's `cause` after its first line: above a relation or a check's
+    hint it refines (an edit that reproduces the value is stronger evidence than either's
+    guess), in place of a formula that named no cause."""
     lines = message.splitlines()
     old = f"  {comparison.cause}" if comparison is not None and comparison.cause else None
-    if old in lines and comparison is not None and comparison.source == "relation":
-        lines.insert(lines.index(old) + 1, f"  {cause}")
+    if old in lines and comparison is not None and comparison.source in ("relation", "hint"):
+        lines.insert(lines.index(old), f"  {cause}")
     elif old in lines:
         lines[lines.index(old)] = f"  {cause}"
     else:
         lines.insert(1, f"  {cause}")
     return "\n".join(lines)
+
+
+def _hinted(result: TestResult, comparison: Comparison | None) -> bool:
+    """A failed value whose cause is only the check's own hint (one sentence for every wrong
+    value it sees), that an edit of the reference may make precise."""
+    return result.weight == KNOWN and comparison is not None and comparison.source == "hint"
 
 
 @dataclass
@@ -169,7 +176,7 @@ def _unexplained(check: Check, result: TestResult, comparison: Comparison | None
     if check.name == "rules":
         return False
     if result.status == "failed":
-        return result.weight in (UNKNOWN, RELATED)
+        return result.weight in (UNKNOWN, RELATED) or _hinted(result, comparison)
     return result.status == "error" and result.weight in (MINOR, SYMPTOM) and bool(result.raised)
 
 
@@ -189,22 +196,30 @@ def _model(
     if not failed or not model_on():
         return
     from grader.expect import _LAST
+    from grader.feedback import mutants
     from grader.feedback.model import Budget, cost, covered, diagnose
 
     budget = Budget()
     passed_lines = covered(passed, kata, budget)
+    source = kata.source
+    written = mutants.statements(source.read_text(errors="replace")) if source is not None else frozenset()
     for item in sorted(failed, key=lambda f: cost(f.check)):  # stable: the cheapest first
         token = _LAST.set(item.comparison)
         try:
             rest = [(c, bad) for c, bad in others if c is not item.check]
-            cause = diagnose(item.check, kata, item.key, budget, passed_lines, rest)
+            where = item.result.message.split(" ", 1)[0] if item.result.raised else ""
+            cause = diagnose(item.check, kata, item.key, budget, passed_lines, rest, where, written)
         finally:
             _LAST.reset(token)
         if cause:
             # the edit fails the same checks as the student's code: the cause of each failure
             # before this one too, so that the one that leads says it
             for earlier in failed[: failed.index(item) + 1]:
-                if earlier is item or earlier.result.weight in (UNKNOWN, RELATED):
+                if (
+                    earlier is item
+                    or earlier.result.weight in (UNKNOWN, RELATED)
+                    or _hinted(earlier.result, earlier.comparison)
+                ):
                     earlier.result.message = _with_cause(earlier.result.message, earlier.comparison, cause)
                     earlier.result.weight = KNOWN
             return
@@ -300,7 +315,7 @@ def _explain(kata: Kata, result: KataResult, checks: list[Check], failed: list[_
     first failure already names its cause, and the cause of a NameError on a helper that lives
     in the main block (as check() says it)."""
     first = next((t for t in result.tests if t.status != "passed"), None)
-    if first is not None and first.weight != KNOWN:
+    if first is not None and (first.weight != KNOWN or any(f.result is first for f in failed)):
         passed = [
             c for c, t in zip(checks, result.tests, strict=True) if t.status == "passed" and c.name != "rules"
         ]

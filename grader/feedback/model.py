@@ -61,23 +61,27 @@ class Budget:
 _REFERENCE: dict[tuple[str, str], frozenset[int] | None] = {}
 
 
-def _replay(check: Any, kata: Kata, chosen: tuple[mutants.Edit, ...]) -> tuple[Comparison | None, str] | None:
-    """Run `check` against the reference with `chosen` edits: (its failed comparison, message),
-    where an exception the edited code raised reads `raised_key(err)`.
+Outcome = tuple[Comparison | None, str, int]  # the failed comparison, the message, the line it raised on
+
+
+def _replay(check: Any, kata: Kata, chosen: tuple[mutants.Edit, ...]) -> Outcome | None:
+    """Run `check` against the reference with `chosen` edits: (its failed comparison, message,
+    0), where an exception the edited code raised reads (None, `raised_key(err)`, its line).
 
     None when it passes, cannot be built, or ends another way.
     """
     module = mutants.module(kata.name, chosen)
     if module is None:
         return None
-    local = LocalKata(replace(kata.spec, forbidden=(), allowed=()), module, device=kata.device)
+    spec = replace(kata.spec, forbidden=(), allowed=())
+    local = LocalKata(spec, module, device=kata.device, student_file=mutants.filename(kata.name))
     token = _LAST.set(None)
     try:
         check.func(local)
     except CheckFailure as failure:
-        return last_comparison(), str(failure)
+        return last_comparison(), str(failure), 0
     except StudentError as err:
-        return None, raised_key(err)
+        return None, raised_key(err), line_of(err.where)
     except (WorkerEnded, Exception):  # noqa: BLE001 - an edit may break anything
         return None
     finally:
@@ -88,6 +92,12 @@ def _replay(check: Any, kata: Kata, chosen: tuple[mutants.Edit, ...]) -> tuple[C
 def raised_key(err: StudentError) -> str:
     """What identifies an exception raised by kata code: its type and message (not its file)."""
     return f"raised {err.kind}: {err.message}"
+
+
+def line_of(where: str) -> int:
+    """The line number of a traceback's `file.py:41` (0 when it names none)."""
+    tail = where.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
 
 
 def _reference(check: Any, kata: Kata) -> frozenset[int] | None:
@@ -117,18 +127,16 @@ def _reference(check: Any, kata: Kata) -> frozenset[int] | None:
     return _REFERENCE[key]
 
 
-def _reproduces(
-    outcome: tuple[Comparison | None, str] | None, student: Comparison | None, message: str
-) -> bool:
+def _reproduces(outcome: Outcome | None, student: Comparison | None, message: str) -> bool:
     if outcome is None:
         return False
-    found, text = outcome
+    found, text, _ = outcome
     if student is None or found is None:
         return student is None and found is None and text == message
     return found.what == student.what and same(student.got, found.got)
 
 
-def _distance(outcome: tuple[Comparison | None, str] | None, student: Comparison | None) -> float:
+def _distance(outcome: Outcome | None, student: Comparison | None) -> float:
     """How far an edit's value is from the student's at the same comparison (inf: not comparable)."""
     if outcome is None or student is None or outcome[0] is None or outcome[0].what != student.what:
         return math.inf
@@ -181,6 +189,8 @@ def diagnose(
     budget: Budget | None = None,
     suspect: frozenset[int] = frozenset(),
     others: Sequence[tuple[Any, bool]] = (),
+    where: str = "",
+    written: frozenset[str] = frozenset(),
 ) -> str | None:
     """The cause of a failed check's result as an edit of the reference, or None.
 
@@ -188,7 +198,11 @@ def diagnose(
     the lines the check runs are tried in the reference's order, those of lines no passed
     check runs first (`suspect` holds the lines passed checks run: see `covered`). An edit
     that reproduces the failure must also fail the `others` the student failed and pass those
-    they passed (`_consistent`).
+    they passed (`_consistent`). An exception (`where`: the student's `file.py:41` it was raised
+    at) is weak evidence: every edit that raises the same is collected, and `_likeliest` names one.
+    `written`: the student's statements as text (mutants.statements); an edit that makes one of the
+    reference's statements read as one of them is tried first (the text only orders the search:
+    the values decide).
     """
     budget = Budget() if budget is None else budget
     student = last_comparison()
@@ -199,9 +213,17 @@ def diagnose(
     if reference is None:
         return None
     singles = [e for e in mutants.edits(kata.name) if e.line in reference]  # lines the check runs
-    singles.sort(key=lambda e: e.line in suspect)  # stable: lines no passed check runs first
+    if written:
+        written = written - mutants.statements(mutants.source(kata.name) or "")
+
+    def theirs(edit: mutants.Edit) -> bool:
+        return bool(written) and mutants.edited_statement(kata.name, edit) in written
+
+    singles.sort(key=lambda e: (not theirs(e), e.line in suspect))  # stable: theirs, then unsuspected
     scored: list[tuple[float, mutants.Edit]] = []
-    raised: list[str] = []  # an exception is weak evidence: every edit that raises it is collected
+    raised: list[
+        tuple[mutants.Edit, int, bool]
+    ] = []  # each edit raising the student's exception: where, theirs
     try:
         for edit in singles:
             if not budget.spend(units):
@@ -210,14 +232,14 @@ def diagnose(
             if _reproduces(outcome, student, message) and _consistent((edit,), kata, others, budget):
                 if student is not None or not message.startswith("raised "):
                     return f"your code behaves like the lesson's with one change: {edit.cause}"
-                if edit.cause not in raised:
-                    raised.append(edit.cause)
+                if all(edit.cause != e.cause for e, _, _ in raised):
+                    raised.append((edit, outcome[2] if outcome is not None else 0, theirs(edit)))
+                    if raised[-1][2] and raised[-1][1] == line_of(where) and not edit.statement:
+                        return _likeliest(raised[-1:], line_of(where))  # no other edit can rank higher
             if not edit.statement:
                 scored.append((_distance(outcome, student), edit))
-        if len(raised) == 1:
-            return f"your code behaves like the lesson's with one change: {raised[0]}"
         if raised:
-            return f"your code behaves like the lesson's with one change, one of: {raised[0]}; or {raised[1]}"
+            return _likeliest(raised, line_of(where))
         if budget.replays < units:
             return None
         closest = [e for d, e in sorted(scored, key=lambda pair: pair[0]) if d < math.inf][:PAIRS_OF]
@@ -232,3 +254,24 @@ def diagnose(
     finally:
         _LAST.set(student)
     return None
+
+
+def _likeliest(raised: list[tuple[mutants.Edit, int, bool]], line: int) -> str:
+    """The message for the edits that raise the student's exception, likeliest first: an edit
+    that makes a statement read as the student's, then those that raise it on the line the
+    student's traceback points to (`line`; 0: unknown), then the smallest (one place before
+    several, an expression before a whole statement), then the reference's order. One cause
+    when it alone is likeliest, else the first two."""
+
+    def rank(found: tuple[mutants.Edit, int, bool]) -> tuple[int, int, int]:
+        edit, at, theirs = found
+        return (int(not theirs), 0 if line and at == line else 1, int(edit.statement) + len(edit.twins))
+
+    ranked = sorted(raised, key=rank)  # stable: the reference's order among equals
+    first = ranked[0][0]
+    if len(ranked) == 1 or rank(ranked[0]) < rank(ranked[1]):
+        return f"your code behaves like the lesson's with one change: {first.cause}"
+    return (
+        f"your code behaves like the lesson's with one change: {first.cause} "
+        f"(or, as these inputs cannot tell: {ranked[1][0].cause})"
+    )

@@ -5,7 +5,9 @@ between its `### BEGIN SOLUTION` and `### END SOLUTION` lines that a student
 plausibly makes: an operator swapped (`+ - * /`), `sum`/`mean`, `max`/`min`; a
 sign flipped or dropped; another `dim`; `keepdim` toggled; a transpose dropped
 or added; an index, a slice bound or a `.shape[i]` off by one; an indexing
-dropped; a term or a factor dropped, or applied twice; one name used where the
+dropped; a term or a factor dropped, or applied twice; a factor or a term the
+lesson does not have (2, a size in scope such as `len(xb)` or `inp.shape[1]`, a
+value of the same statement); two neighbouring indices swapped; one name used where the
 lesson uses another (a value reused where a fresh one was needed); two
 statements swapped, one left out, or moved into or out of a loop. Each edit
 carries its cause in the lesson's words and the reference fragment it concerns
@@ -158,6 +160,14 @@ def _binop_edits(path: Path_, node: ast.BinOp) -> list[Edit]:
         if other is not kind
     ]
     right, left = _code(node.right), _code(node.left)
+    if kind is ast.Mult:  # a matrix product where the lesson multiplies elementwise
+        found.append(
+            Edit(
+                path,
+                lambda n: ast.BinOp(n.left, ast.MatMult(), n.right),
+                f"a `@` where the lesson has `*`{where}",
+            )
+        )
     if kind is ast.Div:
         found.append(Edit(path, lambda n: n.left, f"the division by `{right}` is missing{where}"))
         found.append(
@@ -357,6 +367,17 @@ def _subscript_edits(path: Path_, node: ast.Subscript) -> list[Edit]:
         index = ast.unparse(node.slice)
         found.append(Edit(path, lambda n: n.value, f"the indexing `[{index}]` is missing{where}"))
     items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    for i in range(len(items) - 1):
+        a, b = items[i], items[i + 1]
+        if isinstance(a, ast.Name | ast.Attribute) and isinstance(b, ast.Name | ast.Attribute):
+            found.append(
+                Edit(
+                    path,
+                    lambda n, j=i: _with_item(_with_item(n, j, _items(n)[j + 1]), j + 1, _items(n)[j]),
+                    f"two indices in the wrong order: `{_code(b)}` before `{_code(a)}`, where the lesson "
+                    f"has `{ref}`",
+                )
+            )
     for i, item in enumerate(items):
         value = _int(item)
         if value is not None:
@@ -477,6 +498,95 @@ def _value_edits(path: Path_, node: ast.expr) -> list[Edit]:
             f"the sign is flipped{where or ' (b - a where the lesson has a - b?)'}",
         )
     ]
+
+
+SIZES = 6  # at most this many sizes of a function are tried as a stray factor
+
+
+def _sizes(func: ast.FunctionDef) -> list[ast.expr]:
+    """The sizes in scope of `func`, most plausible first: those it uses (`len(x)`, `inp.shape[0]`,
+    an int argument such as `bs`), then their siblings (`inp.shape[1]`, `len(xb)` for a slice xb)."""
+    used: list[ast.expr] = []
+    siblings: list[ast.expr] = []
+    for node in ast.walk(func):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len":
+            used.append(node)
+        elif (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.value, ast.Attribute)
+            and node.value.attr == "shape"
+            and _int(node.slice) in (0, 1)
+        ):
+            used.append(node)
+            other = ast.Subscript(node.value, ast.Constant(1 - _int(node.slice)), ast.Load())  # type: ignore[operator]
+            siblings.append(other)
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Tuple | ast.Subscript):
+            values = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
+            targets = node.targets[0].elts if isinstance(node.targets[0], ast.Tuple) else node.targets
+            for target, value in zip(targets, values, strict=False):
+                if isinstance(target, ast.Name) and isinstance(value, ast.Subscript):
+                    siblings.append(
+                        ast.Call(ast.Name("len", ast.Load()), [ast.Name(target.id, ast.Load())], [])
+                    )
+    defaults = func.args.defaults
+    for arg, default in zip(func.args.args[len(func.args.args) - len(defaults) :], defaults, strict=True):
+        if isinstance(default, ast.Constant) and type(default.value) is int:
+            used.append(ast.Name(arg.arg, ast.Load()))
+    found: dict[str, ast.expr] = {}
+    for node in used + siblings:
+        found.setdefault(ast.unparse(node), node)
+    return list(found.values())[:SIZES]
+
+
+def _leaves(node: ast.expr) -> list[ast.expr]:
+    """The distinct values (`self.inp`, `out.g`, `targ`) a value is computed from, at most two:
+    names and attributes, not the functions it calls nor a tensor's `.shape` or `.device`."""
+    called = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
+    found: dict[str, ast.expr] = {}
+    for sub in ast.walk(node):
+        if (
+            not isinstance(sub, ast.Name | ast.Attribute)
+            or not isinstance(sub.ctx, ast.Load)
+            or id(sub) in called
+        ):
+            continue
+        if isinstance(sub, ast.Attribute) and (
+            sub.attr in ("shape", "device", "dtype") or not isinstance(sub.value, ast.Name | ast.Attribute)
+        ):
+            continue
+        text = ast.unparse(sub)
+        if text not in ("self", "torch", "F") and not text.startswith(("torch.", "F.")):
+            found.setdefault(text, sub)
+    return [n for t, n in found.items() if not any(o != t and o.startswith(t + ".") for o in found)][:2]
+
+
+def _scaled_edits(path: Path_, node: ast.expr, stmt: ast.stmt, sizes: list[ast.expr]) -> list[Edit]:
+    """The value of a return or an assignment with a factor or a term the lesson does not have:
+    `* 2`, `/ 2`, `* n` or `/ n` for a size n in scope, `+ v` for a value v of the statement."""
+    where = f", in `{ast.unparse(stmt)}`" if len(ast.unparse(stmt)) <= SHOWN else ""
+    factors: list[tuple[type[ast.operator], ast.expr]] = [
+        (ast.Mult, ast.Constant(2)),
+        (ast.Div, ast.Constant(2)),
+    ]
+    factors += [(op, size) for size in sizes for op in (ast.Div, ast.Mult)]
+    found = [
+        Edit(
+            path,
+            lambda n, o=op, f=factor: ast.BinOp(n, o(), copy.deepcopy(f)),
+            f"an extra `{_SYMBOL[op]} {ast.unparse(factor)}` that the lesson does not have{where}",
+        )
+        for op, factor in factors
+    ]
+    terms = [*_leaves(node), ast.Constant(1)]
+    found += [
+        Edit(
+            path,
+            lambda n, v=term: ast.BinOp(n, ast.Add(), copy.deepcopy(v)),
+            f"an extra term `+ {ast.unparse(term)}` that the lesson does not have{where}",
+        )
+        for term in terms
+    ]
+    return found
 
 
 def _names_edits(path: Path_, node: ast.AST, names: list[str], attrs: list[str]) -> list[Edit]:
@@ -623,13 +733,21 @@ def edits(kata: str) -> tuple[Edit, ...]:
         attrs = _self_attrs(cls)
         for func in (n for n in ast.walk(cls) if isinstance(n, ast.FunctionDef)):
             scopes[id(func)] = (_scope_names(func), attrs)
+    sizes: dict[int, list[ast.expr]] = {}
     for func in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
         scopes.setdefault(id(func), (_scope_names(func), []))
-    by_kind: dict[str, list[Edit]] = {k: [] for k in ("expr", "value", "names", "statements")}
+        sizes[id(func)] = _sizes(func)
+    for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):  # a method sees its class's sizes
+        shared = [s for f in ast.walk(cls) if isinstance(f, ast.FunctionDef) for s in sizes[id(f)]]
+        for func in (n for n in ast.walk(cls) if isinstance(n, ast.FunctionDef)):
+            merged = {ast.unparse(s): s for s in [*sizes[id(func)], *shared]}
+            sizes[id(func)] = list(merged.values())[:SIZES]
+    by_kind: dict[str, list[Edit]] = {k: [] for k in ("expr", "value", "names", "statements", "scaled")}
     scope: tuple[list[str], list[str]] = ([], [])
+    in_scope: list[ast.expr] = []
     for path, node in _walk(tree):
         if id(node) in scopes:
-            scope = scopes[id(node)]
+            scope, in_scope = scopes[id(node)], sizes[id(node)]
         for name in ("body", "orelse"):
             body = getattr(node, name, None)
             if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
@@ -651,8 +769,11 @@ def edits(kata: str) -> tuple[Edit, ...]:
         if isinstance(node, ast.Return | ast.Assign | ast.AugAssign) and node.value is not None:
             if not isinstance(node.value, ast.UnaryOp | ast.Name | ast.Attribute | ast.Constant):
                 by_kind["value"] += _value_edits((*path, ("value", None)), node.value)
+            if isinstance(node.value, ast.BinOp | ast.UnaryOp | ast.Call | ast.Subscript):
+                by_kind["scaled"] += _scaled_edits((*path, ("value", None)), node.value, node, in_scope)
         by_kind["names"] += _names_edits(path, node, *scope)
-    found = by_kind["expr"] + by_kind["value"] + by_kind["statements"] + by_kind["names"]
+    # a name for another comes last: there are many, and each is less likely than a factor too many
+    found = by_kind["expr"] + by_kind["value"] + by_kind["statements"] + by_kind["scaled"] + by_kind["names"]
     found = [e if e.statement else replace(e, line=getattr(_get(tree, e.path), "lineno", 0)) for e in found]
     twins = {id(e): t for e, t in _twinned(tree, found)}
     return tuple(edit for e in found for edit in (e, *([twins[id(e)]] if id(e) in twins else [])))
@@ -726,3 +847,37 @@ def unparsed(kata: str, chosen: tuple[Edit, ...]) -> str:
     """The edited reference as source (for tests and debugging)."""
     tree = apply(kata, chosen)
     return ast.unparse(tree) if tree is not None else ""
+
+
+@functools.lru_cache(maxsize=8192)
+def edited_statement(kata: str, edit: Edit) -> str:
+    """The simple statement `edit` changes, as source after the edit ("" for a statement edit).
+
+    The model tries first the edits whose statement the student's code holds word for word.
+    """
+    tree = apply(kata, (edit,)) if not edit.statement else None
+    if tree is None:
+        return ""
+    statement = None
+    for depth in range(len(edit.path) + 1):
+        node = _get(tree, edit.path[:depth])
+        if isinstance(node, ast.stmt):
+            statement = node
+    if statement is None or isinstance(statement, ast.For | ast.While | ast.With | ast.If):
+        return ""
+    return ast.unparse(statement)
+
+
+def statements(text: str) -> frozenset[str]:
+    """The simple statements of a source text, as `ast.unparse` writes them (empty if it does not parse)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return frozenset()
+    return frozenset(
+        ast.unparse(node)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.stmt)
+        and not isinstance(node, ast.For | ast.While | ast.With | ast.If)
+        and not isinstance(node, ast.FunctionDef | ast.ClassDef)
+    )

@@ -114,7 +114,7 @@ def test_the_model_explains_an_exception_the_lesson_code_would_raise_with_one_ed
     lead = _lead("matmul", "if a.shape[1] != b.shape[0]:", "if a.shape[1] != b.shape[1]:", tmp_path)
     assert lead.message.startswith("matmul.py:") and "raised ValueError" in lead.message
     # (3, 5) @ (5, 2) raises with either edit of the shape check: the inputs cannot tell which
-    assert "one of: the size of another axis:" in lead.message and lead.weight == KNOWN
+    assert "one change: the size of another axis:" in lead.message and lead.weight == KNOWN
 
 
 def test_the_model_quotes_only_the_fragment_it_concerns() -> None:
