@@ -22,7 +22,7 @@ from grader.checks import check
 from grader.checks.inputs import mnist_sample, randint, randn
 from grader.errors import RELATED, SYMPTOM, CheckFailure
 from grader.expect import errors, expect_close, expect_tensor, failure, is_close, model_on, shape
-from grader.feedback.relations import history_entries, history_length
+from grader.feedback.relations import history_entries, history_length, relate
 from grader.feedback.variants import FIT, candidates
 from grader.kata import Kata
 from grader.wording import plural
@@ -216,6 +216,12 @@ def _expect_fit(
             variant = simulate(state, x, y, **({"lr": lr, "epochs": epochs, "bs": bs} | mistake))
             if _matches(params, variant.params + [variant.final]):
                 raise failure(problem, cause)
+        if 0 < first_bad and model_on():  # the first wrong update, from parameters still right
+            step = _step_relation(
+                params[first_bad - 1 : first_bad + 1], reference[first_bad - 1 : first_bad + 1], bs
+            )
+            if step:
+                raise failure(problem, f"the update of batch {first_bad - 1}: {step}", weight=RELATED)
         raise failure(
             problem,
             f"each step should be p -= lr * p.grad with lr = {lr}, inside torch.no_grad(), "
@@ -224,6 +230,20 @@ def _expect_fit(
         )
     _expect_history(got["history"], expected.history, epochs, expected.per_epoch)
     return got
+
+
+def _step_relation(params: list[torch.Tensor], reference: list[torch.Tensor], bs: int) -> str:
+    """How one update (parameters before, after) relates to the reference's from the same
+    parameters: a factor (grader/feedback/relations.py). The parameters are float32, so a small
+    step is known to about 1%: the factor is fitted, then named when it explains the step to 1%."""
+    got, expected = (params[1] - params[0]).double(), (reference[1] - reference[0]).double()
+    size = float(expected.norm())
+    if size == 0:
+        return ""
+    ratio = float(got @ expected) / size**2
+    if float((got - ratio * expected).norm()) > 0.01 * abs(ratio) * size:
+        return ""
+    return relate(ratio * expected, expected, {"N": bs}, "the update step")
 
 
 @check("training_loop")

@@ -62,6 +62,15 @@ _MEANINGS: dict[str, dict[tuple[str, int], str]] = {
         ("2", 1): _TWICE,
         ("2", -1): _HALF,
     },
+    "step": {  # p -= lr * p.grad, the change of the parameters in one update
+        **_MEANING,
+        ("N", -1): "the step is divided by the batch size (lr / bs, or / len(xb)) — the loss is already the "
+        "mean over the batch: p -= lr * p.grad",
+        ("N", 1): "the step is multiplied by the batch size — a loss summed over the batch, or lr * bs: "
+        "p -= lr * p.grad with the mean loss",
+        ("2", 1): "the step is twice the lesson's: p -= lr * p.grad, once per batch",
+        ("2", -1): "the step is half the lesson's: p -= lr * p.grad",
+    },
     "accuracy": {
         **_MEANING,
         ("N", 1): "a count of the right rows — the accuracy is their fraction: the mean, not the sum",
@@ -77,12 +86,15 @@ _PAIRS = {
 
 
 def value_kind(what: str) -> str:
-    """ "gradient", "loss", "accuracy" or "value", from the check's name for a value."""
+    """ "gradient", "loss", "accuracy", "step" (an update of the parameters) or "value", from the
+    check's name for a value."""
     text = what.lower()
     if ".g`" in text or text.endswith(".g") or "gradient" in text or ".g " in text:
         return "gradient"
     if "accuracy" in text:
         return "accuracy"
+    if "update" in text or "step" in text:
+        return "step"
     if any(word in text for word in ("loss", "nll", "cross_entropy", "mse")):
         return "loss"
     return "value"

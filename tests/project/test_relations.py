@@ -218,3 +218,14 @@ def test_check_shows_the_failure_the_grade_leads_with(tmp_path: Path) -> None:
     shown = check("log_softmax", namespace)
     assert not shown
     assert graded.message in repr(shown), (graded.message, repr(shown))
+
+
+def test_an_update_step_divided_by_the_batch_size_is_named() -> None:
+    from grader.checks.training_loop import _step_relation
+
+    before = torch.randn(40, generator=G)
+    step = torch.randn(40, generator=G) * 1e-3
+    assert "divided by the batch size" in _step_relation(
+        [before, before + step / 50], [before, before + step], 50
+    )
+    assert _step_relation([before, before + step.flip(0)], [before, before + step], 50) == ""  # unrelated
