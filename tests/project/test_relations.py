@@ -229,3 +229,15 @@ def test_an_update_step_divided_by_the_batch_size_is_named() -> None:
         [before, before + step / 50], [before, before + step], 50
     )
     assert _step_relation([before, before + step.flip(0)], [before, before + step], 50) == ""  # unrelated
+
+
+def test_a_loop_over_part_of_the_data_is_named_when_graded(tmp_path: Path) -> None:
+    find = "for i in range(0, len(x), bs):"
+    mistake = {
+        "kata": "training_loop",
+        "name": "a tenth",
+        "find": find,
+        "replace": find.replace("len(x)", "len(x) // 10"),
+    }
+    lead_ = grade_mistake(mistake, tmp_path).first_failure
+    assert lead_ is not None and lead_.weight >= RELATED and "only part of the data" in lead_.message, lead_
