@@ -53,11 +53,12 @@ class KataResult:
 
     @property
     def first_failure(self) -> TestResult | None:
-        """The failure a student reads first: the first, in check order, that names a cause.
+        """The failure a student reads first: the first, in check order, of the most telling.
 
-        A failure whose cause is named (a timeout explained, a wrong value named by a known
-        mistake, an edit of the reference or its relation to the right one) leads over one
-        that only says what is wrong (a value off) or whose cause is minor (a dtype).
+        A failure whose cause is known (a timeout explained, a wrong value named by a known
+        mistake or an edit of the reference) leads over one that tells its relation to the
+        right value, which leads over one whose cause is minor (a dtype), which leads over
+        one that only says what is wrong (a value off). See `lead`.
         """
         return lead(self.failures)
 
@@ -78,12 +79,15 @@ class KataResult:
 
 
 def lead(failed: list[TestResult]) -> TestResult | None:
-    """Of failed checks (in check order), the first that names a cause, else the most telling."""
+    """Of failed checks (in check order), the first of the most telling (grader.errors).
+
+    A known cause (a timeout explained, a known mistake, an edit of the reference) beats a
+    relation or a symptom (N times too large, a call order), which beats a minor cause (a
+    dtype), which beats none (a value off). The one verdict of every output: the grade, its
+    reports, Gradescope (grader/outputs/) and check() (grader/selfcheck.py).
+    """
     if not failed:
         return None
-    named = [t for t in failed if t.weight >= RELATED]
-    if named:
-        return named[0]
     most = max(t.weight for t in failed)
     return next(t for t in failed if t.weight == most)
 
@@ -294,11 +298,32 @@ def grade_kata(folder: Path, spec: KataSpec, device: str = "cpu") -> KataResult:
     return result
 
 
-def _run_checks(result: KataResult, checks: list[Check], kata: Kata) -> list[_Unexplained]:
-    """Run `checks` against `kata` into `result`; returns the failures the error model may explain."""
+def check_kata(kata: Kata, checks: list[Check], until_known: bool = True) -> list[TestResult]:
+    """Run `checks` against `kata` in this process, then the error model, as grading does
+    (check() and scores(), grader/selfcheck.py): `lead` of the result is the grade's verdict.
+
+    `until_known`: stop after the first failure whose cause is known — it leads whatever
+    the later checks say (nothing later can outrank it), so the student does not wait.
+    """
+    result = KataResult(kata.spec.name, kata.spec.points)
+    failed = _run_checks(result, checks, kata, until_known)
+    _explain(kata, result, checks[: len(result.tests)], failed)
+    return result.tests
+
+
+def _run_checks(
+    result: KataResult, checks: list[Check], kata: Kata, until_known: bool = False
+) -> list[_Unexplained]:
+    """Run `checks` against `kata` into `result`; returns the failures the error model may explain.
+
+    `until_known`: stop after the first failure whose cause is known (see `check_kata`).
+    """
     failed: list[_Unexplained] = []
     stopped: TestResult | None = None
     for check in checks:
+        if until_known and result.tests and result.tests[-1].status != "passed":
+            if result.tests[-1].weight == KNOWN or result.tests[-1].whole_kata:
+                break
         if stopped is not None:  # one cause, said once: every later check reports it too
             result.tests.append(replace(stopped, name=check.name, details=""))
             continue

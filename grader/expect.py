@@ -16,7 +16,7 @@ loses that much in absolute terms. Those checks add `abs_tol = 8 * eps32 * max|x
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -74,8 +74,11 @@ def _kind(obj: Any) -> str:
 
 
 def expect_tensor(got: Any, what: str) -> torch.Tensor:
+    """`got`, unless it is not a tensor: then what it is, and for None or a number its usual cause
+    (a symptom: the error model may name the line; a known cause elsewhere leads over it)."""
     if not isinstance(got, torch.Tensor):
-        raise CheckFailure(f"{what} should be a tensor, got {_kind(got)}")
+        told = got is None or isinstance(got, int | float | bool)
+        raise CheckFailure(f"{what} should be a tensor, got {_kind(got)}", SYMPTOM if told else UNKNOWN)
     return got
 
 
@@ -277,6 +280,7 @@ def expect_close(
     formula: str = "",
     sizes: dict[str, int] | None = None,
     variants: Sequence[Candidate] = (),
+    part: Callable[[slice], torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Fail with a precise message unless `got` matches `expected`.
 
@@ -285,7 +289,9 @@ def expect_close(
     the values. A wrong shape or value that equals one of `variants` (wrong
     answers computed from the same inputs) is named by its cause; otherwise
     `hint` is the second line; otherwise the relation between got and expected
-    (grader/feedback/relations.py, `sizes` like {"N": 64} name the factors);
+    (grader/feedback/relations.py, `sizes` like {"N": 64} name the factors, `what` says
+    whether the value is a loss, a gradient or an accuracy, `part(rows)` is the expected
+    value on those rows of the inputs, to recognise a value computed on part of the data);
     otherwise `formula` (the right formula: no cause). The failed comparison is
     kept for the error model (`last_comparison`, grader/feedback/model.py).
     """
@@ -310,7 +316,7 @@ def expect_close(
             cause, source = hint, "hint"
         weight = KNOWN
         if not cause and model_on():
-            cause, source, weight = relate(got, expected, sizes), "relation", RELATED
+            cause, source, weight = relate(got, expected, sizes, what, part), "relation", RELATED
         if not cause:
             cause, source, weight = formula, "", UNKNOWN
         _LAST.set(Comparison(what, got, expected, cause, source))

@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader.engine import NOT_IMPLEMENTED, run_check
+from grader.engine import NOT_IMPLEMENTED, check_kata, lead
 from grader.errors import StudentError
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def check(
     """Run every check of `kata` (or those named in `only`) against the caller's namespace.
 
     Prints one line when all pass and returns a true `Passed` (which a notebook shows
-    as nothing). Otherwise shows the first problem and returns a false `Failed` (in a
+    as nothing). Otherwise shows the problem the grade leads with (grader.engine.lead) and returns a false `Failed` (in a
     notebook: it never stops Run All; `assert check(...)` fails an nbgrader test cell)
     or, in a script, prints it and exits with status 1.
     """
@@ -133,16 +133,15 @@ def check(
     checks = [c for c in checks_for(kata) if only is None or c.name in only]
     if only is not None and len(checks) != len(set(only)):
         raise ValueError(f"unknown checks in {only} for {kata}")
-    for check_ in checks:
-        # nbgrader gives 0 to a test cell that writes to stderr, warnings included:
-        # show them on stdout instead, so they inform without costing points.
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            result = run_check(check_, local)
-        for warning in caught:
-            print(f"  warning from your code: {warning.category.__name__}: {warning.message}")
-        if result.status == "passed":
-            continue
+    # nbgrader gives 0 to a test cell that writes to stderr, warnings included:
+    # show them on stdout instead, so they inform without costing points.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tests = check_kata(local, checks)  # the grade's verdict: the same checks, model and lead
+    for warning in caught:
+        print(f"  warning from your code: {warning.category.__name__}: {warning.message}")
+    result = lead([t for t in tests if t.status != "passed"])
+    if result is not None:
         message = failure_message(kata, result.name, result.status, result.message)
         if student_file:
             print(message)
@@ -208,7 +207,7 @@ def scores(names: list[str] | None = None, namespace: dict[str, Any] | None = No
         local = LocalKata(spec, Cells(namespace, spec.name))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            tests = [run_check(c, local) for c in checks_for(spec.name)]
+            tests = check_kata(local, checks_for(spec.name), until_known=False)
         for test in tests:
             if test.message.startswith(NOT_IMPLEMENTED):  # the engine's words name the kata's file
                 test.message = notebook_words("todo", spec.name)

@@ -7,7 +7,7 @@ Expected gradients come from torch autograd in float64 on the same inputs;
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -42,8 +42,11 @@ def expect_grad(
     dtype: torch.dtype | None = None,
     device: str | None = None,
     variants: Sequence[Candidate] = (),
+    part: Callable[[slice], torch.Tensor] | None = None,
 ) -> None:
     """Check one gradient (`what` like "`w.g`") against autograd; n is the batch size.
+
+    `part(rows)`: the gradient from those rows of the batch only, where it is a sum over them.
 
     `variants` (wrong answers particular to this gradient) are tried before the
     factors and signs every gradient is prone to (the "grad" table), which are tried
@@ -62,7 +65,9 @@ def expect_grad(
     if isinstance(got, torch.Tensor) and got.shape != expected.shape and got.numel() == expected.numel():
         if same(got.reshape(expected.shape), expected):
             hint = "the right values in the wrong shape — reshape it to the shape of its tensor"
-    expect_close(got, expected, what, dtype=dtype, device=device, variants=found, hint=hint, sizes={"N": n})
+    expect_close(
+        got, expected, what, dtype=dtype, device=device, variants=found, hint=hint, sizes={"N": n}, part=part
+    )
 
 
 def linear_grads(
@@ -84,8 +89,14 @@ def expect_linear_grads(
         "b.g": candidates("lin.b.g", out_g=out_g, n=n),
         "inp.g": [],
     }
+    wide_inp, wide_out_g = inp.double(), out_g.double()
+    parts = {  # the sums over the batch, on some of its rows only
+        "w.g": lambda rows: wide_inp[rows].t() @ wide_out_g[rows],
+        "b.g": lambda rows: wide_out_g[rows].sum(0),
+        "inp.g": None,
+    }
     for key in ("w.g", "b.g", "inp.g"):
-        expect_grad(got.get(key), expected[key], f"`{key}`", n, variants=variants[key])
+        expect_grad(got.get(key), expected[key], f"`{key}`", n, variants=variants[key], part=parts[key])
 
 
 def mse_value(output: torch.Tensor, targ: torch.Tensor) -> torch.Tensor:
@@ -102,4 +113,11 @@ def expect_mse(got: Any, output: torch.Tensor, targ: torch.Tensor, what: str, na
             f"{what} has shape {shape(got)}, expected a 0-d tensor (a single number) — take the mean"
         )
     found = candidates("mse", output=output, targ=targ, n=output.shape[0], pred=name)
-    expect_close(got, mse_value(output, targ), what, variants=found, sizes={"N": output.shape[0]})
+    expect_close(
+        got,
+        mse_value(output, targ),
+        what,
+        variants=found,
+        sizes={"N": output.shape[0]},
+        part=lambda rows: mse_value(output[rows], targ[rows]),
+    )

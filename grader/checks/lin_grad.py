@@ -10,7 +10,14 @@ from grader.checks import check
 from grader.checks.backprop import expect_grad, expect_linear_grads, expect_mse
 from grader.checks.inputs import mnist_sample, randn
 from grader.errors import CheckFailure
-from grader.expect import expect_close, expect_dtype_device, expect_unchanged, is_close, preview
+from grader.expect import (
+    expect_close,
+    expect_dtype_device,
+    expect_tensor,
+    expect_unchanged,
+    is_close,
+    preview,
+)
 from grader.feedback.variants import candidates
 from grader.kata import Kata
 
@@ -324,8 +331,7 @@ def dtype_and_device(kata: Kata) -> None:
     w1, b1 = randn(3, 4, seed=32, dtype=torch.float64), torch.zeros(4, dtype=torch.float64)
     w2, b2 = randn(4, 1, seed=33, dtype=torch.float64), torch.zeros(1, dtype=torch.float64)
     got = kata.run(_forward_and_backward, inp, targ, w1, b1, w2, b2)
-    if not isinstance(got["loss"], torch.Tensor):
-        raise CheckFailure(f"forward_and_backward should return the loss tensor, got {got['loss']!r}")
+    expect_tensor(got["loss"], "the loss forward_and_backward returns")
     for key in ("loss", "w1.g", "b1.g", "w2.g", "b2.g", "inp.g"):
         if got[key] is None:
             raise CheckFailure(f"`{key}` was not set")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -16,16 +17,25 @@ from grader.kata import Kata
 
 
 def _expect_loss(
-    got: Any, expected: torch.Tensor, what: str, variants: list[Candidate], n: int, c: int
+    got: Any,
+    expected: torch.Tensor,
+    what: str,
+    variants: list[Candidate],
+    n: int,
+    c: int,
+    part: Callable[[slice], torch.Tensor] | None = None,
 ) -> None:
-    """A 0-d mean loss of N rows and C classes; a wrong one is named by the first wrong variant it equals."""
+    """A 0-d mean loss of N rows and C classes; a wrong one is named by the first wrong variant it equals.
+
+    `part(rows)`: the loss on those rows only (a loss computed on part of the batch is named).
+    """
     sizes = {"N": n, "C": c}
     got = expect_tensor(got, what)
     if got.dim() != 0:
         raise CheckFailure(
             f"{what} has shape {shape(got)}, expected a 0-d tensor — take the mean over the batch"
         )
-    expect_close(got, expected, what, variants=variants, sizes=sizes)
+    expect_close(got, expected, what, variants=variants, sizes=sizes, part=part)
 
 
 def _ce_variants(pred: torch.Tensor, target: torch.Tensor) -> list[Candidate]:
@@ -34,6 +44,13 @@ def _ce_variants(pred: torch.Tensor, target: torch.Tensor) -> list[Candidate]:
     inherited = candidates("nll", inp=torch.log_softmax(pred.double(), -1), target=target, n=n)
     own = candidates("cross_entropy", pred=pred, target=target, n=n)
     return own + [(f"the nll it calls: {cause}", value) for cause, value in inherited]
+
+
+def _on_rows(
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], inp: torch.Tensor, target: torch.Tensor
+) -> Callable[[slice], torch.Tensor]:
+    """The loss of some rows of inp (N, C) and target (N,) only, in float64."""
+    return lambda rows: loss(inp[rows].double(), target[rows])
 
 
 def _log_probs(n: int, c: int, seed: int) -> torch.Tensor:
@@ -48,7 +65,13 @@ def nll_values(kata: Kata) -> None:
         got = kata.call("nll", inp, target).out
         variants = candidates("nll", inp=inp, target=target, n=n)
         _expect_loss(
-            got, F.nll_loss(inp.double(), target), f"nll(inp, target) for inp {(n, c)}", variants, n, c
+            got,
+            F.nll_loss(inp.double(), target),
+            f"nll(inp, target) for inp {(n, c)}",
+            variants,
+            n,
+            c,
+            _on_rows(F.nll_loss, inp, target),
         )
 
 
@@ -59,7 +82,10 @@ def cross_entropy_values(kata: Kata) -> None:
         pred, target = randn(n, c, seed=seed + 10), randint(c, n, seed=seed + 200)
         got = kata.call("cross_entropy", pred, target).out
         what = f"cross_entropy(pred, target) for pred {(n, c)}"
-        _expect_loss(got, F.cross_entropy(pred.double(), target), what, _ce_variants(pred, target), n, c)
+        part = _on_rows(F.cross_entropy, pred, target)
+        _expect_loss(
+            got, F.cross_entropy(pred.double(), target), what, _ce_variants(pred, target), n, c, part
+        )
     pred, target = randn(8, 10, seed=30) * 1000, randint(10, 8, seed=31)
     got = kata.call("cross_entropy", pred, target).out
     what = "cross_entropy(pred * 1000, target)"

@@ -47,6 +47,7 @@ def expect_stable(
         abs_tol=input_tol(x) if tricky else 0.0,
         hint=hint,
         variants=candidates(table, x=x),
+        sizes={"C": x.shape[-1]},
     )
 
 

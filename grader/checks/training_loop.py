@@ -11,7 +11,7 @@ mistakes to name the one that was made.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -20,8 +20,9 @@ from torch import nn
 
 from grader.checks import check
 from grader.checks.inputs import mnist_sample, randint, randn
-from grader.errors import SYMPTOM, CheckFailure
-from grader.expect import errors, expect_close, expect_tensor, failure, is_close, shape
+from grader.errors import RELATED, SYMPTOM, CheckFailure
+from grader.expect import errors, expect_close, expect_tensor, failure, is_close, model_on, shape
+from grader.feedback.relations import history_entries, history_length, relate
 from grader.feedback.variants import FIT, candidates
 from grader.kata import Kata
 from grader.wording import plural
@@ -73,6 +74,7 @@ class Trajectory:
     params: list[torch.Tensor]  # the parameters before every batch's update
     history: list[tuple[float, float]]
     final: torch.Tensor
+    per_epoch: list[list[tuple[float, float]]] = field(default_factory=list)  # each batch's (loss, accuracy)
 
 
 def simulate(
@@ -91,12 +93,14 @@ def simulate(
     step = lr if maximize else -lr
     traj = Trajectory([], [], [], torch.empty(0))
     for _ in range(epochs):
+        traj.per_epoch.append([])
         for i in range(0, len(x), bs):
             xb, yb = x[i : i + bs], y[i : i + bs]
             traj.labels.append(yb.tolist())
             traj.params.append(_flat(model))
             preds = model(xb)
             loss = F.cross_entropy(preds, yb)
+            traj.per_epoch[-1].append((loss.item(), (preds.argmax(dim=1) == yb).float().mean().item()))
             loss.backward()
             with torch.no_grad():
                 for p in model.parameters():
@@ -124,6 +128,15 @@ def _expect_batches(got: list[list[int]], expected: list[list[int]], bs: int) ->
             f"expected {plural(len(expected_sizes), 'batch', 'batches')} per run, the last of each epoch "
             f"{expected_sizes[-1]} rows — loop i over range(0, len(x), bs)"
         )
+    if sizes != expected_sizes and _subsequence(got, expected) and model_on():
+        rows, all_rows = sum(sizes), sum(expected_sizes)
+        raise CheckFailure(
+            f"fit trained on {plural(len(sizes), 'batch', 'batches')} ({rows} rows), expected "
+            f"{plural(len(expected_sizes), 'batch', 'batches')} ({all_rows} rows, over all epochs)\n"
+            "  the right batches, but only part of the data: the batch loop stops early or skips some — "
+            "for i in range(0, len(x), bs), every epoch",
+            RELATED,
+        )
     if sizes != expected_sizes:
         raise CheckFailure(
             f"fit trained on batches of sizes {sizes[:8]}{'…' if len(sizes) > 8 else ''}, "
@@ -141,17 +154,32 @@ def _expect_batches(got: list[list[int]], expected: list[list[int]], bs: int) ->
         )
 
 
-def _expect_history(history: Any, expected: list[tuple[float, float]], epochs: int) -> None:
+def _subsequence(got: list[list[int]], expected: list[list[int]]) -> bool:
+    """Whether the batches `got` are some of `expected`'s, in their order (fewer)."""
+    rest = iter(expected)
+    return 0 < len(got) < len(expected) and all(any(b == e for e in rest) for b in got)
+
+
+def _expect_history(
+    history: Any, expected: list[tuple[float, float]], epochs: int, per_epoch: list[list[tuple[float, float]]]
+) -> None:
+    """One (loss, accuracy) pair of floats per epoch, from its last batch; `per_epoch` holds
+    every batch's pair, to name a history of other entries (grader/feedback/relations.py)."""
     if not isinstance(history, list) or len(history) != epochs:
         count = (
             plural(len(history), "history entry", "history entries")
             if isinstance(history, list)
             else type(history).__name__
         )
+        cause = history_length(len(history), per_epoch) if isinstance(history, list) and model_on() else ""
         raise CheckFailure(
             f"fit returned {count} for {plural(epochs, 'epoch')} — return "
-            "a list with one (loss, accuracy) pair per epoch"
+            "a list with one (loss, accuracy) pair per epoch" + (f"\n  {cause}" if cause else "")
         )
+    pairs = all(
+        isinstance(p, tuple | list) and len(p) == 2 and all(type(v) is float for v in p) for p in history
+    )
+    cause = history_entries([tuple(p) for p in history], expected, per_epoch) if pairs and model_on() else ""
     for epoch, (pair, (loss, acc)) in enumerate(zip(history, expected, strict=True)):
         if not isinstance(pair, tuple | list) or len(pair) != 2 or not all(type(v) is float for v in pair):
             raise CheckFailure(
@@ -159,9 +187,11 @@ def _expect_history(history: Any, expected: list[tuple[float, float]], epochs: i
                 "(loss.item(), accuracy(...).item())"
             )
         if abs(pair[0] - loss) > 1e-3 * max(1.0, abs(loss)) or abs(pair[1] - acc) > 1e-6:
+            problem = f"history[{epoch}] is ({pair[0]:.5g}, {pair[1]:.4g}), expected ({loss:.5g}, {acc:.4g})"
+            if cause:
+                raise CheckFailure(f"{problem}\n  {cause}", RELATED)
             raise CheckFailure(
-                f"history[{epoch}] is ({pair[0]:.5g}, {pair[1]:.4g}), expected ({loss:.5g}, "
-                f"{acc:.4g}) — report the loss and accuracy of the epoch's last batch, from its "
+                f"{problem} — report the loss and accuracy of the epoch's last batch, from its "
                 "forward pass before the update",
                 SYMPTOM,
             )
@@ -201,14 +231,34 @@ def _expect_fit(
             variant = simulate(state, x, y, **({"lr": lr, "epochs": epochs, "bs": bs} | mistake))
             if _matches(params, variant.params + [variant.final]):
                 raise failure(problem, cause)
+        if 0 < first_bad and model_on():  # the first wrong update, from parameters still right
+            step = _step_relation(
+                params[first_bad - 1 : first_bad + 1], reference[first_bad - 1 : first_bad + 1], bs
+            )
+            if step:
+                raise failure(problem, f"the update of batch {first_bad - 1}: {step}", weight=RELATED)
         raise failure(
             problem,
             f"each step should be p -= lr * p.grad with lr = {lr}, inside torch.no_grad(), "
             "then zero the gradients",
             weight=SYMPTOM,
         )
-    _expect_history(got["history"], expected.history, epochs)
+    _expect_history(got["history"], expected.history, epochs, expected.per_epoch)
     return got
+
+
+def _step_relation(params: list[torch.Tensor], reference: list[torch.Tensor], bs: int) -> str:
+    """How one update (parameters before, after) relates to the reference's from the same
+    parameters: a factor (grader/feedback/relations.py). The parameters are float32, so a small
+    step is known to about 1%: the factor is fitted, then named when it explains the step to 1%."""
+    got, expected = (params[1] - params[0]).double(), (reference[1] - reference[0]).double()
+    size = float(expected.norm())
+    if size == 0:
+        return ""
+    ratio = float(got @ expected) / size**2
+    if float((got - ratio * expected).norm()) > 0.01 * abs(ratio) * size:
+        return ""
+    return relate(ratio * expected, expected, {"N": bs}, "the update step")
 
 
 @check("training_loop")

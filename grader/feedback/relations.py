@@ -12,20 +12,28 @@ terms. It is the fallback of `grader.expect.expect_close` when no wrong variant
 of the check's own table (grader/feedback/variants.py) names the answer.
 
 `sizes` maps a size's name to its value, e.g. {"N": 64, "C": 10}; the sizes of
-`expected`'s axes are tried too, unnamed.
+`expected`'s axes are tried too, unnamed. `what` (the check's name for the value, e.g.
+"`inp.g`", "nll(inp, target) for inp (7, 4)") says what kind of value it is
+(`value_kind`): a factor means another mistake in a loss than in a gradient (a halved
+loss is not the missing 2 of the derivative). `part(rows)`, where the check can compute
+it, is the expected value on those rows of its inputs only: a value computed on part
+of the data is found by trying the first (or last) k rows. When a relation fits more
+than one cause equally, the message says the relation plainly and names the
+candidates, never one of them as the cause.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 
 import torch
 
 from grader.expect import number, same
 
 # What a factor usually means: (name, exponent) -> the mistake. Exponent +1: got is that
-# many times too large.
+# many times too large. One table per kind of value (`value_kind`); "value" is the default.
 _MEANING = {
     ("N", 1): "a sum where the lesson takes the mean, or a / N missing",
     ("N", -1): "an extra / N, or a mean where the lesson sums",
@@ -35,6 +43,61 @@ _MEANING = {
     ("2", -1): "the factor 2 is missing (the 2 from the derivative of the square?)",
     ("100", 1): "a percentage — the lesson's value is a fraction between 0 and 1",
 }
+_TWICE = "twice the loss: a factor 2 belongs to the gradient (the derivative of the square), not to the loss"
+_HALF = (
+    "half the loss: a 0.5 (or / 2) in front, where the lesson's loss is the plain mean "
+    "(some books put a 1/2 in front of the MSE; the lesson does not)"
+)
+_MEANINGS: dict[str, dict[tuple[str, int], str]] = {
+    "value": _MEANING,
+    "gradient": _MEANING,
+    "loss": {
+        **_MEANING,
+        ("N", 1): "a sum over the batch where the loss is the mean over its N rows (.sum() for .mean())",
+        ("N", -1): "divided by N once too often (a .mean() and then / N again?)",
+        ("C", 1): "multiplied by the number of classes C, or a mean over the classes where the lesson "
+        "sums the picked entries",
+        ("C", -1): "divided by the number of classes C — the loss is the mean over the batch, N rows "
+        "(shape[0], not shape[1])",
+        ("2", 1): _TWICE,
+        ("2", -1): _HALF,
+    },
+    "step": {  # p -= lr * p.grad, the change of the parameters in one update
+        **_MEANING,
+        ("N", -1): "the step is divided by the batch size (lr / bs, or / len(xb)) — the loss is already the "
+        "mean over the batch: p -= lr * p.grad",
+        ("N", 1): "the step is multiplied by the batch size — a loss summed over the batch, or lr * bs: "
+        "p -= lr * p.grad with the mean loss",
+        ("2", 1): "the step is twice the lesson's: p -= lr * p.grad, once per batch",
+        ("2", -1): "the step is half the lesson's: p -= lr * p.grad",
+    },
+    "accuracy": {
+        **_MEANING,
+        ("N", 1): "a count of the right rows — the accuracy is their fraction: the mean, not the sum",
+        ("N", -1): "divided by N once too often (a .mean() and then / N again?)",
+        ("100", 1): "a percentage — the accuracy is a fraction between 0 and 1 (no * 100)",
+    },
+}
+# Two factors that together mean one mistake: (kind, parts) -> the mistake.
+_PAIRS = {
+    ("loss", (("C", -1), ("N", 1))): "divided by the number of classes C where the mean divides by N — "
+    "shape[1] where the lesson has shape[0] (or len(inp[0]) for len(inp))",
+}
+
+
+def value_kind(what: str) -> str:
+    """ "gradient", "loss", "accuracy", "step" (an update of the parameters) or "value", from the
+    check's name for a value."""
+    text = what.lower()
+    if ".g`" in text or text.endswith(".g") or "gradient" in text or ".g " in text:
+        return "gradient"
+    if "accuracy" in text:
+        return "accuracy"
+    if "update" in text or "step" in text:
+        return "step"
+    if any(word in text for word in ("loss", "nll", "cross_entropy", "mse")):
+        return "loss"
+    return "value"
 
 
 def _factors(sizes: dict[str, int], shape: tuple[int, ...]) -> list[tuple[str, float]]:
@@ -58,7 +121,9 @@ def _expression(parts: list[tuple[str, int]]) -> str:
     return up + "".join(f"/{n}" for n in down)
 
 
-def _describe_factor(parts: list[tuple[str, int]], sign: int, ratio: float, sizes: dict[str, int]) -> str:
+def _describe_factor(
+    parts: list[tuple[str, int]], sign: int, ratio: float, sizes: dict[str, int], kind: str = "value"
+) -> str:
     """e.g. "N/2 = 32 times too large — a sum where the lesson takes the mean … and the factor 2 is missing"."""
     value = abs(ratio)
     if value >= 1:
@@ -67,7 +132,9 @@ def _describe_factor(parts: list[tuple[str, int]], sign: int, ratio: float, size
         expr, shown, word = _expression([(n, -e) for n, e in parts]), number(1 / value, 4), "too small"
     label = shown if expr == shown else f"{expr} = {shown}"
     size = f"{label} times {word}" if parts else ""
-    causes = [_MEANING.get((n, e), "") for n, e in parts]
+    pair = _PAIRS.get((kind, tuple(sorted(parts))))
+    meaning = _MEANINGS.get(kind, _MEANING)
+    causes = [pair] if pair else [meaning.get((n, e), "") for n, e in parts]
     causes = [c for c in causes if c]
     if sign < 0:
         size = f"{size} and of the wrong sign" if size else "it has the wrong sign"
@@ -79,8 +146,14 @@ def _describe_factor(parts: list[tuple[str, int]], sign: int, ratio: float, size
     return f"{size}{where}" + (f" — {'; and '.join(causes)}" if causes else "")
 
 
-def scalar_factor(got: torch.Tensor, expected: torch.Tensor, sizes: dict[str, int]) -> str:
-    """The cause when got = r * expected for a simple r (a product of sizes, 2, −1)."""
+def scalar_factor(
+    got: torch.Tensor, expected: torch.Tensor, sizes: dict[str, int], kind: str = "value"
+) -> str:
+    """The cause when got = r * expected for a simple r (a product of sizes, 2, −1).
+
+    When r is a product of the named factors in two ways (N = 2 and the factor 2, say),
+    the relation is said plainly with both candidate causes.
+    """
     e, g = expected.double().reshape(-1), got.double().reshape(-1)
     denom = float((e * e).sum())
     if denom == 0 or not torch.isfinite(g).all():
@@ -89,29 +162,46 @@ def scalar_factor(got: torch.Tensor, expected: torch.Tensor, sizes: dict[str, in
     if ratio == 0 or abs(ratio - 1) < 1e-3 or not same(g, ratio * e):
         return ""
     sign = 1 if ratio > 0 else -1
+    if abs(abs(ratio) - 1) < 1e-3:
+        return _describe_factor([], sign, ratio, sizes, kind)
     every = _factors(sizes, tuple(expected.shape))
     named = [f for f in every if not f[0].isdigit() or f[0] in ("2", "100")]
-    best: tuple[list[tuple[str, int]], float] | None = None
-    if abs(abs(ratio) - 1) < 1e-3:
-        best = ([], 1.0)
+    found: list[list[tuple[str, int]]] = []
     for factors, count in ((named, 1), (named, 2), (every, 1), (every, 2)):  # the sizes in play first
-        if best is not None:
-            break
         for combo in itertools.combinations_with_replacement(range(len(factors)), count):
             for exps in itertools.product((1, -1), repeat=count):
                 value = math.prod(factors[i][1] ** x for i, x in zip(combo, exps, strict=True))
-                if abs(abs(ratio) - value) <= 1e-3 * value:
-                    parts = [(factors[i][0], x) for i, x in zip(combo, exps, strict=True)]
-                    if len({p for p, _ in parts}) == len(parts):  # N·N reads oddly: skip
-                        best = (parts, value)
-                        break
-            if best is not None:
-                break
-    if best is None:
+                parts = sorted((factors[i][0], x) for i, x in zip(combo, exps, strict=True))
+                if abs(abs(ratio) - value) <= 1e-3 * value and len({p for p, _ in parts}) == len(parts):
+                    if parts not in found:  # N·N reads oddly: skipped above
+                        found.append(parts)
+        if found:
+            break
+    if not found:
         if abs(ratio) >= 1.5 and abs(abs(ratio) - round(abs(ratio))) < 1e-3 * abs(ratio):
             return f"exactly {round(abs(ratio))} times the expected value{' with the wrong sign' if sign < 0 else ''} — a factor or a size too many"
         return ""
-    return _describe_factor(best[0], sign, ratio, sizes)
+    if len(found) == 1:
+        return _describe_factor(found[0], sign, ratio, sizes, kind)
+    return _ambiguous_factor(found, sign, ratio, sizes, kind)
+
+
+def _ambiguous_factor(
+    found: list[list[tuple[str, int]]], sign: int, ratio: float, sizes: dict[str, int], kind: str
+) -> str:
+    """e.g. "exactly 2 times the expected value (N = 2) — it may be: a sum …; or: a factor 2 too many"."""
+    value = abs(ratio)
+    shown = number(value, 4) if value >= 1 else f"1/{number(1 / value, 4)}"
+    named = sorted({f"{n} = {v}" for n, v in sizes.items() for parts in found for p, _ in parts if p == n})
+    where = f" ({', '.join(named)})" if named else ""
+    causes = []
+    for parts in found:
+        cause = _describe_factor(parts, 1, abs(ratio), {}, kind).split(" — ", 1)
+        if len(cause) == 2 and cause[1] not in causes:
+            causes.append(cause[1])
+    wrong = " and of the wrong sign" if sign < 0 else ""
+    text = f"exactly {shown} times the expected value{wrong}{where}"
+    return text + (" — it may be: " + "; or: ".join(causes) if causes else "")
 
 
 def constant_offset(got: torch.Tensor, expected: torch.Tensor, sizes: dict[str, int]) -> str:
@@ -254,17 +344,91 @@ def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None
     return tuple(max(x, y) if 0 not in (x, y) else 0 for x, y in zip(a, b, strict=True))
 
 
-def relate(got: torch.Tensor, expected: torch.Tensor, sizes: dict[str, int] | None = None) -> str:
-    """The likely cause of `got` (a wrong tensor) from how it relates to `expected`; "" for none."""
+def complement(got: torch.Tensor, expected: torch.Tensor) -> str:
+    """The cause when got = 1 − expected for a fraction (an accuracy): a test the wrong way round.
+
+    Only where some expected value lies strictly between 0 and 1: for 0s and 1s alone (one
+    row), 1 − e is also what many other mistakes give.
+    """
+    e, g = expected.double(), got.double()
+    if not bool(((e >= 0) & (e <= 1)).all()) or not bool(((e > 0) & (e < 1)).any()):
+        return ""
+    if not same(g, 1 - e) or same(g, e):
+        return ""
+    return (
+        "exactly 1 minus the expected value: the complement — a test the wrong way round "
+        "(!= where the lesson has ==, the error rate instead of the accuracy)"
+    )
+
+
+Part = Callable[[slice], torch.Tensor]  # the expected value computed on these rows of the inputs
+
+
+def part_of_data(got: torch.Tensor, expected: torch.Tensor, part: Part, n: int) -> str:
+    """The cause when got is the expected value computed on the first (or last) k of the n rows.
+
+    `part(rows)` computes it (a slice of the check's inputs); k = 0 (no rows: a mean of
+    nothing is nan) to n − 1, the first k, then the last n − k.
+    """
+    if n < 2 and not bool(torch.isnan(got).any()):
+        return ""
+    for k in range(n):
+        for rows in (slice(0, k), slice(n - k, n)):
+            if k == 0 and (rows.start != 0 or not bool(torch.isnan(got).all())):
+                continue  # no rows: only a nan (a mean of nothing) says so; a zero says nothing
+            try:
+                value = part(rows)
+            except (RuntimeError, IndexError, ValueError, ZeroDivisionError):
+                continue
+            if not isinstance(value, torch.Tensor) or value.shape != got.shape:
+                continue
+            if same(value, expected) or not same(got, value):
+                continue
+            if k == 0:
+                return (
+                    "nan, as a mean over no rows gives: computed on an empty slice of the "
+                    f"{n} row{'s' if n > 1 else ''}? (a slice or a range that stops too early) — or a 0/0, "
+                    "a log of a negative number"
+                )
+            first, end = (0, k - 1) if rows.start == 0 else (n - k, n - 1)
+            which = f"row {first}" if k == 1 else f"rows {first}–{end}"
+            return (
+                f"the expected value computed on part of the data: on {which} only, of the {n} rows, the "
+                "others left out — a slice or a range that stops early or starts late (a bound off by "
+                "one?), or a value from one row or one minibatch only"
+            )
+    return ""
+
+
+def relate(
+    got: torch.Tensor,
+    expected: torch.Tensor,
+    sizes: dict[str, int] | None = None,
+    what: str = "",
+    part: Part | None = None,
+) -> str:
+    """The likely cause of `got` (a wrong tensor) from how it relates to `expected`; "" for none.
+
+    `what` (the check's name for the value) sets what a factor means (`value_kind`);
+    `part(rows)` is the expected value on some rows of the check's inputs (`part_of_data`),
+    tried over the size N of `sizes` (else the first axis of `expected`).
+    """
     sizes = dict(sizes or {})
+    kind = value_kind(what)
     try:
+        if part is not None:
+            n = sizes.get("N", expected.shape[0] if expected.dim() else 1)
+            found = part_of_data(got, expected, part, n)
+            if found:
+                return found
         if got.shape != expected.shape:
             return other_shape(got, expected)
         if got.numel() == 0:
             return ""
         for found in (
-            scalar_factor(got, expected, sizes),
+            scalar_factor(got, expected, sizes, kind),
             constant_offset(got, expected, sizes),
+            complement(got, expected),
             per_row_shift(got, expected),
             partly_right(got, expected),
             masked(got, expected),
@@ -274,4 +438,76 @@ def relate(got: torch.Tensor, expected: torch.Tensor, sizes: dict[str, int] | No
                 return found
     except (RuntimeError, ValueError, OverflowError, ZeroDivisionError):
         return ""
+    return ""
+
+
+Pair = tuple[float, float]  # (loss, accuracy) of one batch, or one entry of a history
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-3 * max(1.0, abs(b))
+
+
+def history_length(got: int, per_epoch: list[list[Pair]]) -> str:
+    """The cause of a history of `got` entries, for epochs whose batches give `per_epoch`
+    ((loss, accuracy) of each batch, before its update); "" for none."""
+    epochs, batches = len(per_epoch), sum(len(e) for e in per_epoch)
+    if got == batches and batches != epochs:
+        return (
+            "one entry per batch: history.append(...) runs inside the batch loop — move it out one level, "
+            "to the end of the epoch loop, so that it runs once per epoch"
+        )
+    if got == 0:
+        return "nothing was appended: history.append(...) belongs in the epoch loop, after the batch loop"
+    if got == 1 and epochs > 1:
+        return (
+            "one entry for all the epochs: history.append(...) ran once, after the epoch loop — indent it "
+            "into the epoch loop, after the batch loop, so that it runs once per epoch"
+        )
+    if got in (epochs - 1, epochs + 1):
+        return "one entry too many or too few: one per epoch, for _ in range(epochs)"
+    return ""
+
+
+def history_entries(got: list[Pair], expected: list[Pair], per_epoch: list[list[Pair]]) -> str:
+    """The cause when every entry of a history relates in one way to the expected one:
+    the pair swapped, the accuracy in percent or complemented, the loss or accuracy of
+    another batch or the mean over the epoch's batches; "" for none."""
+
+    def every(test: Callable[[Pair, Pair, list[Pair]], bool]) -> bool:
+        return all(test(g, e, b) for g, e, b in zip(got, expected, per_epoch, strict=True))
+
+    def mean(batches: list[Pair], i: int) -> float:
+        return sum(b[i] for b in batches) / len(batches)
+
+    last = "the lesson reports the epoch's last batch: its loss and accuracy, from its forward pass before the update"
+    rules: list[tuple[Callable[[Pair, Pair, list[Pair]], bool], str]] = [
+        (
+            lambda g, e, b: _close(g[0], e[1]) and _close(g[1], e[0]),
+            "each pair is (accuracy, loss): the lesson's is (loss, accuracy)",
+        ),
+        (
+            lambda g, e, b: _close(g[0], e[0]) and _close(g[1], 100 * e[1]) and e[1] != 0,
+            "the accuracy is a percentage — report the fraction between 0 and 1 (no * 100)",
+        ),
+        (
+            lambda g, e, b: _close(g[0], e[0]) and _close(g[1], 1 - e[1]) and 0 < e[1] < 1,
+            "the accuracy is 1 minus the expected one: the error rate (!= where the lesson has ==)",
+        ),
+        (
+            lambda g, e, b: _close(g[0], mean(b, 0)) and len(b) > 1,
+            f"the loss is the average over the epoch's batches — {last}",
+        ),
+        (
+            lambda g, e, b: _close(g[0], e[0]) and _close(g[1], mean(b, 1)) and len(b) > 1,
+            f"the accuracy is the average over the epoch's batches — {last}",
+        ),
+        (
+            lambda g, e, b: _close(g[0], b[0][0]) and _close(g[1], b[0][1]) and len(b) > 1,
+            f"each entry is the epoch's first batch — {last}",
+        ),
+    ]
+    for test, cause in rules:
+        if every(test) and not every(lambda g, e, b: _close(g[0], e[0]) and _close(g[1], e[1])):
+            return cause
     return ""
