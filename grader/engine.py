@@ -340,7 +340,12 @@ def _explain(kata: Kata, result: KataResult, checks: list[Check], failed: list[_
     first failure already names its cause, and the cause of a NameError on a helper that lives
     in the main block (as check() says it)."""
     first = next((t for t in result.tests if t.status != "passed"), None)
-    if first is not None and (first.weight != KNOWN or any(f.result is first for f in failed)):
+    explained = first is not None and _by_difference(kata, result, checks, failed)
+    if (
+        first is not None
+        and not explained
+        and (first.weight != KNOWN or any(f.result is first for f in failed))
+    ):
         passed = [
             c for c, t in zip(checks, result.tests, strict=True) if t.status == "passed" and c.name != "rules"
         ]
@@ -354,6 +359,41 @@ def _explain(kata: Kata, result: KataResult, checks: list[Check], failed: list[_
     for test in result.failures if source is not None else ():
         cause = name_error_cause(source, test.message)
         test.message += f"\n{cause}" if cause else ""
+
+
+def _by_difference(kata: Kata, result: KataResult, checks: list[Check], failed: list[_Unexplained]) -> bool:
+    """Where the student's code is the lesson's but for one statement (grader/feedback/diff.py),
+    that statement is the cause of every failed value and raised exception: said first in each
+    (an edit of the reference that writes it word for word words it in the lesson's terms)."""
+    source = kata.source
+    if source is None or not model_on():
+        return False
+    from grader.feedback import mutants
+    from grader.feedback.diff import difference, edit_line
+
+    found = difference(kata.name, source.read_text(errors="replace"))
+    if found is None:
+        return False
+    cause = f"in `{found.function}`, {found.cause}"
+    for edit in (e for e in mutants.edits(kata.name) if e.line == found.line and found.theirs):
+        tree = mutants.apply(kata.name, (edit,))
+        if tree is not None and edit_line(tree, found.line) == found.theirs:
+            cause = edit.cause  # the lesson's words for the same change
+            break
+    cause = f"your code behaves like the lesson's with one change: {cause}"
+    comparisons = {id(f.result): f.comparison for f in failed}
+    for check, test in zip(checks, result.tests, strict=False):
+        if check.name == "rules" or not (test.status == "failed" or (test.status == "error" and test.raised)):
+            continue
+        comparison = comparisons.get(id(test))
+        if test.weight == KNOWN and not _hinted(test, comparison):  # a hand-written cause stays first
+            lines = test.message.splitlines()
+            at = next((i for i, x in enumerate(lines) if x.startswith(("  expected", "  got"))), len(lines))
+            test.message = "\n".join([*lines[:at], f"  {cause}", *lines[at:]])
+        else:
+            test.message = _with_cause(test.message, comparison, cause)
+        test.weight = KNOWN
+    return True
 
 
 def grade_notebook(folder: Path, group: notebook_run.Group, device: str = "cpu") -> dict[str, KataResult]:

@@ -179,7 +179,7 @@ def test_a_history_accuracy_in_percent_is_named_when_graded(tmp_path: Path) -> N
         {"kata": "training_loop", "name": "percent", "find": find, "replace": replace}, tmp_path
     )
     lead_ = result.first_failure
-    assert lead_ is not None and lead_.weight == RELATED and "percentage" in lead_.message, lead_
+    assert lead_ is not None and lead_.weight >= RELATED and "percentage" in lead_.message, lead_
 
 
 # -- which failure leads, everywhere ----------------------------------------------------------
@@ -199,14 +199,15 @@ def test_a_known_cause_leads_over_a_relation_a_symptom_and_a_value_off() -> None
 def test_check_shows_the_failure_the_grade_leads_with(tmp_path: Path) -> None:
     """log_softmax without the log: the values check only relates the values (each row off by a
     constant); the check on inputs around 1e4 knows the cause (exp overflows). The grade and
-    check() lead with the same one."""
+    check() lead with the same one. (Written in two statements, so that the code differs from
+    the lesson's in more than one place and grader/feedback/diff.py does not name it.)"""
     from grader.selfcheck import check
 
     mistake = {
         "kata": "log_softmax",
         "name": "no log",
         "find": "return x - x.logsumexp(dim=-1, keepdim=True)",
-        "replace": "return x - x.exp().sum(dim=-1, keepdim=True)",
+        "replace": "total = x.exp().sum(dim=-1, keepdim=True)\n    return x - total",
     }
     result = grade_mistake(mistake, tmp_path)
     graded = result.first_failure
