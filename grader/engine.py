@@ -365,13 +365,13 @@ def _by_difference(kata: Kata, result: KataResult, checks: list[Check], failed: 
     """Where the student's code is the lesson's but for one statement (grader/feedback/diff.py),
     that statement is the cause of every failed value and raised exception: said first in each
     (an edit of the reference that writes it word for word words it in the lesson's terms)."""
-    source = kata.source
-    if source is None or not model_on():
+    text = kata.source_text()
+    if text is None or not model_on():
         return False
     from grader.feedback import mutants
     from grader.feedback.diff import difference, edit_line
 
-    found = difference(kata.name, source.read_text(errors="replace"))
+    found = difference(kata.name, text)
     if found is None:
         return False
     cause = f"in `{found.function}`, {found.cause}"

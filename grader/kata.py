@@ -93,6 +93,11 @@ class Kata:
         """The student's kata file, when there is one to read."""
         return None
 
+    def source_text(self) -> str | None:
+        """The student's code as text (only ever parsed, never run here), when it can be read."""
+        path = self.source
+        return path.read_text(encoding="utf-8", errors="replace") if path is not None else None
+
     def run(self, driver: Driver, *args: Any, timeout: float | None = None) -> Any:
         """Run `driver(student_module, *args)`, tensors on `self.device`; plain data back.
 
@@ -213,16 +218,27 @@ def _raise_student_error(error: dict[str, str]) -> None:
 class LocalKata(Kata):
     """Runs drivers in this process against an already-loaded module or namespace."""
 
-    def __init__(self, spec: KataSpec, module: Any, device: str = "cpu", student_file: str = "") -> None:
+    def __init__(
+        self,
+        spec: KataSpec,
+        module: Any,
+        device: str = "cpu",
+        student_file: str = "",
+        text: str | None = None,
+    ) -> None:
         super().__init__(spec, device)
         self.module = module
         self.student_file = student_file
+        self.text = text  # the code's text where there is no file (a notebook's definitions)
         self._guard: Any = None
 
     @property
     def source(self) -> Path | None:
         path = Path(self.student_file) if self.student_file else None
         return path if path is not None and path.is_file() else None
+
+    def source_text(self) -> str | None:
+        return self.text if self.text is not None else super().source_text()
 
     def run(self, driver: Driver, *args: Any, timeout: float | None = None) -> Any:
         from grader.rules import RuntimeGuard

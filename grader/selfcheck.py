@@ -9,6 +9,7 @@ comes from `python -m grader`, which isolates the code in a worker.
 from __future__ import annotations
 
 import sys
+import textwrap
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -129,7 +130,10 @@ def check(
     if namespace is None:
         namespace = sys._getframe(1).f_globals
     student_file = str(namespace.get("__file__", ""))
-    local = LocalKata(kata_spec(kata), Cells(namespace, kata, student_file), student_file=student_file)
+    text = None if student_file else definitions(namespace, kata)
+    local = LocalKata(
+        kata_spec(kata), Cells(namespace, kata, student_file), student_file=student_file, text=text
+    )
     checks = [c for c in checks_for(kata) if only is None or c.name in only]
     if only is not None and len(checks) != len(set(only)):
         raise ValueError(f"unknown checks in {only} for {kata}")
@@ -161,6 +165,34 @@ def check(
     if note:
         print(note)
     return Passed()
+
+
+def definitions(namespace: dict[str, Any], kata: str) -> str | None:
+    """The source of the kata's functions and classes as the session defined them last (a
+    notebook has no file: the grade reads its cells, check() the definitions they made), for
+    grader/feedback/diff.py. None when one of them has no source to read."""
+    import inspect
+
+    from grader.feedback.diff import top_names
+
+    parts = []
+    for name in top_names(kata):
+        value = namespace.get(name)
+        if value is None:
+            continue
+        try:
+            if isinstance(value, type):  # a class: its methods (a cell's class has no source of its own)
+                methods = [
+                    textwrap.dedent(inspect.getsource(f))
+                    for f in vars(value).values()
+                    if inspect.isfunction(f)
+                ]
+                parts.append(f"class {name}:\n" + textwrap.indent("\n".join(methods), "    "))
+            else:
+                parts.append(textwrap.dedent(inspect.getsource(value)))
+        except (OSError, TypeError):
+            return None
+    return "\n\n".join(parts) if parts else None
 
 
 def pass_message(kata: str, n_checks: int) -> str:
@@ -204,7 +236,7 @@ def scores(names: list[str] | None = None, namespace: dict[str, Any] | None = No
         namespace = sys._getframe(1).f_globals
     results = []
     for spec in [katas()[n] for n in names] if names else katas().values():
-        local = LocalKata(spec, Cells(namespace, spec.name))
+        local = LocalKata(spec, Cells(namespace, spec.name), text=definitions(namespace, spec.name))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tests = check_kata(local, checks_for(spec.name), until_known=False)

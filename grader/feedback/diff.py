@@ -233,6 +233,20 @@ def _explain(
     return None
 
 
+def top_names(kata: str) -> list[str]:
+    """The reference's top-level functions and classes that hold the student's code."""
+    text = mutants.source(kata)
+    if text is None:
+        return []
+    solution = mutants._solution_lines(text)
+    return [
+        node.name
+        for node in ast.parse(text).body
+        if isinstance(node, ast.FunctionDef | ast.ClassDef)
+        and solution & set(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    ]
+
+
 @dataclass(frozen=True)
 class Difference:
     """The one place a student's code departs from the reference."""

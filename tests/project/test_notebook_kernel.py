@@ -201,3 +201,20 @@ def test_a_helper_run_before_its_cell_but_placed_below_the_check(kernel: Kernel,
         message
     )
     assert "move it above the check" in message
+
+
+def test_a_one_place_mistake_is_named_alike_by_check_and_by_the_grade(kernel: Kernel, tmp_path: Path) -> None:
+    """A method changed in one place (grader/feedback/diff.py): check() reads the session's
+    definitions, the grade the saved cells; both name the same statement the same way."""
+    nb = _solved()
+    relu = nb.cells[_by_id(nb, "relu-solution")]
+    relu.source = relu.source.replace("self.out.g * (self.inp > 0)", "self.out.g * (self.inp < 0)")
+    assert "(self.inp < 0)" in relu.source
+    path = tmp_path / "backprop.ipynb"
+    shown = _session(kernel, nb, path)
+    graded = _grade(path)
+    said = shown[_by_id(nb, "relu-check")]
+    cause = [x.strip() for x in said.splitlines() if "your code behaves like the lesson's" in x]
+    assert cause, said
+    messages = [t["message"] for t in graded["relu"]["tests"] if t["status"] != "passed"]
+    assert any(cause[0] in m for m in messages), (cause, messages)
