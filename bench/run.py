@@ -435,6 +435,8 @@ NAMED = (
     ("catalogue", "tests/mistakes.toml"),
     ("dev", "tests/model_dev/mistakes.toml"),
     ("heldout", "tests/heldout/mistakes.toml"),
+    ("heldout2", "tests/heldout/mistakes-2026-12-07b.toml"),
+    ("heldout3", "tests/heldout/mistakes-2026-12-07c.toml"),
 )
 
 
