@@ -177,7 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.reset:
         reset(args.kata)
-        print(f"hints reset for {args.kata or 'every kata'}; the next `{command('hint', 'hint')}` starts at hint 1")
+        print(
+            f"hints reset for {args.kata or 'every kata'}; the next `{command('hint', 'hint')}` starts at hint 1"
+        )
         return 0
     name = args.kata
     if name is None:

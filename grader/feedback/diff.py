@@ -258,6 +258,14 @@ class Difference:
 
 
 def difference(kata: str, source: str) -> Difference | None:
+    """See `_difference`; None too for code nested too deeply to parse (a hostile file)."""
+    try:
+        return _difference(kata, source)
+    except (RecursionError, MemoryError):
+        return None
+
+
+def _difference(kata: str, source: str) -> Difference | None:
     """The one place where `source` (the student's file) departs from the reference.
 
     Every function and method of the reference is compared with the student's of the same
@@ -269,7 +277,7 @@ def difference(kata: str, source: str) -> Difference | None:
         return None
     try:
         theirs_tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, OverflowError):
         return None
     reference = _functions(ast.parse(text))
     theirs = _functions(theirs_tree)

@@ -872,7 +872,7 @@ def statements(text: str) -> frozenset[str]:
     """The simple statements of a source text, as `ast.unparse` writes them (empty if it does not parse)."""
     try:
         tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, OverflowError, RecursionError, MemoryError):  # a hostile file too
         return frozenset()
     return frozenset(
         ast.unparse(node)

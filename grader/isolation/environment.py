@@ -47,7 +47,9 @@ def kept(name: str, prefixes: tuple[str, ...] = ()) -> bool:
     return name in NAMES or name.startswith(PREFIXES + prefixes)
 
 
-def allowed(env: Mapping[str, str], scratch: str | None = None, prefixes: tuple[str, ...] = ()) -> dict[str, str]:
+def allowed(
+    env: Mapping[str, str], scratch: str | None = None, prefixes: tuple[str, ...] = ()
+) -> dict[str, str]:
     """The part of `env` a worker inherits; HOME, TMPDIR, TMP and TEMP set to `scratch` if given."""
     out = {name: value for name, value in env.items() if kept(name, prefixes)}
     if scratch is not None:

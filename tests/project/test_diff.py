@@ -107,3 +107,9 @@ def test_a_correct_rewrite_in_one_place_keeps_full_marks(tmp_path: Path) -> None
     }
     result = grade_mistake(mistake, tmp_path)
     assert result.score == result.max_score and result.first_failure is None
+
+
+def test_code_nested_too_deeply_to_parse_is_not_compared() -> None:
+    deep = "def relu(x):\n    return " + "(" * 100_000 + "x" + ")" * 100_000 + "\n"
+    assert difference("relu", deep) is None
+    assert mutants.statements(deep) == frozenset()
