@@ -10,7 +10,7 @@ classic operator families that it lacks, each written once for every kata:
 - parentheses moved in a chain of operators (`k * (a - b)` → `k * a - b`, a method or an
   index applied to the last operand only: `(a - b).pow(2)` → `a - b.pow(2)`);
 - a statement made twice, a `return` moved into or out of a loop, a stored value
-  recomputed (`self.forward(*self.args)` for `self.out`), two indices swapped;
+  recomputed (`self.forward(*self.args)` for `self.out`);
 - a constant changed: an integer ±1, a name ±1 in an index, a float halved or doubled,
   a comparison swapped.
 
@@ -31,7 +31,7 @@ import random
 from collections.abc import Callable
 from dataclasses import replace
 
-from grader.feedback.mutants import Edit, Path_, _code, _const, _get, _in, _int, _walk
+from grader.feedback.mutants import Edit, Path_, _code, _const, _get, _in, _int, _items, _walk, _with_item
 
 _WRAPS = ("sqrt", "exp", "log", "abs")  # a wrapper a student adds to a whole value
 _UNWRAP = {"pow", "clamp_min", "clamp_max", "clamp", "item"}  # calls a student leaves out (with arguments)
@@ -83,9 +83,9 @@ def _computed(node: ast.expr) -> bool:
 
 def _wrap_edits(path: Path_, node: ast.expr, target: ast.AST | None) -> list[Edit]:
     """A wrapper added around a whole value; `.t()` only for a gradient or a matrix product."""
-    shown, where = _code(node), _in(node)
+    shown = _code(node)
     found = [
-        Edit(path, lambda n, w=w: _method(n, w), f"a `.{w}()` too many: `({shown}).{w}()`{where}")
+        Edit(path, lambda n, w=w: _method(n, w), f"a `.{w}()` the lesson does not have, around `{shown}`")
         for w in _WRAPS
         if not _is_method(node, (w,))
     ]
@@ -93,7 +93,7 @@ def _wrap_edits(path: Path_, node: ast.expr, target: ast.AST | None) -> list[Edi
         Edit(
             path,
             lambda n: _method(n, "pow", [ast.Constant(2)]),
-            f"squared where the lesson does not square: `({shown}).pow(2)`{where}",
+            f"squared where the lesson does not square: `({shown}).pow(2)`",
         )
     )
     product = any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) for n in ast.walk(node))
@@ -233,10 +233,10 @@ def _attribute_edits(path: Path_, node: ast.AST) -> list[Edit]:
     return []
 
 
-def _leaves(node: ast.expr, values: dict[str, float]) -> float:
+def _numeric(node: ast.expr, values: dict[str, float]) -> float:
     """`node` evaluated with every operand that is not an operator replaced by a number."""
     if isinstance(node, ast.BinOp) and isinstance(node.op, _CHAIN):
-        a, b = _leaves(node.left, values), _leaves(node.right, values)
+        a, b = _numeric(node.left, values), _numeric(node.right, values)
         kind = type(node.op)
         if kind is ast.Add:
             return a + b
@@ -252,7 +252,7 @@ def _leaves(node: ast.expr, values: dict[str, float]) -> float:
 def _same(a: ast.expr, b: ast.expr) -> bool:
     """Whether two regroupings compute the same (on numbers standing for their operands)."""
     values: dict[str, float] = {}
-    x, y = _leaves(a, values), _leaves(b, values)
+    x, y = _numeric(a, values), _numeric(b, values)
     return abs(x - y) <= 1e-9 * max(abs(x), abs(y), 1.0)
 
 
@@ -338,7 +338,7 @@ def _operand_edits(path: Path_, node: ast.expr) -> list[Edit]:
 
 
 def _index_edits(path: Path_, node: ast.Subscript) -> list[Edit]:
-    """Two indices swapped (`x[b, a]` for `x[a, b]`); a name in an index ±1 (`target - 1`)."""
+    """A name in an index ±1 (`target - 1`); mutants.py swaps two neighbouring indices."""
     if (
         not isinstance(node.ctx, ast.Load)
         or isinstance(node.value, ast.Attribute)
@@ -349,24 +349,6 @@ def _index_edits(path: Path_, node: ast.Subscript) -> list[Edit]:
     where = _in(node)
     found: list[Edit] = []
 
-    def rebuilt(n: ast.Subscript, new: list[ast.expr]) -> ast.Subscript:
-        return ast.Subscript(n.value, new[0] if len(new) == 1 else ast.Tuple(new, ast.Load()), ast.Load())
-
-    def parts(n: ast.Subscript) -> list[ast.expr]:
-        return list(n.slice.elts) if isinstance(n.slice, ast.Tuple) else [n.slice]
-
-    for i in range(len(items) - 1):
-        a, b = items[i], items[i + 1]
-        if isinstance(a, ast.Slice | ast.Constant) or isinstance(b, ast.Slice | ast.Constant):
-            continue
-        found.append(
-            Edit(
-                path,
-                lambda n, k=i: rebuilt(n, [*parts(n)[:k], parts(n)[k + 1], parts(n)[k], *parts(n)[k + 2 :]]),
-                f"two indices in the wrong order: `[{_code(b)}, {_code(a)}]` where the lesson indexes "
-                f"`{_code(node)}`",
-            )
-        )
     for i, item in enumerate(items):
         if not isinstance(item, ast.Name | ast.Attribute):
             continue
@@ -374,9 +356,7 @@ def _index_edits(path: Path_, node: ast.Subscript) -> list[Edit]:
             found.append(
                 Edit(
                     path,
-                    lambda n, k=i, o=op: rebuilt(
-                        n, [*parts(n)[:k], ast.BinOp(parts(n)[k], o(), ast.Constant(1)), *parts(n)[k + 1 :]]
-                    ),
+                    lambda n, k=i, o=op: _with_item(n, k, ast.BinOp(_items(n)[k], o(), ast.Constant(1))),
                     f"an index off by one: `{_code(item)} {word} 1` where the lesson has `{_code(item)}`{where}",
                 )
             )
