@@ -775,6 +775,9 @@ def edits(kata: str) -> tuple[Edit, ...]:
     # a name for another comes last: there are many, and each is less likely than a factor too many
     found = by_kind["expr"] + by_kind["value"] + by_kind["statements"] + by_kind["scaled"] + by_kind["names"]
     found = [e if e.statement else replace(e, line=getattr(_get(tree, e.path), "lineno", 0)) for e in found]
+    from grader.feedback.operators import with_operators  # the operator families (it imports this module)
+
+    found = with_operators(tree, lines, found, by_kind["names"])
     twins = {id(e): t for e, t in _twinned(tree, found)}
     return tuple(edit for e in found for edit in (e, *([twins[id(e)]] if id(e) in twins else [])))
 
