@@ -254,7 +254,7 @@ class Difference:
     function: str  # `Relu.backward`
     cause: str  # what differs, quoting both
     line: int  # the reference's line it concerns
-    theirs: str  # the student's statement there, as ast.unparse writes it ("" when none)
+    theirs: str  # the student's statement there, as ast.unparse writes it ("" when none, or the same text)
 
 
 def difference(kata: str, source: str) -> Difference | None:
@@ -300,5 +300,7 @@ def _difference(kata: str, source: str) -> Difference | None:
             return None
         changed = [op for op in ops if op[0] == "replace"]
         statement = their_lines[changed[0][3]].text if len(changed) == 1 else ""
+        if changed and statement == ref_lines[changed[0][1]].text:
+            statement = ""  # the same statement at another depth: no edit of its text says that
         found.append(Difference(name, explained[0], explained[1], statement))
     return found[0] if len(found) == 1 else None

@@ -85,17 +85,27 @@ def test_a_stub_left_unwritten_gives_nothing_away() -> None:
     assert found is not None and "sets `self.b.g`" in found.cause and "sum(0)" not in found.cause
 
 
-def test_the_grade_says_it_first_and_a_hand_written_cause_stays_above_it(tmp_path: Path) -> None:
+def test_the_grade_says_it_first_and_a_hand_written_cause_stays_below_it(tmp_path: Path) -> None:
     mistake = {"kata": "logsumexp", "name": "m[0]", "find": "m[..., 0]", "replace": "m[0]"}
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
     lead = grade_mistake(mistake, tmp_path / "a").first_failure
     assert lead is not None and lead.weight == KNOWN
     assert "your code behaves like the lesson's with one change: in `logsumexp`, `m[0]`" in lead.message
-    # b.g summed over the outputs: the catalogue's sentence first, the place below it
+    # b.g summed over the outputs: the place first, the catalogue's sentence below it
     mistake = {"kata": "lin", "name": "b.g", "find": "self.out.g.sum(0)", "replace": "self.out.g.sum(1)"}
     lines = grade_mistake(mistake, tmp_path / "b").first_failure.message.splitlines()
-    assert lines[1].strip().startswith("summed over axis 1")
-    assert "one change" in lines[2]
+    assert "one change" in lines[1]
+    assert lines[2].strip().startswith("summed over axis 1")
+
+
+def test_an_indented_statement_is_said_as_such_not_as_an_edit_of_its_line() -> None:
+    find = "                    p -= lr * p.grad\n                model.zero_grad()"
+    moved = _edited(
+        "training_loop", (find, find.replace("\n                model", "\n                    model"))
+    )
+    found = difference("training_loop", moved)
+    assert found is not None and found.theirs == ""
+    assert "`model.zero_grad()` is indented into `for p in model.parameters():`" in found.cause
 
 
 def test_a_correct_rewrite_in_one_place_keeps_full_marks(tmp_path: Path) -> None:

@@ -37,7 +37,8 @@ def test_backward_is_localised_from_the_loss_towards_the_inputs(tmp_path: Path) 
     result = grade_mistake(_mistake("ReLU step without the mask", "lin_grad"), tmp_path)
     lines = result.first_failure.message.splitlines()
     assert lines[0].startswith("`out.g` is right, `l2.g` is right, `l1.g` is wrong: the ReLU step")
-    assert "the mask (l1 > 0) is missing" in lines[1]
+    assert "your code behaves like the lesson's with one change" in lines[1]  # grader/feedback/diff.py
+    assert "the mask (l1 > 0) is missing" in lines[2]
     assert [line.split()[0] for line in lines[-2:]] == ["expected", "got"]
 
 
@@ -54,9 +55,9 @@ def test_message_shape_is_what_then_cause_then_expected_and_got(tmp_path: Path) 
     result = grade_mistake(_mistake("b.g summed over the outputs", "lin"), tmp_path)
     lines = result.first_failure.message.splitlines()
     assert lines[0] == "`b.g` has shape (6,), expected (3,)"
-    assert lines[1].strip().startswith("summed over axis 1 (the outputs)")
-    # the one statement where the code differs from the lesson's, below the hand-written cause
-    assert lines[2].strip().startswith("your code behaves like the lesson's with one change")
+    # the one statement where the code differs from the lesson's, then the hand-written cause
+    assert lines[1].strip().startswith("your code behaves like the lesson's with one change")
+    assert lines[2].strip().startswith("summed over axis 1 (the outputs)")
     assert lines[3].strip().startswith("expected") and lines[4].strip().startswith("got")
 
 
