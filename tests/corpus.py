@@ -21,10 +21,13 @@ def load_mistakes() -> list[dict]:
 
 
 def apply(mistake: dict, folder: Path) -> Path:
-    """Write the reference kata file with the mistake's edit into `folder`."""
-    source = (REPO / "solutions" / f"{mistake['kata']}.py").read_text()
+    """Write the kata file with the mistake's edit into `folder`: the reference's, or the one in
+    the entry's `base` folder (relative to the repository: `tests/styles`, correct code written
+    unlike the lesson)."""
+    base = REPO / mistake.get("base", "solutions")
+    source = (base / f"{mistake['kata']}.py").read_text()
     count = source.count(mistake["find"])
-    assert count == 1, f"{mistake['name']}: `find` occurs {count} times in the reference, not once"
+    assert count == 1, f"{mistake['name']}: `find` occurs {count} times in {base.name}/, not once"
     path = folder / f"{mistake['kata']}.py"
     path.write_text(source.replace(mistake["find"], mistake["replace"], 1))
     return path
