@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from grader import notebook_run
 from grader.checks import Check, checks_for
@@ -340,12 +341,9 @@ def _explain(kata: Kata, result: KataResult, checks: list[Check], failed: list[_
     first failure already names its cause, and the cause of a NameError on a helper that lives
     in the main block (as check() says it)."""
     first = next((t for t in result.tests if t.status != "passed"), None)
-    explained = first is not None and _by_difference(kata, result, checks, failed)
-    if (
-        first is not None
-        and not explained
-        and (first.weight != KNOWN or any(f.result is first for f in failed))
-    ):
+    done = _by_difference(kata, result, checks, failed) if first is not None else set()
+    failed = [f for f in failed if id(f.result) not in done]
+    if first is not None and (first.weight != KNOWN or any(f.result is first for f in failed)):
         passed = [
             c for c, t in zip(checks, result.tests, strict=True) if t.status == "passed" and c.name != "rules"
         ]
@@ -361,40 +359,71 @@ def _explain(kata: Kata, result: KataResult, checks: list[Check], failed: list[_
         test.message += f"\n{cause}" if cause else ""
 
 
-def _by_difference(kata: Kata, result: KataResult, checks: list[Check], failed: list[_Unexplained]) -> bool:
+def _by_difference(
+    kata: Kata, result: KataResult, checks: list[Check], failed: list[_Unexplained]
+) -> set[int]:
     """Where the student's code is the lesson's but for one statement (grader/feedback/diff.py),
     that statement is the cause of every failed value and raised exception: said first in each
-    (an edit of the reference that writes it word for word words it in the lesson's terms)."""
+    (an edit of the reference that writes it word for word words it in the lesson's terms).
+    Where it differs in more places, a failed check whose functions (those it runs on the
+    reference) differ in one place only gets that one. The ids of the results it explained."""
     text = kata.source_text()
     if text is None or not model_on():
-        return False
-    from grader.feedback import mutants
-    from grader.feedback.diff import difference, edit_line
+        return set()
+    from grader.feedback.diff import difference
+    from grader.feedback.model import _reference
 
+    failures = [
+        (check, test)
+        for check, test in zip(checks, result.tests, strict=False)
+        if check.name != "rules" and (test.status == "failed" or (test.status == "error" and test.raised))
+    ]
+    comparisons = {id(f.result): f.comparison for f in failed}
     found = difference(kata.name, text)
-    if found is None:
-        return False
-    cause = f"in `{found.function}`, {found.cause}"
+    said: dict[Any, str] = {}
+    done: set[int] = set()
+    for check, test in failures:
+        here, whole = found, True
+        if found is None:  # the functions this check runs, on the reference
+            lines = _reference(check, kata) if getattr(check, "model_cost", 1) > 0 else None
+            here, whole = (difference(kata.name, text, lines) if lines else None), False
+        if here is None:
+            continue
+        if here not in said:
+            said[here] = _difference_cause(kata, here)
+        lead = (
+            "your code behaves like the lesson's with one change"
+            if whole
+            else ("the one change from the lesson's in the code this check runs")
+        )
+        _say_first(test, comparisons.get(id(test)), f"{lead}: {said[here]}")
+        done.add(id(test))
+    return done
+
+
+def _difference_cause(kata: Kata, found: Any) -> str:
+    """The words for `found` (grader.feedback.diff.Difference): an edit of the reference that
+    writes the student's statement word for word says it in the lesson's terms."""
+    from grader.feedback import mutants
+    from grader.feedback.diff import edit_line
+
     for edit in (e for e in mutants.edits(kata.name) if e.line == found.line and found.theirs):
         tree = mutants.apply(kata.name, (edit,))
         if tree is not None and edit_line(tree, found.line) == found.theirs:
-            cause = edit.cause  # the lesson's words for the same change
-            break
-    cause = f"your code behaves like the lesson's with one change: {cause}"
-    comparisons = {id(f.result): f.comparison for f in failed}
-    for check, test in zip(checks, result.tests, strict=False):
-        if check.name == "rules" or not (test.status == "failed" or (test.status == "error" and test.raised)):
-            continue
-        comparison = comparisons.get(id(test))
-        if test.weight == KNOWN and not _hinted(test, comparison):
-            # first, above a hand-written cause: that one is read off the values, which can
-            # coincide on small inputs; this one is where the code is not the lesson's
-            lines = test.message.splitlines()
-            test.message = "\n".join([*lines[:1], f"  {cause}", *lines[1:]])
-        else:
-            test.message = _with_cause(test.message, comparison, cause)
-        test.weight = KNOWN
-    return True
+            return edit.cause
+    return f"in `{found.function}`, {found.cause}"
+
+
+def _say_first(test: TestResult, comparison: Comparison | None, cause: str) -> None:
+    """`cause` as the second line of `test`'s message, its weight KNOWN."""
+    if test.weight == KNOWN and not _hinted(test, comparison):
+        # first, above a hand-written cause: that one is read off the values, which can
+        # coincide on small inputs; this one is where the code is not the lesson's
+        lines = test.message.splitlines()
+        test.message = "\n".join([*lines[:1], f"  {cause}", *lines[1:]])
+    else:
+        test.message = _with_cause(test.message, comparison, cause)
+    test.weight = KNOWN
 
 
 def grade_notebook(folder: Path, group: notebook_run.Group, device: str = "cpu") -> dict[str, KataResult]:

@@ -257,20 +257,22 @@ class Difference:
     theirs: str  # the student's statement there, as ast.unparse writes it ("" when none, or the same text)
 
 
-def difference(kata: str, source: str) -> Difference | None:
+def difference(kata: str, source: str, lines: frozenset[int] | None = None) -> Difference | None:
     """See `_difference`; None too for code nested too deeply to parse (a hostile file)."""
     try:
-        return _difference(kata, source)
+        return _difference(kata, source, lines)
     except (RecursionError, MemoryError):
         return None
 
 
-def _difference(kata: str, source: str) -> Difference | None:
+def _difference(kata: str, source: str, lines: frozenset[int] | None) -> Difference | None:
     """The one place where `source` (the student's file) departs from the reference.
 
     Every function and method of the reference is compared with the student's of the same
-    name. None when they differ in more than one place, or in none, or cannot be compared
-    (a function missing, a file that does not parse).
+    name; with `lines` (the reference's lines one failed check runs), only those holding one
+    of them: a difference elsewhere is not that check's cause. None when they differ in more
+    than one place, or in none, or cannot be compared (a function missing, a file that does
+    not parse).
     """
     text = mutants.source(kata)
     if text is None:
@@ -284,8 +286,11 @@ def _difference(kata: str, source: str) -> Difference | None:
     solution = mutants._solution_lines(text)
     found: list[Difference] = []
     for name, func in reference.items():
-        if not solution & set(range(func.lineno, (func.end_lineno or func.lineno) + 1)):
+        span = set(range(func.lineno, (func.end_lineno or func.lineno) + 1))
+        if not solution & span:
             continue  # the kata's given code (a helper, the main block) is not the student's
+        if lines is not None and not lines & span:
+            continue
         if name not in theirs:
             return None
         ref_lines, their_lines = _flatten(func.body), _flatten(theirs[name].body)

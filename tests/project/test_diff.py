@@ -123,3 +123,24 @@ def test_code_nested_too_deeply_to_parse_is_not_compared() -> None:
     deep = "def relu(x):\n    return " + "(" * 100_000 + "x" + ")" * 100_000 + "\n"
     assert difference("relu", deep) is None
     assert mutants.statements(deep) == frozenset()
+
+
+def test_a_check_whose_code_differs_in_one_place_gets_it_when_the_file_differs_in_more(
+    tmp_path: Path,
+) -> None:
+    """relu written another way (right) and mse wrong: the file differs in two places, so
+    nothing is said for the whole kata; the mse check runs only `mse`, which differs in one."""
+    from grader.engine import grade_kata
+    from grader.rubric import katas
+
+    source = _edited(
+        "lin_grad",
+        ("return x.clamp_min(0.0)", "return x.clamp(min=0.0)"),
+        ("(output[:, 0] - targ).pow(2).mean()", "(output[:, 0] - targ).pow(2).sum()"),
+    )
+    assert difference("lin_grad", source) is None
+    (tmp_path / "lin_grad.py").write_text(source)
+    result = grade_kata(tmp_path, katas()["lin_grad"])
+    said = {t.name: t.message for t in result.tests if t.status != "passed"}
+    assert "the one change from the lesson's in the code this check runs" in said["mse_value"], said
+    assert "`sum`" in said["mse_value"] and "relu" not in said["mse_value"].lower(), said
