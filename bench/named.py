@@ -147,8 +147,17 @@ SETS = (
     "round's author (a factor or a term the lesson does not have, the wrong statistic, a loss off by a "
     "factor, exceptions several edits raise; 5/20 named before that round; its cause words were set "
     "before, some stricter than the hand-written sentences that name the same cause in other words); "
+    "`tests/model_dev/fresh4.toml` (15, relations: losses, histories, part of the data) and "
+    "`tests/model_dev/ops.toml` (19, the operator families of grader/feedback/operators.py), written "
+    "the same way by their authors; "
     "`heldout`, where present, the lead's held-out set, never read by the "
-    "model's authors: the honest estimate of the share on mistakes nobody has seen. The triple-loop "
+    "model's authors: the honest estimate of the share on mistakes nobody has seen; `heldout2` and "
+    "`heldout3`, 30 each, written by two developers who had read neither the error model nor any "
+    "message, committed before the third round (edit kinds, relations, operators and "
+    "grader/feedback/diff.py) reached main: `heldout2` was measured before that round and read by "
+    "the lead while it was built (so it is no longer held out), `heldout3` was measured once "
+    "before and once after it; `heldout-styles`, edits of the correct solutions written unlike the "
+    "lesson (tests/styles/), written after the round by a developer who had read neither. The triple-loop "
     "entries depend on the machine's load: on a busy machine the student's loops use up the kata's 10 s "
     'budget before the speed check says "too slow", and the entry flips to not named (the error model '
     "itself never looks at the clock).",
