@@ -404,14 +404,10 @@ def _by_difference(
 def _difference_cause(kata: Kata, found: Any) -> str:
     """The words for `found` (grader.feedback.diff.Difference): an edit of the reference that
     writes the student's statement word for word says it in the lesson's terms."""
-    from grader.feedback import mutants
-    from grader.feedback.diff import edit_line
+    from grader.feedback.diff import edit_for
 
-    for edit in (e for e in mutants.edits(kata.name) if e.line == found.line and found.theirs):
-        tree = mutants.apply(kata.name, (edit,))
-        if tree is not None and edit_line(tree, found.line) == found.theirs:
-            return edit.cause
-    return f"in `{found.function}`, {found.cause}"
+    edit = edit_for(kata.name, found)
+    return edit.cause if edit is not None else f"in `{found.function}`, {found.cause}"
 
 
 def _say_first(test: TestResult, comparison: Comparison | None, cause: str) -> None:

@@ -147,12 +147,22 @@ def _extra(ref: ast.AST, theirs: ast.AST) -> str:
     return ""
 
 
-def edit_line(tree: ast.Module, line: int) -> str:
-    """The statement that starts on `line` as `_Line` writes it (a block: its header), or ""."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.stmt) and node.lineno == line:
-            return _header(node)
-    return ""
+def edit_for(kata: str, found: Difference) -> mutants.Edit | None:
+    """An edit of the reference (grader/feedback/mutants.py) that makes the function read as the
+    student's, statement for statement: its cause says the same change in the lesson's words."""
+    reference = _functions(mutants.reference(kata) or ast.Module([], []))
+    if found.function not in reference:
+        return None
+    func = reference[found.function]
+    span = range(func.lineno, (func.end_lineno or func.lineno) + 1)
+    for edit in mutants.edits(kata):
+        if edit.line not in span:
+            continue
+        tree = mutants.apply(kata, (edit,))
+        edited = _functions(tree).get(found.function) if tree is not None else None
+        if edited is not None and tuple(x.key for x in _flatten(edited.body)) == found.keys:
+            return edit
+    return None
 
 
 def _changed(ref: _Line, theirs: _Line, block: str) -> str | None:
@@ -175,10 +185,10 @@ def _changed(ref: _Line, theirs: _Line, block: str) -> str | None:
 
 
 def _block(lines: list[_Line], index: int) -> str:
-    """The header of the block that holds lines[index], or of the one before it at its depth."""
+    """The header of the block that holds lines[index]."""
     depth = lines[index].depth if index < len(lines) else 0
-    for line in reversed(lines[: index + 1]):
-        if line.depth < depth or (line.depth == depth and line.text.endswith(":")):
+    for line in reversed(lines[:index]):
+        if line.depth < depth:
             return line.text
     return ""
 
@@ -255,6 +265,7 @@ class Difference:
     cause: str  # what differs, quoting both
     line: int  # the reference's line it concerns
     theirs: str  # the student's statement there, as ast.unparse writes it ("" when none, or the same text)
+    keys: tuple[str, ...] = ()  # the student's function, statement by statement (depth and text)
 
 
 def difference(kata: str, source: str, lines: frozenset[int] | None = None) -> Difference | None:
@@ -307,5 +318,7 @@ def _difference(kata: str, source: str, lines: frozenset[int] | None) -> Differe
         statement = their_lines[changed[0][3]].text if len(changed) == 1 else ""
         if changed and statement == ref_lines[changed[0][1]].text:
             statement = ""  # the same statement at another depth: no edit of its text says that
-        found.append(Difference(name, explained[0], explained[1], statement))
+        found.append(
+            Difference(name, explained[0], explained[1], statement, tuple(x.key for x in their_lines))
+        )
     return found[0] if len(found) == 1 else None
