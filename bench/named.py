@@ -106,7 +106,7 @@ def section() -> str:
         "Each mistake is an edit of the reference solution; it counts as named when the message a student "
         'reads first gives a specific cause (not the bare "is off: max abs error …") containing one of the '
         "entry's `cause_words`. `off`: with `KATA_ERROR_MODEL=off` (the hand-written tables of "
-        "grader/feedback/variants.py only, no relations, no error model). Times: grading one mistaken kata, "
+        "grader/feedback/variants.py only, no relations, no error model, no one-place difference of grader/feedback/diff.py). Times: grading one mistaken kata, "
         "worker included.",
         "",
         "| mistakes | error model | named | caught | median / max s per kata | command |",
