@@ -130,6 +130,19 @@ def _agree(nb: Any, shown: dict[int, str], graded: dict[str, dict]) -> dict[str,
     return verdicts
 
 
+def _relu_changed(
+    kernel: Kernel, tmp_path: Path, find: str, replace: str
+) -> tuple[Any, dict[int, str], dict]:
+    """The solved notebook with `find` replaced in the relu cell, run top to bottom and graded."""
+    nb = _solved()
+    relu = nb.cells[_by_id(nb, "relu-solution")]
+    assert find in relu.source
+    relu.source = relu.source.replace(find, replace)
+    path = tmp_path / "backprop.ipynb"
+    shown = _session(kernel, nb, path)
+    return nb, shown, _grade(path)
+
+
 def test_in_order_every_check_and_the_grade_agree(kernel: Kernel, tmp_path: Path) -> None:
     nb = _solved()
     path = tmp_path / "backprop.ipynb"
@@ -140,13 +153,8 @@ def test_in_order_every_check_and_the_grade_agree(kernel: Kernel, tmp_path: Path
 def test_a_wrong_kata_fails_its_check_and_its_grade_and_run_all_goes_on(
     kernel: Kernel, tmp_path: Path
 ) -> None:
-    nb = _solved()
-    relu = nb.cells[_by_id(nb, "relu-solution")]
-    relu.source = relu.source.replace("inp.clamp_min(0.0)", "inp.clamp_min(-1.0)")
-    assert "clamp_min(-1.0)" in relu.source
-    path = tmp_path / "backprop.ipynb"
-    shown = _session(kernel, nb, path)
-    verdicts = _agree(nb, shown, _grade(path))
+    nb, shown, graded = _relu_changed(kernel, tmp_path, "inp.clamp_min(0.0)", "inp.clamp_min(-1.0)")
+    verdicts = _agree(nb, shown, graded)
     assert not verdicts["relu"] and all(v for k, v in verdicts.items() if k != "relu"), verdicts
 
 
@@ -206,13 +214,9 @@ def test_a_helper_run_before_its_cell_but_placed_below_the_check(kernel: Kernel,
 def test_a_one_place_mistake_is_named_alike_by_check_and_by_the_grade(kernel: Kernel, tmp_path: Path) -> None:
     """A method changed in one place (grader/feedback/diff.py): check() reads the session's
     definitions, the grade the saved cells; both name the same statement the same way."""
-    nb = _solved()
-    relu = nb.cells[_by_id(nb, "relu-solution")]
-    relu.source = relu.source.replace("self.out.g * (self.inp > 0)", "self.out.g * (self.inp < 0)")
-    assert "(self.inp < 0)" in relu.source
-    path = tmp_path / "backprop.ipynb"
-    shown = _session(kernel, nb, path)
-    graded = _grade(path)
+    nb, shown, graded = _relu_changed(
+        kernel, tmp_path, "self.out.g * (self.inp > 0)", "self.out.g * (self.inp < 0)"
+    )
     said = shown[_by_id(nb, "relu-check")]
     cause = [x.strip() for x in said.splitlines() if "your code behaves like the lesson's" in x]
     assert cause, said
