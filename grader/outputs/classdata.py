@@ -77,8 +77,17 @@ def mistake(message: str) -> str:
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     if not lines:
         return "(no message)"
-    if len(lines) > 1 and not lines[1].startswith(("expected ", "got ")):
-        return lines[1]
+    causes = []
+    for line in lines[1:]:
+        if line.startswith(("expected ", "got ")):
+            break
+        causes.append(line)
+    # A quote of the student's own code (grader/feedback/diff.py: "…: in `fit`, `…` where the
+    # lesson has …") differs from student to student: a cause in words below it names the
+    # mistake for the whole class.
+    named = [c for c in causes if ": in `" not in c]
+    if causes:
+        return (named or causes)[0]
     return _NUMBER.sub("…", _LOCATION.sub("", lines[0]))
 
 
