@@ -92,7 +92,7 @@ def inspect_source(
             what = _forbidden_in(node, text, forbidden, short, modules)
             if what is not None:
                 found.append(Violation(filename, getattr(node, "lineno", 0), what))
-    return sorted(set(found), key=lambda v: v.line)
+    return sorted(set(found), key=lambda v: (v.line, v.what))  # one order in every process (no set order)
 
 
 def _imports_solutions(node: ast.AST) -> bool:

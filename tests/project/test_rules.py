@@ -168,3 +168,29 @@ def test_notebook_self_check_refuses_with_the_cell_line() -> None:
     assert not verdict
     assert verdict.message.startswith("matmul: breaks a rule of the kata\n"), verdict.message
     assert re.search(r"line \d+ uses torch\.nn\.functional\.conv1d \(in `return", verdict.message)
+
+
+def test_two_rules_broken_on_one_line_are_said_in_one_order_whatever_the_hash_seed() -> None:
+    """Spawned and forked graders (and two runs) must give the same message: the violations of
+    one line are ordered by what they are, not by a set's order, which depends on PYTHONHASHSEED."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from grader.rules import inspect_source\n"
+        'src = \'def relu(x):\\n    exec(compile(x, "f", "exec"))\\n    return x\\n\'\n'
+        "print([v.what for v in inspect_source(src, 'relu.py', ('@',))])\n"
+    )
+    said = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            check=True,
+        ).stdout
+        for seed in range(6)
+    }
+    assert len(said) == 1 and "exec" in next(iter(said)) and "compile" in next(iter(said)), said
