@@ -83,11 +83,11 @@ def mistake(message: str) -> str:
             break
         causes.append(line)
     # A quote of the student's own code (grader/feedback/diff.py: "…: in `fit`, `…` where the
-    # lesson has …") differs from student to student: a cause in words below it names the
-    # mistake for the whole class.
+    # lesson has …") differs from student to student: a cause in words names the mistake for
+    # the whole class, else the check's own first line does.
     named = [c for c in causes if ": in `" not in c]
-    if causes:
-        return (named or causes)[0]
+    if named:
+        return named[0]
     return _NUMBER.sub("…", _LOCATION.sub("", lines[0]))
 
 

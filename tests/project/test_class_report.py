@@ -292,3 +292,18 @@ def test_missing_or_unreadable_notebooks_are_one_row_and_no_attempt(tmp_path: Pa
     assert "1 with full marks" in page
     md = (tmp_path / "class-report.md").read_text()
     assert "| 2 | " + ", ".join(minibatch) + " | did not hand in minibatch.ipynb | ann, bob |  |" in md
+
+
+def test_a_mistake_is_named_in_words_not_by_one_students_code() -> None:
+    """The class report groups students by a cause in words; a quote of one student's own code
+    (grader/feedback/diff.py) is not a name the class shares: the check's first line is."""
+    from grader.outputs.classdata import mistake
+
+    quoted = "  your code behaves like the lesson's with one change: in `relu`, `x.clamp_min_` where …"
+    assert mistake(f"you modified `x` in place (before [1.5], after [0.0])\n{quoted}") == (
+        "you modified `x` in place (before […], after […])"
+    )
+    worded = (
+        "  your code behaves like the lesson's with one change: a `mean` where the lesson takes the `sum`"
+    )
+    assert mistake(f"`b.g` is off: max abs error 3\n{worded}\n  expected 1\n  got 2") == worded.strip()
